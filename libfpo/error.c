@@ -1,0 +1,43 @@
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "fpo/version.h"
+
+int fpo_fail(fpo_errbuf *e, int code, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+const char *fpo_strerror(int code)
+{
+    switch (code) {
+    case FPO_OK: return "success";
+    case FPO_EINVAL: return "invalid argument";
+    case FPO_ENOMEM: return "out of memory";
+    case FPO_ERANGE: return "value out of range";
+    case FPO_ESIZE: return "size or dimension mismatch";
+    case FPO_ENONFINITE: return "non-finite value (NaN or Inf)";
+    case FPO_ECALLBACK: return "host callback failed";
+    case FPO_EIO: return "input/output error";
+    case FPO_EFORMAT: return "invalid checkpoint format";
+    case FPO_EVERSION: return "unsupported version";
+    case FPO_ESTATE: return "call not valid in the current state";
+    case FPO_EMISMATCH: return "handles or checkpoint do not match";
+    case FPO_EDIVERGED: return "update diverged and was rolled back";
+    case FPO_EUNSUPPORTED: return "unsupported operation";
+    case FPO_ETHREAD: return "thread creation failed";
+    case FPO_EKEY: return "unknown key";
+    default: return "unknown error code";
+    }
+}
+
+unsigned fpo_version(void) { return FPO_VERSION; }
+const char *fpo_version_string(void) { return FPO_VERSION_STRING; }
