@@ -1,0 +1,45 @@
+/* Example tasks for the bundled trainers: a registry of environments that are
+ * hosts of libfpo's function-table interface (fpo_env_table), each with the
+ * training defaults that suit it. Nothing here is part of libfpo itself:
+ * this is what a user writes to plug in a simulator. */
+#ifndef FPO_EXAMPLE_TASK_H
+#define FPO_EXAMPLE_TASK_H
+
+#include <fpo/fpo.h>
+
+/* Training defaults for one task (the trainer's flags override them). */
+typedef struct task_defaults {
+    int num_envs;          /* environments stepped in parallel */
+    int horizon;           /* steps per environment per iteration */
+    long long steps;       /* default total env steps */
+    float gamma, gae_lambda, lr, reward_scale;
+    float clip_fpo, clip_ppo;
+    int epochs, minibatches, n_mc;
+    int actor_layers, actor_hidden;
+    fpo_activation actor_act;
+    int critic_layers, critic_hidden;
+    fpo_activation critic_act;
+    int cfm_u_mse;         /* 1: u-MSE CFM loss (GridWorld reference), 0: eps-MSE */
+    float gauss_fixed_std; /* > 0: Gaussian PPO uses this fixed std */
+    float entropy_coef;    /* Gaussian PPO */
+    int eval_episodes;
+} task_defaults;
+
+typedef struct task_info {
+    const char *name;        /* e.g. "gridworld", "pendulum", "cartpole-balance" */
+    const char *description; /* one line */
+    /* Make the shared state every instance uses (models, constants); *user
+     * is then passed as fpo_vecenv_config.user. Returns 0 or non-zero with a
+     * message in err (errlen bytes). model_dir may be NULL (built-in path). */
+    int (*open)(void **user, const char *model_dir, char *err, size_t errlen);
+    void (*close)(void *user);
+    const fpo_env_table *table;
+    task_defaults defaults;
+} task_info;
+
+/* All registered tasks (pure C ones always; MuJoCo ones when built). */
+const task_info *const *task_list(int *count);
+/* NULL if unknown. */
+const task_info *task_find(const char *name);
+
+#endif

@@ -1,0 +1,85 @@
+/* libfpo: the whole training loop, for hosts that want it.
+ *
+ * A trainer owns a policy, a vecenv, a buffer, a sampler and an optimizer,
+ * built from the configs given, and runs iterations: roll out horizon steps
+ * of every environment with the sampler, then update. Every piece stays
+ * usable alone; this is only the loop most programs would write. */
+#ifndef FPO_TRAINER_H
+#define FPO_TRAINER_H
+
+#include "fpo/buffer.h"
+#include "fpo/common.h"
+#include "fpo/env.h"
+#include "fpo/optimizer.h"
+#include "fpo/policy.h"
+#include "fpo/sampler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fpo_trainer fpo_trainer;
+
+/* Reported after every iteration. */
+typedef struct fpo_progress {
+    size_t struct_size;
+    int64_t iteration;       /* 1-based */
+    int64_t env_steps;       /* total so far */
+    int64_t total_steps;     /* the target of fpo_trainer_run (0 if none) */
+    fpo_episode_stats episodes; /* episodes finished during this iteration */
+    double mean_return;      /* running mean over the last finished episodes */
+    double rollout_seconds;  /* wall time of this iteration's rollout */
+    double update_seconds;   /* and of its update */
+    double elapsed_seconds;  /* since the trainer was created */
+    fpo_update_stats update;
+} fpo_progress;
+
+/* Return non-zero to stop fpo_trainer_run after this iteration. Called on
+ * the thread that called fpo_trainer_run / fpo_trainer_iterate. */
+typedef int (*fpo_progress_fn)(void *user, const fpo_progress *progress);
+
+typedef struct fpo_trainer_config {
+    size_t struct_size;
+    const fpo_env_table *env; /* required */
+    void *env_user;
+    int num_envs;             /* 16 */
+    int horizon;              /* steps per environment per iteration: 64 */
+    int threads;              /* env stepping and update: 1 */
+    uint64_t seed;            /* everything random derives from it */
+    /* Component configs; NULL = defaults. obs_dim/act_dim/num_envs/horizon
+     * and seeds inside them are filled in by the trainer. The algorithm is
+     * optimizer->algo (FPO unless given) and must fit policy->kind. */
+    const fpo_policy_config *policy;
+    const fpo_sampler_config *sampler;   /* rollout sampler */
+    const fpo_optimizer_config *optimizer;
+    int n_mc;                 /* (t, eps) pairs per transition: 8 */
+    fpo_t_dist t_dist;        /* GRID */
+    fpo_progress_fn progress;
+    void *progress_user;
+    const fpo_allocator *allocator;
+} fpo_trainer_config;
+
+FPO_API void fpo_trainer_config_init(fpo_trainer_config *cfg);
+FPO_API int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg);
+FPO_API void fpo_trainer_destroy(fpo_trainer *t);
+FPO_API const char *fpo_trainer_errmsg(const fpo_trainer *t);
+
+/* One iteration: rollout + update. out may be NULL. On an environment error
+ * (FPO_ECALLBACK, FPO_ENONFINITE) the iteration's data is discarded, the
+ * policy is unchanged and the environments are reset on the next call. */
+FPO_API int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out);
+/* Iterate until at least total_steps env steps have been taken in all (or
+ * the progress callback asks to stop). */
+FPO_API int fpo_trainer_run(fpo_trainer *t, int64_t total_steps);
+
+/* The trained policy (owned by the trainer, valid until destroy). Between
+ * iterations it may be read, saved or cloned. */
+FPO_API fpo_policy *fpo_trainer_policy(fpo_trainer *t);
+FPO_API fpo_optimizer *fpo_trainer_optimizer(fpo_trainer *t);
+FPO_API int64_t fpo_trainer_env_steps(const fpo_trainer *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
