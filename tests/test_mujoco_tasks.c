@@ -232,6 +232,41 @@ START_TEST(task_episode)
 }
 END_TEST
 
+/* A non-finite state (MuJoCo resets it and warns) ends the episode with
+ * TERMINATED, reward 0 and an all-zero observation; RK4 and Euler models. */
+START_TEST(unstable_state_terminates)
+{
+    const char *names[] = {"cartpole-balance", "point-mass", "fish-swim"};
+    for (int n = 0; n < 3; n++) {
+        const task_info *t = task_find(names[n]);
+        char err[512];
+        void *user, *env;
+        float o[MAXD], act[8] = {0}, r = -1.0f;
+        unsigned fl = 0;
+        ck_assert_int_eq(t->open(&user, NULL, err, sizeof err), 0);
+        ck_assert_int_eq(t->table->create(user, 0, &env), 0);
+        ck_assert_int_eq(t->table->reset(user, env, 5, o), 0);
+        ck_assert_int_eq(t->table->step(user, env, act, o, &r, &fl), 0);
+        ck_assert_uint_eq(fl, 0);
+        ((mjenv_inst *)env)->d->qvel[0] = NAN;
+        ck_assert_int_eq(t->table->step(user, env, act, o, &r, &fl), 0);
+        ck_assert_msg(fl == FPO_STEP_TERMINATED, "%s: flags %u", names[n], fl);
+        ck_assert(r == 0.0f);
+        for (int i = 0; i < t->table->obs_dim; i++)
+            ck_assert(o[i] == 0.0f);
+        ck_assert_int_ne(t->table->step(user, env, act, o, &r, &fl), 0);
+        ck_assert_int_eq(t->table->reset(user, env, 6, o), 0);
+        ck_assert_int_eq(t->table->step(user, env, act, o, &r, &fl), 0);
+        ck_assert_uint_eq(fl, 0);
+        /* a non-finite action is an error, not a state */
+        act[0] = NAN;
+        ck_assert_int_ne(t->table->step(user, env, act, o, &r, &fl), 0);
+        t->table->destroy(user, env);
+        t->close(user);
+    }
+}
+END_TEST
+
 /* Facts about the observation layouts. */
 START_TEST(observation_layouts)
 {
@@ -387,6 +422,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, registry_lists_the_ten);
     tcase_add_test(tc, open_reports_missing_model_dir);
     tcase_add_loop_test(tc, task_episode, 0, NFACTS);
+    tcase_add_test(tc, unstable_state_terminates);
     tcase_add_test(tc, observation_layouts);
     tcase_add_test(tc, concurrent_instances);
     suite_add_tcase(s, tc);
