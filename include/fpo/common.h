@@ -72,6 +72,10 @@ typedef enum fpo_activation {
     FPO_ACT_TANH = 2
 } fpo_activation;
 
+/* Bits an environment step reports (env.h) and a buffer stores (buffer.h). */
+#define FPO_STEP_TERMINATED 1u /* terminal state: the value after it is zero */
+#define FPO_STEP_TRUNCATED 2u  /* time limit or similar: bootstrap from obs */
+
 /* Largest number of hidden layers any network may have. */
 #define FPO_MAX_LAYERS 8
 

@@ -14,10 +14,6 @@
 extern "C" {
 #endif
 
-/* Bits a step callback writes to *flags. */
-#define FPO_STEP_TERMINATED 1u /* terminal state: the value after it is zero */
-#define FPO_STEP_TRUNCATED 2u  /* time limit or similar: bootstrap from obs */
-
 /* Current version of the table layout; older versions keep working. */
 #define FPO_ENV_TABLE_VERSION 1
 
@@ -92,13 +88,16 @@ FPO_API int fpo_vecenv_act_dim(const fpo_vecenv *v);
 /* Reset every instance; obs receives num_envs * obs_dim floats. */
 FPO_API int fpo_vecenv_reset(fpo_vecenv *v, float *obs);
 
-/* Step every instance with actions (num_envs * act_dim floats, in [-1, 1]:
- * mapped onto the table's bounds before the callback sees them).
- * Writes next observations (the reset observation where an episode ended),
- * rewards, flags and, where an episode ended, its final observation into
- * final_obs (may be NULL). On error nothing is written to the outputs'
- * episode statistics and the instances that failed are reset on the next
- * call. */
+/* Step every instance with actions (num_envs * act_dim floats, within the
+ * table's bounds: what fpo_sampler_act returns for a policy made with the
+ * same bounds; they are clipped to the bounds before the callback sees them).
+ * Writes the next observations (the reset observation where an episode
+ * ended), rewards, flags and, where an episode ended, its final observation
+ * into final_obs (may be NULL). A callback error (FPO_ECALLBACK) or a NaN/Inf
+ * observation or reward (FPO_ENONFINITE) is returned with the instance named
+ * in the error message; the outputs are then unspecified, the episode
+ * statistics are not updated, and every instance must be reset with
+ * fpo_vecenv_reset before it is stepped again (FPO_ESTATE otherwise). */
 FPO_API int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewards,
                             unsigned *flags, float *final_obs);
 

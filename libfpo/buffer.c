@@ -1,0 +1,253 @@
+/* Rollout buffer and GAE. */
+#include <math.h>
+#include <string.h>
+
+#include "buffer_impl.h"
+#include "util.h"
+
+#define FPO_MAX_NMC 4096
+
+void fpo_buffer_config_init(fpo_buffer_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
+    cfg->n_mc = 8;
+    cfg->t_dist = FPO_T_GRID;
+    cfg->t_beta = 1.5f;
+}
+
+static void buffer_free(fpo_buffer *b)
+{
+    fpo_mem m = b->mem;
+    fpo_mem_free(&m, b->obs);
+    fpo_mem_free(&m, b->act);
+    fpo_mem_free(&m, b->rew);
+    fpo_mem_free(&m, b->flags);
+    fpo_mem_free(&m, b->final_obs);
+    fpo_mem_free(&m, b->last_obs);
+    fpo_mem_free(&m, b->pair_t);
+    fpo_mem_free(&m, b->pair_eps);
+    fpo_mem_free(&m, b);
+}
+
+int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
+{
+    fpo_buffer_config c;
+    fpo_mem mem;
+    if (!out)
+        return FPO_EINVAL;
+    *out = NULL;
+    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_buffer_config_init(&c));
+    if (rc)
+        return rc;
+    if (c.num_envs < 1 || c.horizon < 1 || c.obs_dim < 1 || c.act_dim < 1 || c.n_mc < 0 ||
+        c.n_mc > FPO_MAX_NMC || c.num_envs > (1 << 20) || c.horizon > (1 << 24) ||
+        c.obs_dim > 65536 || c.act_dim > 65536)
+        return FPO_ERANGE;
+    if ((double)c.num_envs * c.horizon > (double)(1 << 26))
+        return FPO_ERANGE; /* keeps every index in int range */
+    if ((unsigned)c.t_dist > FPO_T_BETA || !isfinite(c.t_beta) || c.t_beta <= 0.0f)
+        return FPO_ERANGE;
+    if ((rc = fpo_mem_init(&mem, c.allocator)))
+        return rc;
+    fpo_buffer *b = fpo_mem_calloc(&mem, 1, sizeof *b);
+    if (!b)
+        return FPO_ENOMEM;
+    b->mem = mem;
+    b->cfg = c;
+    b->cfg.allocator = NULL;
+    fpo_rng_init(&b->rng, c.seed, 0x627566666572ull /* "buffer" */);
+    size_t cap = (size_t)c.num_envs * (size_t)c.horizon;
+    size_t od = (size_t)c.obs_dim, ad = (size_t)c.act_dim, nmc = (size_t)c.n_mc;
+    b->cap = cap;
+    b->obs = fpo_mem_calloc(&mem, cap * od, sizeof(float));
+    b->act = fpo_mem_calloc(&mem, cap * ad, sizeof(float));
+    b->rew = fpo_mem_calloc(&mem, cap, sizeof(float));
+    b->flags = fpo_mem_calloc(&mem, cap, sizeof(unsigned));
+    b->final_obs = fpo_mem_calloc(&mem, cap * od, sizeof(float));
+    b->last_obs = fpo_mem_calloc(&mem, (size_t)c.num_envs * od, sizeof(float));
+    b->pair_t = fpo_mem_calloc(&mem, cap * nmc, sizeof(float));
+    b->pair_eps = fpo_mem_calloc(&mem, cap * nmc * ad, sizeof(float));
+    if (!b->obs || !b->act || !b->rew || !b->flags || !b->final_obs || !b->last_obs ||
+        !b->pair_t || !b->pair_eps) {
+        buffer_free(b);
+        return FPO_ENOMEM;
+    }
+    *out = b;
+    return FPO_OK;
+}
+
+void fpo_buffer_destroy(fpo_buffer *b)
+{
+    if (b)
+        buffer_free(b);
+}
+
+const char *fpo_buffer_errmsg(const fpo_buffer *b)
+{
+    return b ? b->err.msg : "buffer is NULL";
+}
+
+int fpo_buffer_clear(fpo_buffer *b)
+{
+    if (!b)
+        return FPO_EINVAL;
+    b->steps = 0;
+    b->has_last = 0;
+    return FPO_OK;
+}
+
+/* Beta(1, b) by inversion: F(x) = 1 - (1 - x)^b. */
+static float draw_t(fpo_buffer *b)
+{
+    switch (b->cfg.t_dist) {
+    case FPO_T_GRID:
+        return 0.1f * (float)(1 + fpo_rng_below(&b->rng, 10));
+    case FPO_T_UNIFORM:
+        return fpo_rng_uniform(&b->rng);
+    default: {
+        float u = fpo_rng_uniform(&b->rng);
+        float x = 1.0f - powf(1.0f - u, 1.0f / b->cfg.t_beta);
+        return 0.005f + 0.99f * x;
+    }
+    }
+}
+
+int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions, const float *rewards,
+                   const unsigned *flags, const float *final_obs)
+{
+    if (!b)
+        return FPO_EINVAL;
+    if (!obs || !raw_actions || !rewards || !flags)
+        return fpo_fail(&b->err, FPO_EINVAL, "obs, raw_actions, rewards and flags are required");
+    if (b->steps >= b->cfg.horizon)
+        return fpo_fail(&b->err, FPO_ESTATE, "buffer is full (%d steps); clear it first",
+                        b->cfg.horizon);
+    size_t N = (size_t)b->cfg.num_envs, od = (size_t)b->cfg.obs_dim,
+           ad = (size_t)b->cfg.act_dim;
+    int any_end = 0;
+    for (size_t e = 0; e < N; e++) {
+        if (flags[e] & ~(FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED))
+            return fpo_fail(&b->err, FPO_EINVAL, "flags[%zu] = %u has unknown bits", e, flags[e]);
+        any_end |= flags[e] != 0;
+    }
+    if (any_end && !final_obs)
+        return fpo_fail(&b->err, FPO_EINVAL, "an episode ended but final_obs is NULL");
+    if (!fpo_all_finite(obs, N * od))
+        return fpo_fail(&b->err, FPO_ENONFINITE, "an observation is NaN or Inf");
+    if (!fpo_all_finite(raw_actions, N * ad))
+        return fpo_fail(&b->err, FPO_ENONFINITE, "an action is NaN or Inf");
+    if (!fpo_all_finite(rewards, N))
+        return fpo_fail(&b->err, FPO_ENONFINITE, "a reward is NaN or Inf");
+    for (size_t e = 0; e < N; e++)
+        if (flags[e] && !fpo_all_finite(final_obs + e * od, od))
+            return fpo_fail(&b->err, FPO_ENONFINITE, "final observation of env %zu is not finite",
+                            e);
+    size_t base = (size_t)b->steps * N;
+    memcpy(b->obs + base * od, obs, N * od * sizeof(float));
+    memcpy(b->act + base * ad, raw_actions, N * ad * sizeof(float));
+    memcpy(b->rew + base, rewards, N * sizeof(float));
+    memcpy(b->flags + base, flags, N * sizeof(unsigned));
+    for (size_t e = 0; e < N; e++)
+        if (flags[e])
+            memcpy(b->final_obs + (base + e) * od, final_obs + e * od, od * sizeof(float));
+    size_t nmc = (size_t)b->cfg.n_mc;
+    if (nmc) {
+        for (size_t i = 0; i < N * nmc; i++)
+            b->pair_t[base * nmc + i] = draw_t(b);
+        fpo_rng_normal(&b->rng, b->pair_eps + base * nmc * ad, N * nmc * ad);
+    }
+    b->steps++;
+    return FPO_OK;
+}
+
+int fpo_buffer_set_last_obs(fpo_buffer *b, const float *obs)
+{
+    if (!b)
+        return FPO_EINVAL;
+    if (!obs)
+        return fpo_fail(&b->err, FPO_EINVAL, "obs is NULL");
+    size_t n = (size_t)b->cfg.num_envs * (size_t)b->cfg.obs_dim;
+    if (!fpo_all_finite(obs, n))
+        return fpo_fail(&b->err, FPO_ENONFINITE, "a last observation is NaN or Inf");
+    memcpy(b->last_obs, obs, n * sizeof(float));
+    b->has_last = 1;
+    return FPO_OK;
+}
+
+int fpo_buffer_steps(const fpo_buffer *b)
+{
+    return b ? b->steps : FPO_EINVAL;
+}
+
+int fpo_buffer_is_full(const fpo_buffer *b)
+{
+    return b ? b->steps == b->cfg.horizon : FPO_EINVAL;
+}
+
+int fpo_buffer_get_view(const fpo_buffer *b, fpo_buffer_view *out)
+{
+    if (!b || !out)
+        return FPO_EINVAL;
+    fpo_buffer_view v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = sizeof v;
+    v.steps = b->steps;
+    v.num_envs = b->cfg.num_envs;
+    v.obs_dim = b->cfg.obs_dim;
+    v.act_dim = b->cfg.act_dim;
+    v.n_mc = b->cfg.n_mc;
+    v.obs = b->obs;
+    v.raw_actions = b->act;
+    v.rewards = b->rew;
+    v.final_obs = b->final_obs;
+    v.last_obs = b->last_obs;
+    v.flags = b->flags;
+    v.pairs_t = b->pair_t;
+    v.pairs_eps = b->pair_eps;
+    return fpo_copy_out(out, &v, sizeof v);
+}
+
+int fpo_gae(float *adv, float *ret, const float *rewards, const unsigned *flags,
+            const float *values, const float *final_values, const float *last_values, int steps,
+            int num_envs, float gamma, float lambda, float reward_scale)
+{
+    if (!adv || !ret || !rewards || !flags || !values || !last_values)
+        return FPO_EINVAL;
+    if (steps < 1 || num_envs < 1)
+        return FPO_ERANGE;
+    if (!(gamma >= 0.0f && gamma <= 1.0f) || !(lambda >= 0.0f && lambda <= 1.0f) ||
+        !isfinite(reward_scale))
+        return FPO_ERANGE;
+    size_t N = (size_t)num_envs;
+    for (size_t i = 0; i < (size_t)steps * N; i++)
+        if ((flags[i] & FPO_STEP_TRUNCATED) && !(flags[i] & FPO_STEP_TERMINATED) && !final_values)
+            return FPO_EINVAL;
+    for (size_t e = 0; e < N; e++) {
+        float next_adv = 0.0f;
+        float next_v = last_values[e];
+        for (int t = steps - 1; t >= 0; t--) {
+            size_t i = (size_t)t * N + e;
+            float boot, carry;
+            if (flags[i] & FPO_STEP_TERMINATED) {
+                boot = 0.0f;   /* terminal state has no future */
+                carry = 0.0f;  /* and the next step belongs to a new episode */
+            } else if (flags[i] & FPO_STEP_TRUNCATED) {
+                boot = final_values[i];
+                carry = 0.0f;
+            } else {
+                boot = next_v;
+                carry = 1.0f;
+            }
+            float delta = reward_scale * rewards[i] + gamma * boot - values[i];
+            float a = delta + gamma * lambda * carry * next_adv;
+            adv[i] = a;
+            ret[i] = a + values[i];
+            next_adv = a;
+            next_v = values[i];
+        }
+    }
+    return FPO_OK;
+}

@@ -1,0 +1,405 @@
+/* Policy checkpoints: a versioned, little-endian, CRC-32-checked byte
+ * format (docs/checkpoint.md), saved atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy_impl.h"
+#include "util.h"
+
+#define CKPT_MAGIC "FPOPOLCY"
+#define CKPT_FORMAT 1u
+
+static _Thread_local fpo_errbuf load_err;
+
+const char *fpo_load_errmsg(void)
+{
+    return load_err.msg;
+}
+
+/* ---- CRC-32 (IEEE 802.3, reflected), table built on first use ---------- */
+
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
+{
+    /* Bitwise with a nibble table: small, no global mutable state. */
+    static const uint32_t t[16] = {
+        0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u,
+        0x4db26158u, 0x5005713cu, 0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu,
+        0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu};
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        crc = (crc >> 4) ^ t[crc & 15u];
+        crc = (crc >> 4) ^ t[crc & 15u];
+    }
+    return ~crc;
+}
+
+/* ---- little-endian writer / reader -------------------------------------- */
+
+typedef struct wbuf {
+    unsigned char *p; /* NULL: only count */
+    size_t cap, len;
+} wbuf;
+
+static void put_bytes(wbuf *w, const void *src, size_t n)
+{
+    if (w->p && w->len + n <= w->cap)
+        memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+
+static void put_u32(wbuf *w, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    put_bytes(w, b, 4);
+}
+
+static void put_u64(wbuf *w, uint64_t v)
+{
+    put_u32(w, (uint32_t)v);
+    put_u32(w, (uint32_t)(v >> 32));
+}
+
+static void put_f32(wbuf *w, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    put_u32(w, u);
+}
+
+static void put_f64(wbuf *w, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    put_u64(w, u);
+}
+
+typedef struct rbuf {
+    const unsigned char *p;
+    size_t len, pos;
+    int bad;
+} rbuf;
+
+static uint32_t get_u32(rbuf *r)
+{
+    if (r->bad || r->len - r->pos < 4) {
+        r->bad = 1;
+        return 0;
+    }
+    const unsigned char *b = r->p + r->pos;
+    r->pos += 4;
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static uint64_t get_u64(rbuf *r)
+{
+    uint64_t lo = get_u32(r);
+    return lo | (uint64_t)get_u32(r) << 32;
+}
+
+static float get_f32(rbuf *r)
+{
+    uint32_t u = get_u32(r);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static double get_f64(rbuf *r)
+{
+    uint64_t u = get_u64(r);
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+/* ---- the format ------------------------------------------------------------ */
+
+static void serialize(const fpo_policy *p, wbuf *w)
+{
+    const fpo_policy_config *c = &p->cfg;
+    put_bytes(w, CKPT_MAGIC, 8);
+    put_u32(w, CKPT_FORMAT);
+    put_u32(w, FPO_VERSION);
+    put_u32(w, (uint32_t)c->kind);
+    put_u32(w, (uint32_t)c->obs_dim);
+    put_u32(w, (uint32_t)c->act_dim);
+    put_u32(w, (uint32_t)c->actor_layers);
+    for (int i = 0; i < FPO_MAX_LAYERS; i++)
+        put_u32(w, (uint32_t)(i < c->actor_layers ? c->actor_hidden[i] : 0));
+    put_u32(w, (uint32_t)c->actor_activation);
+    put_u32(w, (uint32_t)c->critic_layers);
+    for (int i = 0; i < FPO_MAX_LAYERS; i++)
+        put_u32(w, (uint32_t)(i < c->critic_layers ? c->critic_hidden[i] : 0));
+    put_u32(w, (uint32_t)c->critic_activation);
+    put_u32(w, (uint32_t)c->time_embedding);
+    put_u32(w, (uint32_t)c->std_mode);
+    put_u32(w, (uint32_t)c->squash);
+    put_u32(w, (uint32_t)c->normalize_obs);
+    put_f32(w, c->flow_output_scale);
+    put_f32(w, c->init_std);
+    put_f32(w, c->min_std);
+    put_f32(w, c->obs_clip);
+    put_u64(w, c->seed);
+    for (int i = 0; i < c->act_dim; i++)
+        put_f32(w, p->act_low[i]);
+    for (int i = 0; i < c->act_dim; i++)
+        put_f32(w, p->act_high[i]);
+    put_u64(w, (uint64_t)p->count);
+    for (int i = 0; i < c->obs_dim; i++)
+        put_f64(w, p->mean[i]);
+    for (int i = 0; i < c->obs_dim; i++)
+        put_f64(w, p->m2[i]);
+    put_u64(w, (uint64_t)p->n_params);
+    for (size_t i = 0; i < p->n_params; i++)
+        put_f32(w, p->params[i]);
+    uint32_t crc = w->p && w->len <= w->cap ? crc32_update(0, w->p, w->len) : 0;
+    put_u32(w, crc);
+}
+
+int fpo_policy_save_mem(const fpo_policy *p, void *buf, size_t cap, size_t *size)
+{
+    if (!p || !size)
+        return FPO_EINVAL;
+    wbuf w = {NULL, 0, 0};
+    serialize(p, &w);
+    *size = w.len;
+    if (!buf)
+        return FPO_OK;
+    if (cap < w.len)
+        return FPO_ESIZE;
+    wbuf w2 = {buf, cap, 0};
+    serialize(p, &w2);
+    return FPO_OK;
+}
+
+static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, const fpo_mem *mem)
+{
+    fpo_errbuf *e = &load_err;
+    if (n < 8 + 4 + 4 || memcmp(buf, CKPT_MAGIC, 8) != 0)
+        return fpo_fail(e, FPO_EFORMAT, "not a libfpo policy checkpoint (bad magic)");
+    if (crc32_update(0, buf, n - 4) !=
+        ((uint32_t)buf[n - 4] | (uint32_t)buf[n - 3] << 8 | (uint32_t)buf[n - 2] << 16 |
+         (uint32_t)buf[n - 1] << 24))
+        return fpo_fail(e, FPO_EFORMAT, "checkpoint checksum mismatch (corrupted or truncated)");
+    rbuf r = {buf, n - 4, 8, 0};
+    uint32_t format = get_u32(&r);
+    if (format != CKPT_FORMAT)
+        return fpo_fail(e, FPO_EVERSION, "checkpoint format %u is not supported (this is %u)",
+                        format, CKPT_FORMAT);
+    (void)get_u32(&r); /* library version that wrote it: informational */
+    fpo_policy_config c;
+    fpo_policy_config_init(&c);
+    c.kind = (fpo_policy_kind)get_u32(&r);
+    c.obs_dim = (int)get_u32(&r);
+    c.act_dim = (int)get_u32(&r);
+    c.actor_layers = (int)get_u32(&r);
+    for (int i = 0; i < FPO_MAX_LAYERS; i++)
+        c.actor_hidden[i] = (int)get_u32(&r);
+    c.actor_activation = (fpo_activation)get_u32(&r);
+    c.critic_layers = (int)get_u32(&r);
+    for (int i = 0; i < FPO_MAX_LAYERS; i++)
+        c.critic_hidden[i] = (int)get_u32(&r);
+    c.critic_activation = (fpo_activation)get_u32(&r);
+    c.time_embedding = (fpo_time_embedding)get_u32(&r);
+    c.std_mode = (fpo_std_mode)get_u32(&r);
+    c.squash = (fpo_squash)get_u32(&r);
+    c.normalize_obs = (int)get_u32(&r);
+    c.flow_output_scale = get_f32(&r);
+    c.init_std = get_f32(&r);
+    c.min_std = get_f32(&r);
+    c.obs_clip = get_f32(&r);
+    c.seed = get_u64(&r);
+    if (r.bad)
+        return fpo_fail(e, FPO_EFORMAT, "checkpoint header is truncated");
+    /* Validate sizes before reading arrays sized by them. */
+    if (c.obs_dim < 1 || c.obs_dim > 65536 || c.act_dim < 1 || c.act_dim > 65536)
+        return fpo_fail(e, FPO_EFORMAT, "checkpoint has invalid dimensions");
+    size_t need = (size_t)c.act_dim * 8 + 8 + (size_t)c.obs_dim * 16 + 8;
+    if (r.len - r.pos < need)
+        return fpo_fail(e, FPO_EFORMAT, "checkpoint is truncated");
+    float *low = fpo_mem_calloc(mem, (size_t)c.act_dim * 2, sizeof(float));
+    if (!low)
+        return fpo_fail(e, FPO_ENOMEM, "out of memory");
+    float *high = low + c.act_dim;
+    for (int i = 0; i < c.act_dim; i++)
+        low[i] = get_f32(&r);
+    for (int i = 0; i < c.act_dim; i++)
+        high[i] = get_f32(&r);
+    c.action_low = low;
+    c.action_high = high;
+    fpo_policy *p;
+    int rc = fpo_policy_create_internal(&p, &c, mem, e);
+    fpo_mem_free(mem, low);
+    if (rc)
+        return rc == FPO_ENOMEM ? rc : fpo_fail(e, FPO_EFORMAT, "checkpoint configuration: %s",
+                                                e->msg);
+    p->count = (int64_t)get_u64(&r);
+    for (int i = 0; i < c.obs_dim; i++)
+        p->mean[i] = get_f64(&r);
+    for (int i = 0; i < c.obs_dim; i++)
+        p->m2[i] = get_f64(&r);
+    uint64_t np = get_u64(&r);
+    if (r.bad || p->count < 0 || np != p->n_params || (r.len - r.pos) / 4 < np ||
+        (r.len - r.pos) != np * 4) {
+        fpo_policy_destroy(p);
+        return fpo_fail(e, FPO_EFORMAT, "checkpoint parameter block does not match its header");
+    }
+    for (size_t i = 0; i < p->n_params; i++)
+        p->params[i] = get_f32(&r);
+    for (int i = 0; i < c.obs_dim; i++)
+        if (!isfinite(p->mean[i]) || !isfinite(p->m2[i]) || p->m2[i] < 0) {
+            fpo_policy_destroy(p);
+            return fpo_fail(e, FPO_EFORMAT, "checkpoint has invalid observation statistics");
+        }
+    if (!fpo_all_finite(p->params, p->n_params)) {
+        fpo_policy_destroy(p);
+        return fpo_fail(e, FPO_EFORMAT, "checkpoint has non-finite parameters");
+    }
+    /* Re-derive the float normalization from the loaded statistics. */
+    int64_t cnt = p->count;
+    p->count = 0;
+    p->pcount = 0;
+    if (cnt > 0) {
+        /* commit() merges pending into committed; load them as pending. */
+        memcpy(p->pmean, p->mean, (size_t)c.obs_dim * sizeof(double));
+        memcpy(p->pm2, p->m2, (size_t)c.obs_dim * sizeof(double));
+        memset(p->mean, 0, (size_t)c.obs_dim * sizeof(double));
+        memset(p->m2, 0, (size_t)c.obs_dim * sizeof(double));
+        p->pcount = cnt;
+        int norm = p->cfg.normalize_obs;
+        p->cfg.normalize_obs = 1;
+        fpo_policy_obs_commit(p);
+        p->cfg.normalize_obs = norm;
+    }
+    *out = p;
+    return FPO_OK;
+}
+
+int fpo_policy_load_mem(fpo_policy **out, const void *buf, size_t size,
+                        const fpo_allocator *allocator)
+{
+    fpo_mem mem;
+    fpo_err_clear(&load_err);
+    if (!out)
+        return fpo_fail(&load_err, FPO_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!buf)
+        return fpo_fail(&load_err, FPO_EINVAL, "buf is NULL");
+    if (fpo_mem_init(&mem, allocator))
+        return fpo_fail(&load_err, FPO_EINVAL, "invalid allocator");
+    return deserialize(out, buf, size, &mem);
+}
+
+int fpo_policy_save(const fpo_policy *p, const char *path)
+{
+    if (!p || !path)
+        return FPO_EINVAL;
+    fpo_errbuf *e = (fpo_errbuf *)&p->err; /* the message buffer is not policy state */
+    size_t n;
+    fpo_policy_save_mem(p, NULL, 0, &n);
+    const fpo_mem *m = &p->mem;
+    unsigned char *buf = fpo_mem_calloc(m, n, 1);
+    if (!buf)
+        return fpo_fail(e, FPO_ENOMEM, "out of memory serializing the policy");
+    fpo_policy_save_mem(p, buf, n, &n);
+
+    size_t plen = strlen(path);
+    char *tmp = fpo_mem_calloc(m, plen + 16, 1);
+    if (!tmp) {
+        fpo_mem_free(m, buf);
+        return fpo_fail(e, FPO_ENOMEM, "out of memory");
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int err = errno;
+        fpo_mem_free(m, buf);
+        fpo_mem_free(m, tmp);
+        return fpo_fail(e, FPO_EIO, "cannot create a temporary file next to %s: %s", path,
+                        strerror(err));
+    }
+    size_t off = 0;
+    int rc = FPO_OK;
+    while (off < n) {
+        ssize_t k = write(fd, buf + off, n - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = fpo_fail(e, FPO_EIO, "writing %s failed: %s", tmp, strerror(errno));
+            break;
+        }
+        off += (size_t)k;
+    }
+    if (rc == FPO_OK && fsync(fd) != 0)
+        rc = fpo_fail(e, FPO_EIO, "fsync of %s failed: %s", tmp, strerror(errno));
+    if (close(fd) != 0 && rc == FPO_OK)
+        rc = fpo_fail(e, FPO_EIO, "closing %s failed: %s", tmp, strerror(errno));
+    if (rc == FPO_OK && rename(tmp, path) != 0)
+        rc = fpo_fail(e, FPO_EIO, "renaming %s to %s failed: %s", tmp, path, strerror(errno));
+    if (rc != FPO_OK) {
+        unlink(tmp);
+    } else {
+        /* Make the rename itself durable. */
+        char *slash = strrchr(tmp, '/');
+        const char *dir = ".";
+        if (slash) {
+            *slash = '\0';
+            dir = slash == tmp ? "/" : tmp;
+        }
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    fpo_mem_free(m, buf);
+    fpo_mem_free(m, tmp);
+    return rc;
+}
+
+int fpo_policy_load(fpo_policy **out, const char *path, const fpo_allocator *allocator)
+{
+    fpo_err_clear(&load_err);
+    if (!out || !path)
+        return fpo_fail(&load_err, FPO_EINVAL, "out or path is NULL");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fpo_fail(&load_err, FPO_EIO, "cannot open %s: %s", path, strerror(errno));
+    fpo_mem mem;
+    if (fpo_mem_init(&mem, allocator)) {
+        fclose(f);
+        return fpo_fail(&load_err, FPO_EINVAL, "invalid allocator");
+    }
+    long end = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        end = ftell(f);
+    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return fpo_fail(&load_err, FPO_EIO, "cannot determine the size of %s", path);
+    }
+    size_t len = (size_t)end;
+    unsigned char *buf = fpo_mem_calloc(&mem, len, 1);
+    if (!buf) {
+        fclose(f);
+        return fpo_fail(&load_err, FPO_ENOMEM, "out of memory reading %s", path);
+    }
+    size_t got = fread(buf, 1, len, f);
+    int ioerr = ferror(f) || got != len;
+    fclose(f);
+    if (ioerr) {
+        fpo_mem_free(&mem, buf);
+        return fpo_fail(&load_err, FPO_EIO, "reading %s failed", path);
+    }
+    int rc = fpo_policy_load_mem(out, buf, len, allocator);
+    fpo_mem_free(&mem, buf);
+    return rc;
+}

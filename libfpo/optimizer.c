@@ -1,0 +1,945 @@
+/* The clipped update: FPO (CFM-loss ratio) and Gaussian PPO (likelihood
+ * ratio), value loss, Adam, divergence guard. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "fpo/optimizer.h"
+#include "adam.h"
+#include "optimizer_impl.h"
+#include "buffer_impl.h"
+#include "policy_impl.h"
+#include "pool.h"
+#include "rng.h"
+#include "util.h"
+
+#define FPO_MAX_THREADS 256
+
+/* Per-thread accumulators of update statistics. */
+typedef struct acc {
+    double policy_loss, value_loss, entropy, cfm, ratio_sum, ratio_max, ratio_min, clipped, kl;
+    double n_ratio;
+} acc;
+
+/* Per-thread workspace, sized for `rows` transitions. */
+typedef struct work {
+    float *X;      /* actor input  [rows * n_mc x in] (flow) or unused (Gaussian) */
+    float *Y;      /* actor output */
+    float *dY;     /* its gradient */
+    float *cacheA; /* actor activation cache */
+    float *V;      /* critic output [rows] */
+    float *dV;
+    float *cacheC;
+    float *NO;     /* normalized observations gathered for the rows [rows x od] */
+    float *scratch;
+    float *grad;   /* n_params */
+    float *l;      /* per-pair CFM losses [rows x n_mc] */
+    acc a;
+} work;
+
+struct fpo_optimizer {
+    fpo_errbuf err;
+    fpo_mem mem;
+    fpo_optimizer_config cfg;
+    fpo_rng rng;
+    fpo_pool *pool;
+    int threads;
+    fpo_policy_kind kind;
+    /* Shapes this optimizer was made for. */
+    int num_envs, horizon, obs_dim, act_dim, n_mc;
+    size_t n_params;
+    int B;          /* transitions per update */
+    int min_minibatches; /* minibatches may only grow: workspaces fit B / this */
+    int chunk;      /* transitions per thread per minibatch (upper bound) */
+    int64_t step;
+    float *m, *v, *grad;
+    float *bak_params, *bak_m, *bak_v;
+    /* Per-update arrays over the whole batch. */
+    float *nobs, *values, *adv, *ret, *old;  /* old: l_old [B x n_mc] or logp_old [B] */
+    float *fvalues, *lastv;
+    int *perm;
+    work *w;
+};
+
+void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
+    cfg->algo = algo;
+    cfg->lr = 3e-4f;
+    cfg->adam_beta1 = 0.9f;
+    cfg->adam_beta2 = 0.999f;
+    cfg->adam_eps = 1e-8f;
+    cfg->weight_decay = 0.0f;
+    cfg->max_grad_norm = 0.0f;
+    cfg->clip_eps = algo == FPO_ALGO_PPO ? 0.1f : 0.05f;
+    cfg->gamma = 0.995f;
+    cfg->gae_lambda = 0.95f;
+    cfg->reward_scale = 10.0f;
+    cfg->value_coef = 0.25f;
+    cfg->entropy_coef = algo == FPO_ALGO_PPO ? 0.01f : 0.0f;
+    cfg->epochs = 16;
+    cfg->minibatches = 32;
+    cfg->cfm_loss = FPO_CFM_EPS;
+    cfg->ratio_mode = FPO_RATIO_AVERAGED;
+    cfg->ratio_clamp = 5.0f;
+    cfg->aspo = 0;
+    cfg->normalize_advantages = 1;
+    cfg->threads = 1;
+}
+
+/* ---- tunables ------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    fpo_value_type type;
+    double min, max;
+} key_table[FPO_OPT_KEY_COUNT_] = {
+    [FPO_OPT_LR] = {"lr", FPO_TYPE_FLOAT, 0.0, 1.0},
+    [FPO_OPT_CLIP_EPS] = {"clip_eps", FPO_TYPE_FLOAT, 1e-6, 10.0},
+    [FPO_OPT_ENTROPY_COEF] = {"entropy_coef", FPO_TYPE_FLOAT, 0.0, 100.0},
+    [FPO_OPT_VALUE_COEF] = {"value_coef", FPO_TYPE_FLOAT, 0.0, 1000.0},
+    [FPO_OPT_MAX_GRAD_NORM] = {"max_grad_norm", FPO_TYPE_FLOAT, 0.0, 1e9},
+    [FPO_OPT_GAMMA] = {"gamma", FPO_TYPE_FLOAT, 0.0, 1.0},
+    [FPO_OPT_GAE_LAMBDA] = {"gae_lambda", FPO_TYPE_FLOAT, 0.0, 1.0},
+    [FPO_OPT_REWARD_SCALE] = {"reward_scale", FPO_TYPE_FLOAT, -1e9, 1e9},
+    [FPO_OPT_EPOCHS] = {"epochs", FPO_TYPE_INT, 1, 10000},
+    [FPO_OPT_MINIBATCHES] = {"minibatches", FPO_TYPE_INT, 1, 1 << 26},
+    [FPO_OPT_WEIGHT_DECAY] = {"weight_decay", FPO_TYPE_FLOAT, 0.0, 1.0},
+    [FPO_OPT_RATIO_CLAMP] = {"ratio_clamp", FPO_TYPE_FLOAT, 1e-3, 80.0},
+};
+
+int fpo_optimizer_key_info(fpo_opt_key key, fpo_key_info *out)
+{
+    if (!out)
+        return FPO_EINVAL;
+    if ((unsigned)key >= FPO_OPT_KEY_COUNT_)
+        return FPO_EKEY;
+    fpo_key_info info = {sizeof info, key_table[key].name, key_table[key].type,
+                         key_table[key].min, key_table[key].max};
+    return fpo_copy_out(out, &info, sizeof info);
+}
+
+static float *key_float(fpo_optimizer_config *c, fpo_opt_key key)
+{
+    switch (key) {
+    case FPO_OPT_LR: return &c->lr;
+    case FPO_OPT_CLIP_EPS: return &c->clip_eps;
+    case FPO_OPT_ENTROPY_COEF: return &c->entropy_coef;
+    case FPO_OPT_VALUE_COEF: return &c->value_coef;
+    case FPO_OPT_MAX_GRAD_NORM: return &c->max_grad_norm;
+    case FPO_OPT_GAMMA: return &c->gamma;
+    case FPO_OPT_GAE_LAMBDA: return &c->gae_lambda;
+    case FPO_OPT_REWARD_SCALE: return &c->reward_scale;
+    case FPO_OPT_WEIGHT_DECAY: return &c->weight_decay;
+    case FPO_OPT_RATIO_CLAMP: return &c->ratio_clamp;
+    default: return NULL;
+    }
+}
+
+static int *key_int(fpo_optimizer_config *c, fpo_opt_key key)
+{
+    switch (key) {
+    case FPO_OPT_EPOCHS: return &c->epochs;
+    case FPO_OPT_MINIBATCHES: return &c->minibatches;
+    default: return NULL;
+    }
+}
+
+int fpo_optimizer_set(fpo_optimizer *o, fpo_opt_key key, double value)
+{
+    if (!o)
+        return FPO_EINVAL;
+    if ((unsigned)key >= FPO_OPT_KEY_COUNT_)
+        return fpo_fail(&o->err, FPO_EKEY, "unknown optimizer key %d", (int)key);
+    if (!isfinite(value) || value < key_table[key].min || value > key_table[key].max)
+        return fpo_fail(&o->err, FPO_ERANGE, "%s must be in [%g, %g], got %g",
+                        key_table[key].name, key_table[key].min, key_table[key].max, value);
+    float *f = key_float(&o->cfg, key);
+    if (f) {
+        *f = (float)value;
+        return FPO_OK;
+    }
+    int *i = key_int(&o->cfg, key);
+    if (value != floor(value))
+        return fpo_fail(&o->err, FPO_ERANGE, "%s must be an integer, got %g", key_table[key].name,
+                        value);
+    if (key == FPO_OPT_MINIBATCHES && (value < o->min_minibatches || value > o->B))
+        return fpo_fail(&o->err, FPO_ERANGE,
+                        "minibatches must be in [%d, %d] (the workspaces were sized for %d)",
+                        o->min_minibatches, o->B, o->min_minibatches);
+    *i = (int)value;
+    return FPO_OK;
+}
+
+int fpo_optimizer_get(const fpo_optimizer *o, fpo_opt_key key, double *out)
+{
+    if (!o || !out)
+        return FPO_EINVAL;
+    if ((unsigned)key >= FPO_OPT_KEY_COUNT_)
+        return FPO_EKEY;
+    fpo_optimizer_config *c = (fpo_optimizer_config *)&o->cfg;
+    float *f = key_float(c, key);
+    *out = f ? (double)*f : (double)*key_int(c, key);
+    return FPO_OK;
+}
+
+int64_t fpo_optimizer_step_count(const fpo_optimizer *o)
+{
+    return o ? o->step : FPO_EINVAL;
+}
+
+/* ---- construction --------------------------------------------------------- */
+
+static int check_config(fpo_errbuf *err, const fpo_optimizer_config *c)
+{
+    if ((unsigned)c->algo > FPO_ALGO_PPO)
+        return fpo_fail(err, FPO_ERANGE, "algo %d is not an fpo_algo", (int)c->algo);
+    if ((unsigned)c->cfm_loss > FPO_CFM_U)
+        return fpo_fail(err, FPO_ERANGE, "cfm_loss %d is not valid", (int)c->cfm_loss);
+    if ((unsigned)c->ratio_mode > FPO_RATIO_PER_SAMPLE)
+        return fpo_fail(err, FPO_ERANGE, "ratio_mode %d is not valid", (int)c->ratio_mode);
+    const struct { fpo_opt_key k; double v; } vals[] = {
+        {FPO_OPT_LR, c->lr}, {FPO_OPT_CLIP_EPS, c->clip_eps},
+        {FPO_OPT_ENTROPY_COEF, c->entropy_coef}, {FPO_OPT_VALUE_COEF, c->value_coef},
+        {FPO_OPT_MAX_GRAD_NORM, c->max_grad_norm}, {FPO_OPT_GAMMA, c->gamma},
+        {FPO_OPT_GAE_LAMBDA, c->gae_lambda}, {FPO_OPT_REWARD_SCALE, c->reward_scale},
+        {FPO_OPT_EPOCHS, c->epochs}, {FPO_OPT_MINIBATCHES, c->minibatches},
+        {FPO_OPT_WEIGHT_DECAY, c->weight_decay}, {FPO_OPT_RATIO_CLAMP, c->ratio_clamp},
+    };
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        double v = vals[i].v;
+        const char *name = key_table[vals[i].k].name;
+        if (!isfinite(v) || v < key_table[vals[i].k].min || v > key_table[vals[i].k].max)
+            return fpo_fail(err, FPO_ERANGE, "%s must be in [%g, %g], got %g", name,
+                            key_table[vals[i].k].min, key_table[vals[i].k].max, v);
+    }
+    if (!(c->adam_beta1 >= 0.0f && c->adam_beta1 < 1.0f) ||
+        !(c->adam_beta2 >= 0.0f && c->adam_beta2 < 1.0f) ||
+        !(c->adam_eps > 0.0f && isfinite(c->adam_eps)))
+        return fpo_fail(err, FPO_ERANGE, "Adam betas must be in [0, 1) and eps > 0");
+    if (c->threads < 1 || c->threads > FPO_MAX_THREADS)
+        return fpo_fail(err, FPO_ERANGE, "threads must be in [1, %d], got %d", FPO_MAX_THREADS,
+                        c->threads);
+    return FPO_OK;
+}
+
+static void optimizer_free(fpo_optimizer *o)
+{
+    fpo_mem m = o->mem;
+    fpo_pool_destroy(o->pool);
+    float **arrays[] = {&o->m, &o->v, &o->grad, &o->bak_params, &o->bak_m, &o->bak_v,
+                        &o->nobs, &o->values, &o->adv, &o->ret, &o->old, &o->fvalues, &o->lastv};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        fpo_mem_free(&m, *arrays[i]);
+    fpo_mem_free(&m, o->perm);
+    if (o->w) {
+        for (int t = 0; t < o->threads; t++) {
+            work *w = &o->w[t];
+            float *ws[] = {w->X, w->Y, w->dY, w->cacheA, w->V, w->dV, w->cacheC, w->NO,
+                           w->scratch, w->grad, w->l};
+            for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+                fpo_mem_free(&m, ws[i]);
+        }
+        fpo_mem_free(&m, o->w);
+    }
+    fpo_mem_free(&m, o);
+}
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,
+                         const fpo_optimizer_config *cfg)
+{
+    fpo_optimizer_config c;
+    fpo_mem mem;
+    if (!out || !p || !b)
+        return FPO_EINVAL;
+    *out = NULL;
+    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_optimizer_config_init(&c, FPO_ALGO_FPO));
+    if (rc || (rc = check_config(NULL, &c)))
+        return rc;
+    if ((c.algo == FPO_ALGO_FPO) != (p->cfg.kind == FPO_POLICY_FLOW))
+        return FPO_EMISMATCH; /* FPO needs a flow policy, PPO a Gaussian one */
+    if (b->cfg.obs_dim != p->cfg.obs_dim || b->cfg.act_dim != p->cfg.act_dim)
+        return FPO_EMISMATCH;
+    if (c.algo == FPO_ALGO_FPO && b->cfg.n_mc < 1)
+        return FPO_EMISMATCH; /* FPO needs stored (t, eps) pairs */
+    int B = b->cfg.num_envs * b->cfg.horizon;
+    if (c.minibatches > B)
+        return FPO_ERANGE;
+    if ((rc = fpo_mem_init(&mem, c.allocator)))
+        return rc;
+
+    fpo_optimizer *o = fpo_mem_calloc(&mem, 1, sizeof *o);
+    if (!o)
+        return FPO_ENOMEM;
+    o->mem = mem;
+    o->cfg = c;
+    o->cfg.allocator = NULL;
+    o->kind = p->cfg.kind;
+    o->num_envs = b->cfg.num_envs;
+    o->horizon = b->cfg.horizon;
+    o->obs_dim = p->cfg.obs_dim;
+    o->act_dim = p->cfg.act_dim;
+    o->n_mc = c.algo == FPO_ALGO_FPO ? b->cfg.n_mc : 0;
+    o->n_params = p->n_params;
+    o->B = B;
+    o->min_minibatches = c.minibatches;
+    o->threads = c.threads;
+    int M = (B + c.minibatches - 1) / c.minibatches;
+    o->chunk = (M + c.threads - 1) / c.threads;
+    fpo_rng_init(&o->rng, c.seed, 0x6f7074696dull /* "optim" */);
+
+    rc = fpo_pool_create(&o->pool, &mem, c.threads);
+    if (rc) {
+        o->pool = NULL;
+        optimizer_free(o);
+        return rc;
+    }
+    size_t np = p->n_params, Bs = (size_t)B, od = (size_t)o->obs_dim;
+    size_t nold = o->n_mc ? Bs * (size_t)o->n_mc : Bs;
+    o->m = fpo_mem_calloc(&mem, np, sizeof(float));
+    o->v = fpo_mem_calloc(&mem, np, sizeof(float));
+    o->grad = fpo_mem_calloc(&mem, np, sizeof(float));
+    o->bak_params = fpo_mem_calloc(&mem, np, sizeof(float));
+    o->bak_m = fpo_mem_calloc(&mem, np, sizeof(float));
+    o->bak_v = fpo_mem_calloc(&mem, np, sizeof(float));
+    o->nobs = fpo_mem_calloc(&mem, Bs * od, sizeof(float));
+    o->values = fpo_mem_calloc(&mem, Bs, sizeof(float));
+    o->adv = fpo_mem_calloc(&mem, Bs, sizeof(float));
+    o->ret = fpo_mem_calloc(&mem, Bs, sizeof(float));
+    o->old = fpo_mem_calloc(&mem, nold, sizeof(float));
+    o->fvalues = fpo_mem_calloc(&mem, Bs, sizeof(float));
+    o->lastv = fpo_mem_calloc(&mem, (size_t)o->num_envs, sizeof(float));
+    o->perm = fpo_mem_calloc(&mem, Bs, sizeof(int));
+    o->w = fpo_mem_calloc(&mem, (size_t)c.threads, sizeof(work));
+    if (!o->m || !o->v || !o->grad || !o->bak_params || !o->bak_m || !o->bak_v || !o->nobs ||
+        !o->values || !o->adv || !o->ret || !o->old || !o->fvalues || !o->lastv || !o->perm ||
+        !o->w) {
+        optimizer_free(o);
+        return FPO_ENOMEM;
+    }
+    /* Each thread handles at most `chunk` transitions at a time, in training
+     * and in the precompute passes (which reuse the same chunking). */
+    int rows = o->chunk;
+    int arows = o->n_mc ? rows * o->n_mc : rows;
+    size_t in = (size_t)p->actor.dims[0];
+    size_t aout = (size_t)p->actor.dims[p->actor.n_layers];
+    size_t scr = max_sz(fpo_mlp_scratch_floats(&p->actor, arows),
+                        fpo_mlp_scratch_floats(&p->critic, rows));
+    for (int t = 0; t < c.threads; t++) {
+        work *w = &o->w[t];
+        w->X = fpo_mem_calloc(&mem, (size_t)arows * in, sizeof(float));
+        w->Y = fpo_mem_calloc(&mem, (size_t)arows * aout, sizeof(float));
+        w->dY = fpo_mem_calloc(&mem, (size_t)arows * aout, sizeof(float));
+        w->cacheA = fpo_mem_calloc(&mem, fpo_mlp_cache_floats(&p->actor, arows), sizeof(float));
+        w->V = fpo_mem_calloc(&mem, (size_t)rows, sizeof(float));
+        w->dV = fpo_mem_calloc(&mem, (size_t)rows, sizeof(float));
+        w->cacheC = fpo_mem_calloc(&mem, fpo_mlp_cache_floats(&p->critic, rows), sizeof(float));
+        w->NO = fpo_mem_calloc(&mem, (size_t)rows * od, sizeof(float));
+        w->scratch = fpo_mem_calloc(&mem, scr, sizeof(float));
+        w->grad = fpo_mem_calloc(&mem, np, sizeof(float));
+        w->l = fpo_mem_calloc(&mem, (size_t)arows, sizeof(float));
+        if (!w->X || !w->Y || !w->dY || !w->cacheA || !w->V || !w->dV || !w->cacheC || !w->NO ||
+            !w->scratch || !w->grad || !w->l) {
+            optimizer_free(o);
+            return FPO_ENOMEM;
+        }
+    }
+    *out = o;
+    return FPO_OK;
+}
+
+void fpo_optimizer_destroy(fpo_optimizer *o)
+{
+    if (o)
+        optimizer_free(o);
+}
+
+const char *fpo_optimizer_errmsg(const fpo_optimizer *o)
+{
+    return o ? o->err.msg : "optimizer is NULL";
+}
+
+/* ---- the per-thread computation ------------------------------------------- */
+
+enum { PASS_OLD, PASS_TRAIN };
+
+typedef struct pass {
+    fpo_optimizer *o;
+    fpo_policy *p;
+    const fpo_buffer *b;
+    const int *idx; /* transitions of this pass */
+    int n;          /* how many */
+    int mode;
+    float adv_mean, adv_scale; /* normalization of this minibatch */
+    float inv_n;    /* 1 / minibatch size, the loss's mean */
+} pass;
+
+/* Fill the actor input rows of transitions idx[0..n) for all their pairs:
+ * [normalized obs, x_t = t eps + (1 - t) a, emb(t)]. */
+static void flow_inputs(const fpo_optimizer *o, const fpo_policy *p, const fpo_buffer *b,
+                        const int *idx, int n, float *X)
+{
+    int od = o->obs_dim, ad = o->act_dim, nmc = o->n_mc;
+    size_t in = (size_t)p->actor.dims[0];
+    for (int r = 0; r < n; r++) {
+        size_t i = (size_t)idx[r];
+        const float *no = o->nobs + i * (size_t)od;
+        const float *a = b->act + i * (size_t)ad;
+        for (int k = 0; k < nmc; k++) {
+            size_t pk = i * (size_t)nmc + (size_t)k;
+            float t = b->pair_t[pk];
+            const float *eps = b->pair_eps + pk * (size_t)ad;
+            float *row = X + ((size_t)r * (size_t)nmc + (size_t)k) * in;
+            memcpy(row, no, (size_t)od * sizeof(float));
+            for (int d = 0; d < ad; d++)
+                row[od + d] = t * eps[d] + (1.0f - t) * a[d];
+            fpo_time_embed(p, t, row + od + ad);
+        }
+    }
+}
+
+float fpo_cfm_pair(const float *v, const float *eps, const float *a, float t, int D, int eps_mse,
+                   float *dv)
+{
+    /* eps - (x_t + (1 - t) v) = (1 - t)(eps - a - v): eps-MSE is u-MSE
+     * weighted by (1 - t)^2, so both share one residual. */
+    float w = eps_mse ? (1.0f - t) * (1.0f - t) : 1.0f;
+    float invD = 1.0f / (float)D, s = 0.0f;
+    for (int d = 0; d < D; d++) {
+        float res = v[d] - (eps[d] - a[d]);
+        s += res * res;
+        if (dv)
+            dv[d] = 2.0f * invD * w * res;
+    }
+    return w * s * invD;
+}
+
+/* Per-pair CFM losses l (n * n_mc) from the velocities Y and, if dY is
+ * non-NULL, d l / d v per pair (scaled by the objective's slope later). */
+static void cfm_losses(const fpo_optimizer *o, const fpo_buffer *b, const int *idx, int n,
+                       const float *Y, float *l, float *dY)
+{
+    int ad = o->act_dim, nmc = o->n_mc;
+    int eps_mse = o->cfg.cfm_loss == FPO_CFM_EPS;
+    for (int r = 0; r < n; r++) {
+        size_t i = (size_t)idx[r];
+        const float *a = b->act + i * (size_t)ad;
+        for (int k = 0; k < nmc; k++) {
+            size_t pk = i * (size_t)nmc + (size_t)k;
+            size_t row = (size_t)r * (size_t)nmc + (size_t)k;
+            l[row] = fpo_cfm_pair(Y + row * (size_t)ad, b->pair_eps + pk * (size_t)ad, a,
+                                  b->pair_t[pk], ad, eps_mse, dY ? dY + row * (size_t)ad : NULL);
+        }
+    }
+}
+
+/* Gaussian log-likelihood pieces for one row: mean mu, std sigma. */
+static void gaussian_row(const fpo_policy *p, const float *y, int d, float *mu, float *sigma,
+                         float *sraw)
+{
+    int ad = p->cfg.act_dim;
+    *mu = y[d];
+    if (p->cfg.std_mode == FPO_STD_FIXED) {
+        *sraw = 0.0f;
+        *sigma = p->cfg.init_std;
+    } else {
+        *sraw = p->cfg.std_mode == FPO_STD_STATE_DEPENDENT ? y[ad + d]
+                                                           : p->params[p->std_off + (size_t)d];
+        *sigma = fpo_softplus(*sraw) + p->cfg.min_std;
+    }
+}
+
+#define LOG_SQRT_2PI 0.91893853320467274178f
+
+/* One dimension's term of the Gaussian log-density. */
+static inline float gauss_term(float a, float mu, float sigma)
+{
+    float z = (a - mu) / sigma;
+    return -0.5f * z * z - logf(sigma) - LOG_SQRT_2PI;
+}
+
+double fpo_gaussian_logp(const float *mu, const float *sigma, const float *a, int D)
+{
+    double lp = 0.0;
+    for (int d = 0; d < D; d++)
+        lp += gauss_term(a[d], mu[d], sigma[d]);
+    return lp;
+}
+
+/* d(surrogate objective)/d(rho) for one ratio, and the objective itself. The
+ * clipped PPO objective min(rho A, clip(rho) A) has slope A where the
+ * unclipped branch is the minimum, else 0; ASPO replaces it for A < 0. */
+float fpo_surrogate(const fpo_optimizer_config *c, float rho, float A, float *slope,
+                    double *clipped)
+{
+    float e = c->clip_eps;
+    float lo = 1.0f - e, hi = 1.0f + e;
+    *clipped += (rho < lo || rho > hi);
+    if (c->aspo && A < 0.0f) {
+        float aa = -A;
+        *slope = A - aa / e * (rho - 1.0f);
+        return rho * A - aa / (2.0f * e) * (rho - 1.0f) * (rho - 1.0f);
+    }
+    float rc = rho < lo ? lo : (rho > hi ? hi : rho);
+    float u = rho * A, cl = rc * A;
+    if (u <= cl) {
+        *slope = A;
+        return u;
+    }
+    *slope = 0.0f;
+    return cl;
+}
+
+static void run_pass(void *ctx, int task, int n_tasks)
+{
+    pass *ps = ctx;
+    fpo_optimizer *o = ps->o;
+    fpo_policy *p = ps->p;
+    const fpo_buffer *b = ps->b;
+    work *w = &o->w[task];
+    int per = (ps->n + n_tasks - 1) / n_tasks;
+    int begin = task * per, end = begin + per > ps->n ? ps->n : begin + per;
+    int n = end - begin;
+    if (ps->mode == PASS_TRAIN)
+        memset(w->grad, 0, o->n_params * sizeof(float));
+    if (n <= 0)
+        return;
+    const int *idx = ps->idx + begin;
+    int od = o->obs_dim, ad = o->act_dim, nmc = o->n_mc;
+    const float *theta = p->params;
+    const fpo_optimizer_config *c = &o->cfg;
+    int train = ps->mode == PASS_TRAIN;
+
+    /* Critic rows: gathered normalized observations. */
+    for (int r = 0; r < n; r++)
+        memcpy(w->NO + (size_t)r * (size_t)od, o->nobs + (size_t)idx[r] * (size_t)od,
+               (size_t)od * sizeof(float));
+
+    if (!train) {
+        /* theta_old quantities: values and l_old / logp_old. */
+        fpo_mlp_forward(&p->critic, theta + p->critic_off, w->NO, n, w->V, NULL, w->scratch);
+        for (int r = 0; r < n; r++)
+            o->values[idx[r]] = w->V[r];
+        if (o->kind == FPO_POLICY_FLOW) {
+            flow_inputs(o, p, b, idx, n, w->X);
+            fpo_mlp_forward(&p->actor, theta, w->X, n * nmc, w->Y, NULL, w->scratch);
+            cfm_losses(o, b, idx, n, w->Y, w->l, NULL);
+            for (int r = 0; r < n; r++)
+                memcpy(o->old + (size_t)idx[r] * (size_t)nmc, w->l + (size_t)r * (size_t)nmc,
+                       (size_t)nmc * sizeof(float));
+        } else {
+            int aout = p->actor.dims[p->actor.n_layers];
+            fpo_mlp_forward(&p->actor, theta, w->NO, n, w->Y, NULL, w->scratch);
+            for (int r = 0; r < n; r++) {
+                const float *y = w->Y + (size_t)r * (size_t)aout;
+                const float *a = b->act + (size_t)idx[r] * (size_t)ad;
+                double lp = 0.0;
+                for (int d = 0; d < ad; d++) {
+                    float mu, sg, sr;
+                    gaussian_row(p, y, d, &mu, &sg, &sr);
+                    lp += gauss_term(a[d], mu, sg);
+                }
+                o->old[idx[r]] = (float)lp;
+            }
+        }
+        return;
+    }
+
+    acc *A_ = &w->a;
+    float inv_n = ps->inv_n;
+    /* ---- policy ---- */
+    if (o->kind == FPO_POLICY_FLOW) {
+        flow_inputs(o, p, b, idx, n, w->X);
+        fpo_mlp_forward(&p->actor, theta, w->X, n * nmc, w->Y, w->cacheA, w->scratch);
+        cfm_losses(o, b, idx, n, w->Y, w->l, w->dY);
+        float cl = c->ratio_clamp;
+        for (int r = 0; r < n; r++) {
+            size_t i = (size_t)idx[r];
+            float A = (o->adv[i] - ps->adv_mean) * ps->adv_scale;
+            const float *lo = o->old + i * (size_t)nmc;
+            float *l = w->l + (size_t)r * (size_t)nmc;
+            float *dY = w->dY + (size_t)r * (size_t)nmc * (size_t)ad;
+            double lsum = 0.0;
+            for (int k = 0; k < nmc; k++)
+                lsum += l[k];
+            A_->cfm += lsum / nmc;
+            if (c->ratio_mode == FPO_RATIO_AVERAGED) {
+                double diff = 0.0;
+                for (int k = 0; k < nmc; k++)
+                    diff += (double)lo[k] - (double)l[k];
+                float rho = expf((float)(diff / nmc));
+                float slope;
+                float obj = fpo_surrogate(c, rho, A, &slope, &A_->clipped);
+                A_->policy_loss -= obj;
+                A_->ratio_sum += rho;
+                A_->ratio_max = fmax(A_->ratio_max, rho);
+                A_->ratio_min = fmin(A_->ratio_min, rho);
+                A_->kl += (rho - 1.0f) - logf(rho);
+                A_->n_ratio += 1.0;
+                /* dLoss/dl_k = slope * rho / (n * nmc) */
+                float g = slope * rho * inv_n / (float)nmc;
+                for (size_t q = 0; q < (size_t)nmc * (size_t)ad; q++)
+                    dY[q] *= g;
+            } else {
+                double objsum = 0.0;
+                for (int k = 0; k < nmc; k++) {
+                    float d = lo[k] - l[k];
+                    int clamped = d < -cl || d > cl;
+                    d = d < -cl ? -cl : (d > cl ? cl : d);
+                    float rho = expf(d);
+                    float slope;
+                    objsum += fpo_surrogate(c, rho, A, &slope, &A_->clipped);
+                    A_->ratio_sum += rho;
+                    A_->ratio_max = fmax(A_->ratio_max, rho);
+                    A_->ratio_min = fmin(A_->ratio_min, rho);
+                    A_->kl += (rho - 1.0f) - logf(rho);
+                    A_->n_ratio += 1.0;
+                    float g = clamped ? 0.0f : slope * rho * inv_n / (float)nmc;
+                    for (int q = 0; q < ad; q++)
+                        dY[(size_t)k * (size_t)ad + (size_t)q] *= g;
+                }
+                A_->policy_loss -= objsum / nmc;
+            }
+        }
+        fpo_mlp_backward(&p->actor, theta, w->X, n * nmc, w->cacheA, w->dY, w->grad, NULL,
+                         w->scratch);
+    } else {
+        int aout = p->actor.dims[p->actor.n_layers];
+        fpo_mlp_forward(&p->actor, theta, w->NO, n, w->Y, w->cacheA, w->scratch);
+        float *gstd = w->grad + p->std_off;
+        for (int r = 0; r < n; r++) {
+            size_t i = (size_t)idx[r];
+            float A = (o->adv[i] - ps->adv_mean) * ps->adv_scale;
+            const float *y = w->Y + (size_t)r * (size_t)aout;
+            float *dy = w->dY + (size_t)r * (size_t)aout;
+            const float *a = b->act + i * (size_t)ad;
+            double lp = 0.0, ent = 0.0;
+            for (int d = 0; d < ad; d++) {
+                float m_, sg, sr;
+                gaussian_row(p, y, d, &m_, &sg, &sr);
+                lp += gauss_term(a[d], m_, sg);
+                ent += 0.5f + LOG_SQRT_2PI + logf(sg);
+            }
+            float rho = expf((float)lp - o->old[i]);
+            float slope;
+            float obj = fpo_surrogate(c, rho, A, &slope, &A_->clipped);
+            A_->policy_loss -= obj;
+            A_->entropy += ent;
+            A_->ratio_sum += rho;
+            A_->ratio_max = fmax(A_->ratio_max, rho);
+            A_->ratio_min = fmin(A_->ratio_min, rho);
+            A_->kl += (rho - 1.0f) - logf(rho);
+            A_->n_ratio += 1.0;
+            /* dLoss/dlogp = -slope * rho / n; entropy term -coef * H / n. */
+            float glp = -slope * rho * inv_n;
+            float gent = -c->entropy_coef * inv_n;
+            for (int d = 0; d < ad; d++) {
+                float m_, sg, sr;
+                gaussian_row(p, y, d, &m_, &sg, &sr);
+                float diff = a[d] - m_;
+                float isg = 1.0f / sg;
+                dy[d] = glp * diff * isg * isg;
+                if (p->cfg.std_mode != FPO_STD_FIXED) {
+                    float dsigma = glp * (diff * diff * isg * isg * isg - isg) + gent * isg;
+                    float ds = dsigma * fpo_sigmoid(sr);
+                    if (p->cfg.std_mode == FPO_STD_STATE_DEPENDENT)
+                        dy[ad + d] = ds;
+                    else
+                        gstd[d] += ds;
+                }
+            }
+        }
+        fpo_mlp_backward(&p->actor, theta, w->NO, n, w->cacheA, w->dY, w->grad, NULL, w->scratch);
+    }
+
+    /* ---- value ---- */
+    fpo_mlp_forward(&p->critic, theta + p->critic_off, w->NO, n, w->V, w->cacheC, w->scratch);
+    for (int r = 0; r < n; r++) {
+        float e = w->V[r] - o->ret[idx[r]];
+        A_->value_loss += 0.5 * (double)e * e;
+        w->dV[r] = c->value_coef * e * inv_n;
+    }
+    fpo_mlp_backward(&p->critic, theta + p->critic_off, w->NO, n, w->cacheC, w->dV,
+                     w->grad + p->critic_off, NULL, w->scratch);
+}
+
+/* Gradient (into o->grad) and statistics of one minibatch at the current
+ * parameters; the threads' parts are reduced in a fixed order so results
+ * depend only on the thread count. */
+static void minibatch(fpo_optimizer *o, fpo_policy *p, const fpo_buffer *b, const int *idx, int n,
+                      acc *out)
+{
+    const fpo_optimizer_config *c = &o->cfg;
+    size_t np = o->n_params;
+    double m = 0.0, m2 = 0.0;
+    for (int i = 0; i < n; i++) {
+        m += o->adv[idx[i]];
+        m2 += (double)o->adv[idx[i]] * o->adv[idx[i]];
+    }
+    m /= n;
+    double sd = sqrt(fmax(0.0, m2 / n - m * m));
+    pass ps = {o, p, b, idx, n, PASS_TRAIN,
+               c->normalize_advantages ? (float)m : 0.0f,
+               c->normalize_advantages ? (float)(1.0 / (sd + 1e-8)) : 1.0f,
+               1.0f / (float)n};
+    for (int t = 0; t < o->threads; t++) {
+        memset(&o->w[t].a, 0, sizeof(acc));
+        o->w[t].a.ratio_min = DBL_MAX;
+        o->w[t].a.ratio_max = -DBL_MAX;
+    }
+    fpo_pool_run(o->pool, run_pass, &ps, o->threads);
+    memcpy(o->grad, o->w[0].grad, np * sizeof(float));
+    for (int t = 1; t < o->threads; t++) {
+        const float *g = o->w[t].grad;
+        for (size_t q = 0; q < np; q++)
+            o->grad[q] += g[q];
+    }
+    memset(out, 0, sizeof *out);
+    out->ratio_min = DBL_MAX;
+    out->ratio_max = -DBL_MAX;
+    for (int t = 0; t < o->threads; t++) {
+        const acc *a = &o->w[t].a;
+        out->policy_loss += a->policy_loss;
+        out->value_loss += a->value_loss;
+        out->entropy += a->entropy;
+        out->cfm += a->cfm;
+        out->ratio_sum += a->ratio_sum;
+        out->ratio_max = fmax(out->ratio_max, a->ratio_max);
+        out->ratio_min = fmin(out->ratio_min, a->ratio_min);
+        out->clipped += a->clipped;
+        out->kl += a->kl;
+        out->n_ratio += a->n_ratio;
+    }
+}
+
+/* The minimized loss of a minibatch whose sums are in a. */
+static double minibatch_loss(const fpo_optimizer_config *c, const acc *a, int n)
+{
+    return (a->policy_loss + c->value_coef * a->value_loss - c->entropy_coef * a->entropy) / n;
+}
+
+int fpo_optimizer_loss_grad(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, const int *idx, int n,
+                            double *loss, float *grad, double ratio_stats[3])
+{
+    if (!o || !p || !b || !idx || n < 1 || n > o->B / o->cfg.minibatches + 1)
+        return FPO_EINVAL;
+    acc a;
+    minibatch(o, p, b, idx, n, &a);
+    if (loss)
+        *loss = minibatch_loss(&o->cfg, &a, n);
+    if (grad)
+        memcpy(grad, o->grad, o->n_params * sizeof(float));
+    if (ratio_stats) {
+        ratio_stats[0] = a.ratio_sum / a.n_ratio;
+        ratio_stats[1] = a.ratio_min;
+        ratio_stats[2] = a.ratio_max;
+    }
+    return FPO_OK;
+}
+
+const float *fpo_optimizer_advantages(const fpo_optimizer *o)
+{
+    return o ? o->adv : NULL;
+}
+
+/* ---- the update ------------------------------------------------------------ */
+
+static void shuffle(fpo_rng *rng, int *perm, int n)
+{
+    for (int i = 0; i < n; i++)
+        perm[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)fpo_rng_below(rng, (uint32_t)i + 1u);
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/* Values of arbitrary observations (final obs, last obs), in chunks. */
+static int values_of(fpo_optimizer *o, fpo_policy *p, const float *obs, int n, float *out)
+{
+    work *w = &o->w[0];
+    int od = o->obs_dim;
+    for (int s = 0; s < n; s += o->chunk) {
+        int m = n - s < o->chunk ? n - s : o->chunk;
+        if (fpo_policy_normalize(p, obs + (size_t)s * (size_t)od, m, w->NO, od))
+            return FPO_ENONFINITE;
+        fpo_mlp_forward(&p->critic, p->params + p->critic_off, w->NO, m, out + s, NULL,
+                        w->scratch);
+    }
+    return FPO_OK;
+}
+
+int fpo_optimizer_prepare(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *st)
+{
+    int rc;
+    int B = o->B, N = o->num_envs, od = o->obs_dim;
+    /* 1. observation statistics, frozen from here on. */
+    if ((rc = fpo_policy_obs_accumulate(p, b->obs, B)))
+        return fpo_fail(&o->err, rc, "observation statistics: %s", p->err.msg);
+    fpo_policy_obs_commit(p);
+    if (fpo_policy_normalize(p, b->obs, B, o->nobs, od))
+        return fpo_fail(&o->err, FPO_ENONFINITE, "non-finite observation in the buffer");
+
+    /* 2. theta_old pass: values and l_old / logp_old, chunked like training. */
+    for (int i = 0; i < B; i++)
+        o->perm[i] = i;
+    int step = o->chunk * o->threads;
+    for (int s = 0; s < B; s += step) {
+        pass ps = {o, p, b, o->perm + s, B - s < step ? B - s : step, PASS_OLD, 0, 1, 0};
+        fpo_pool_run(o->pool, run_pass, &ps, o->threads);
+    }
+    /* 3. bootstrap values: final observations where episodes ended, and the
+     * observation after the last step. */
+    int n_end = 0;
+    for (int i = 0; i < B; i++)
+        if (b->flags[i]) {
+            /* compact the ended rows' final obs at the front of X-sized blocks
+             * one by one: a simple loop keeps memory bounded. */
+            if ((rc = values_of(o, p, b->final_obs + (size_t)i * (size_t)od, 1, &o->fvalues[i])))
+                return fpo_fail(&o->err, rc, "non-finite final observation");
+            n_end++;
+        }
+    (void)n_end;
+    if ((rc = values_of(o, p, b->last_obs, N, o->lastv)))
+        return fpo_fail(&o->err, rc, "non-finite last observation");
+    /* 4. GAE. */
+    rc = fpo_gae(o->adv, o->ret, b->rew, b->flags, o->values, o->fvalues, o->lastv, o->horizon,
+                 N, o->cfg.gamma, o->cfg.gae_lambda, o->cfg.reward_scale);
+    if (rc)
+        return fpo_fail(&o->err, rc, "GAE failed");
+    double am = 0, a2 = 0, rm = 0, r2 = 0, e2m = 0, e22 = 0;
+    for (int i = 0; i < B; i++) {
+        am += o->adv[i];
+        a2 += (double)o->adv[i] * o->adv[i];
+        rm += o->ret[i];
+        r2 += (double)o->ret[i] * o->ret[i];
+        double e = (double)o->ret[i] - o->values[i];
+        e2m += e;
+        e22 += e * e;
+    }
+    am /= B;
+    rm /= B;
+    e2m /= B;
+    double var_r = r2 / B - rm * rm, var_e = e22 / B - e2m * e2m;
+    st->adv_mean = am;
+    st->adv_std = sqrt(fmax(0.0, a2 / B - am * am));
+    st->explained_variance = var_r > 1e-12 ? 1.0 - var_e / var_r : 0.0;
+    return FPO_OK;
+}
+
+static int params_finite(const fpo_policy *p)
+{
+    return fpo_all_finite(p->params, p->n_params);
+}
+
+int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *stats)
+{
+    if (!o)
+        return FPO_EINVAL;
+    if (!p || !b)
+        return fpo_fail(&o->err, FPO_EINVAL, "policy or buffer is NULL");
+    if (p->n_params != o->n_params || p->cfg.obs_dim != o->obs_dim ||
+        p->cfg.act_dim != o->act_dim || p->cfg.kind != o->kind)
+        return fpo_fail(&o->err, FPO_EMISMATCH, "the policy does not fit this optimizer");
+    if (b->cfg.num_envs != o->num_envs || b->cfg.horizon != o->horizon ||
+        b->cfg.obs_dim != o->obs_dim || b->cfg.act_dim != o->act_dim ||
+        (o->n_mc && b->cfg.n_mc != o->n_mc))
+        return fpo_fail(&o->err, FPO_EMISMATCH, "the buffer does not fit this optimizer");
+    if (b->steps != b->cfg.horizon)
+        return fpo_fail(&o->err, FPO_ESTATE, "the buffer holds %d of %d steps", b->steps,
+                        b->cfg.horizon);
+    if (!b->has_last)
+        return fpo_fail(&o->err, FPO_ESTATE, "fpo_buffer_set_last_obs was not called");
+
+    fpo_update_stats st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    size_t np = o->n_params;
+    memcpy(o->bak_params, p->params, np * sizeof(float));
+    memcpy(o->bak_m, o->m, np * sizeof(float));
+    memcpy(o->bak_v, o->v, np * sizeof(float));
+    int64_t bak_step = o->step;
+
+    int rc = fpo_optimizer_prepare(o, p, b, &st);
+    if (rc)
+        return rc;
+
+    const fpo_optimizer_config *c = &o->cfg;
+    fpo_adam_cfg ac = {c->lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay};
+    int B = o->B, mbs = c->minibatches;
+    acc tot;
+    memset(&tot, 0, sizeof tot);
+    tot.ratio_min = DBL_MAX;
+    tot.ratio_max = -DBL_MAX;
+    double gn_sum = 0.0, last_cfm = 0.0, last_cfm_n = 0.0;
+    for (int ep = 0; ep < c->epochs; ep++) {
+        shuffle(&o->rng, o->perm, B);
+        for (int mb = 0; mb < mbs; mb++) {
+            int s = (int)((int64_t)B * mb / mbs), e = (int)((int64_t)B * (mb + 1) / mbs);
+            int n = e - s;
+            const int *idx = o->perm + s;
+            acc mbacc;
+            minibatch(o, p, b, idx, n, &mbacc);
+            double gn = fpo_grad_norm(o->grad, np);
+            double loss = minibatch_loss(c, &mbacc, n);
+            if (!isfinite(gn) || !isfinite(loss)) {
+                st.skipped_steps++; /* divergence guard: never apply a NaN step */
+                continue;
+            }
+            if (c->max_grad_norm > 0.0f && gn > c->max_grad_norm)
+                fpo_scale(o->grad, np, (float)(c->max_grad_norm / gn));
+            o->step++;
+            fpo_adam_step(p->params, o->grad, o->m, o->v, np, &ac, o->step);
+            st.steps++;
+            gn_sum += gn;
+            tot.policy_loss += mbacc.policy_loss / n;
+            tot.value_loss += mbacc.value_loss / n;
+            tot.entropy += mbacc.entropy / n;
+            tot.ratio_sum += mbacc.ratio_sum;
+            tot.n_ratio += mbacc.n_ratio;
+            tot.ratio_max = fmax(tot.ratio_max, mbacc.ratio_max);
+            tot.ratio_min = fmin(tot.ratio_min, mbacc.ratio_min);
+            tot.clipped += mbacc.clipped;
+            tot.kl += mbacc.kl;
+            if (ep == c->epochs - 1) {
+                last_cfm += mbacc.cfm;
+                last_cfm_n += n;
+            }
+        }
+    }
+    if (!params_finite(p)) {
+        memcpy(p->params, o->bak_params, np * sizeof(float));
+        memcpy(o->m, o->bak_m, np * sizeof(float));
+        memcpy(o->v, o->bak_v, np * sizeof(float));
+        o->step = bak_step;
+        return fpo_fail(&o->err, FPO_EDIVERGED,
+                        "the update produced non-finite parameters; the policy was restored");
+    }
+    if (st.steps > 0) {
+        double ns = (double)st.steps;
+        st.policy_loss = tot.policy_loss / ns;
+        st.value_loss = tot.value_loss / ns;
+        st.entropy = tot.entropy / ns;
+        st.grad_norm = gn_sum / ns;
+    }
+    if (tot.n_ratio > 0) {
+        st.ratio_mean = tot.ratio_sum / tot.n_ratio;
+        st.ratio_max = tot.ratio_max;
+        st.ratio_min = tot.ratio_min;
+        st.clip_fraction = tot.clipped / tot.n_ratio;
+        st.approx_kl = tot.kl / tot.n_ratio;
+    }
+    st.cfm_loss = last_cfm_n > 0 ? last_cfm / last_cfm_n : 0.0;
+    if (stats && fpo_copy_out(stats, &st, sizeof st))
+        return fpo_fail(&o->err, FPO_EINVAL, "stats->struct_size is not set");
+    if (st.steps == 0 && st.skipped_steps > 0)
+        return fpo_fail(&o->err, FPO_EDIVERGED, "every step of the update was non-finite");
+    return FPO_OK;
+}

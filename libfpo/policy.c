@@ -1,0 +1,448 @@
+/* Policies: construction, parameters and observation statistics. */
+#include <math.h>
+#include <string.h>
+
+#include "policy_impl.h"
+#include "rng.h"
+#include "util.h"
+
+void fpo_policy_config_init(fpo_policy_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
+    cfg->kind = FPO_POLICY_FLOW;
+    cfg->actor_layers = 4;
+    cfg->critic_layers = 5;
+    for (int i = 0; i < FPO_MAX_LAYERS; i++) {
+        cfg->actor_hidden[i] = 32;
+        cfg->critic_hidden[i] = 256;
+    }
+    cfg->actor_activation = FPO_ACT_SILU;
+    cfg->critic_activation = FPO_ACT_SILU;
+    cfg->flow_output_scale = 0.25f;
+    cfg->time_embedding = FPO_TIME_SINUSOIDAL;
+    cfg->std_mode = FPO_STD_STATE_INDEPENDENT;
+    cfg->init_std = 1.0f;
+    cfg->min_std = 1e-3f;
+    cfg->squash = FPO_SQUASH_TANH;
+    cfg->normalize_obs = 1;
+    cfg->obs_clip = 10.0f;
+    cfg->seed = 0;
+}
+
+/* Largest size any dimension may have; keeps every product far from
+ * overflow and catches garbage in configs. */
+#define FPO_MAX_DIM 65536
+
+static int check_layers(fpo_errbuf *err, const char *what, int layers, const int *hidden,
+                        fpo_activation act)
+{
+    if (layers < 0 || layers > FPO_MAX_LAYERS)
+        return fpo_fail(err, FPO_ERANGE, "%s_layers must be in [0, %d], got %d", what,
+                        FPO_MAX_LAYERS, layers);
+    for (int i = 0; i < layers; i++)
+        if (hidden[i] < 1 || hidden[i] > FPO_MAX_DIM)
+            return fpo_fail(err, FPO_ERANGE, "%s_hidden[%d] must be in [1, %d], got %d", what,
+                            i, FPO_MAX_DIM, hidden[i]);
+    if ((unsigned)act > FPO_ACT_TANH)
+        return fpo_fail(err, FPO_ERANGE, "%s_activation %d is not an fpo_activation", what,
+                        (int)act);
+    return FPO_OK;
+}
+
+int fpo_policy_check_config(fpo_errbuf *err, const fpo_policy_config *c)
+{
+    int rc;
+    if ((unsigned)c->kind > FPO_POLICY_GAUSSIAN)
+        return fpo_fail(err, FPO_ERANGE, "kind %d is not an fpo_policy_kind", (int)c->kind);
+    if (c->obs_dim < 1 || c->obs_dim > FPO_MAX_DIM)
+        return fpo_fail(err, FPO_ERANGE, "obs_dim must be in [1, %d], got %d", FPO_MAX_DIM,
+                        c->obs_dim);
+    if (c->act_dim < 1 || c->act_dim > FPO_MAX_DIM)
+        return fpo_fail(err, FPO_ERANGE, "act_dim must be in [1, %d], got %d", FPO_MAX_DIM,
+                        c->act_dim);
+    if ((rc = check_layers(err, "actor", c->actor_layers, c->actor_hidden, c->actor_activation)))
+        return rc;
+    if ((rc = check_layers(err, "critic", c->critic_layers, c->critic_hidden,
+                           c->critic_activation)))
+        return rc;
+    if (!isfinite(c->flow_output_scale) || c->flow_output_scale <= 0.0f)
+        return fpo_fail(err, FPO_ERANGE, "flow_output_scale must be finite and > 0");
+    if ((unsigned)c->time_embedding > FPO_TIME_RAW)
+        return fpo_fail(err, FPO_ERANGE, "time_embedding %d is not valid", (int)c->time_embedding);
+    if ((unsigned)c->std_mode > FPO_STD_FIXED)
+        return fpo_fail(err, FPO_ERANGE, "std_mode %d is not valid", (int)c->std_mode);
+    if (!isfinite(c->min_std) || c->min_std < 0.0f)
+        return fpo_fail(err, FPO_ERANGE, "min_std must be finite and >= 0");
+    if (!isfinite(c->init_std) || c->init_std <= c->min_std)
+        return fpo_fail(err, FPO_ERANGE, "init_std (%g) must be finite and > min_std (%g)",
+                        (double)c->init_std, (double)c->min_std);
+    if ((unsigned)c->squash > FPO_SQUASH_CLIP)
+        return fpo_fail(err, FPO_ERANGE, "squash %d is not valid", (int)c->squash);
+    if (!isfinite(c->obs_clip) || c->obs_clip <= 0.0f)
+        return fpo_fail(err, FPO_ERANGE, "obs_clip must be finite and > 0");
+    for (int i = 0; i < c->act_dim; i++) {
+        float lo = c->action_low ? c->action_low[i] : -1.0f;
+        float hi = c->action_high ? c->action_high[i] : 1.0f;
+        if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
+            return fpo_fail(err, FPO_ERANGE, "action bounds [%g, %g] of dimension %d are invalid",
+                            (double)lo, (double)hi, i);
+    }
+    return FPO_OK;
+}
+
+float fpo_softplus(float s)
+{
+    return s > 20.0f ? s : log1pf(expf(s));
+}
+
+float fpo_sigmoid(float s)
+{
+    return 1.0f / (1.0f + expf(-s));
+}
+
+void fpo_time_embed(const fpo_policy *p, float t, float *out)
+{
+    if (p->emb_dim == 1) {
+        out[0] = t;
+        return;
+    }
+    float f = 1.0f;
+    for (int k = 0; k < 4; k++, f *= 2.0f) {
+        out[k] = cosf(t * f);
+        out[4 + k] = sinf(t * f);
+    }
+}
+
+static void refresh_norm(fpo_policy *p)
+{
+    int d = p->cfg.obs_dim;
+    for (int i = 0; i < d; i++) {
+        double var = p->count > 0 ? p->m2[i] / (double)p->count : 1.0;
+        p->norm_mean[i] = p->count > 0 ? (float)p->mean[i] : 0.0f;
+        p->norm_inv_std[i] = (float)(1.0 / sqrt(var + 1e-8));
+    }
+}
+
+static void policy_free(fpo_policy *p)
+{
+    fpo_mem m = p->mem;
+    fpo_mem_free(&m, p->params);
+    fpo_mem_free(&m, p->act_low);
+    fpo_mem_free(&m, p->act_high);
+    fpo_mem_free(&m, p->mean);
+    fpo_mem_free(&m, p->m2);
+    fpo_mem_free(&m, p->pmean);
+    fpo_mem_free(&m, p->pm2);
+    fpo_mem_free(&m, p->norm_mean);
+    fpo_mem_free(&m, p->norm_inv_std);
+    fpo_mem_free(&m, p);
+}
+
+int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *c, const fpo_mem *mem,
+                               fpo_errbuf *err)
+{
+    int rc = fpo_policy_check_config(err, c);
+    if (rc)
+        return rc;
+    fpo_policy *p = fpo_mem_calloc(mem, 1, sizeof *p);
+    if (!p)
+        return fpo_fail(err, FPO_ENOMEM, "out of memory allocating the policy");
+    p->mem = *mem;
+    p->cfg = *c;
+    p->cfg.action_low = p->cfg.action_high = NULL;
+    p->cfg.allocator = NULL;
+
+    int od = c->obs_dim, ad = c->act_dim;
+    int in, nout;
+    float scale;
+    if (c->kind == FPO_POLICY_FLOW) {
+        p->emb_dim = c->time_embedding == FPO_TIME_RAW ? 1 : FPO_TIME_EMB_SIN;
+        in = od + ad + p->emb_dim;
+        nout = ad;
+        scale = c->flow_output_scale;
+    } else {
+        in = od;
+        nout = c->std_mode == FPO_STD_STATE_DEPENDENT ? 2 * ad : ad;
+        scale = 1.0f;
+        p->n_std = c->std_mode == FPO_STD_STATE_INDEPENDENT ? (size_t)ad : 0;
+    }
+    rc = fpo_mlp_init(&p->actor, in, c->actor_layers, c->actor_hidden, nout, c->actor_activation,
+                      scale);
+    if (rc == FPO_OK)
+        rc = fpo_mlp_init(&p->critic, od, c->critic_layers, c->critic_hidden, 1,
+                          c->critic_activation, 1.0f);
+    if (rc) {
+        policy_free(p);
+        return fpo_fail(err, rc, "invalid network shape");
+    }
+    p->std_off = p->actor.n_params;
+    p->critic_off = p->std_off + p->n_std;
+    p->n_params = p->critic_off + p->critic.n_params;
+
+    p->params = fpo_mem_calloc(mem, p->n_params, sizeof(float));
+    p->act_low = fpo_mem_calloc(mem, (size_t)ad, sizeof(float));
+    p->act_high = fpo_mem_calloc(mem, (size_t)ad, sizeof(float));
+    p->mean = fpo_mem_calloc(mem, (size_t)od, sizeof(double));
+    p->m2 = fpo_mem_calloc(mem, (size_t)od, sizeof(double));
+    p->pmean = fpo_mem_calloc(mem, (size_t)od, sizeof(double));
+    p->pm2 = fpo_mem_calloc(mem, (size_t)od, sizeof(double));
+    p->norm_mean = fpo_mem_calloc(mem, (size_t)od, sizeof(float));
+    p->norm_inv_std = fpo_mem_calloc(mem, (size_t)od, sizeof(float));
+    if (!p->params || !p->act_low || !p->act_high || !p->mean || !p->m2 || !p->pmean ||
+        !p->pm2 || !p->norm_mean || !p->norm_inv_std) {
+        policy_free(p);
+        return fpo_fail(err, FPO_ENOMEM, "out of memory allocating policy arrays");
+    }
+    for (int i = 0; i < ad; i++) {
+        p->act_low[i] = c->action_low ? c->action_low[i] : -1.0f;
+        p->act_high[i] = c->action_high ? c->action_high[i] : 1.0f;
+    }
+
+    fpo_rng rng;
+    fpo_rng_init(&rng, c->seed, 0x706f6c696379ull /* "policy" */);
+    fpo_mlp_init_params(&p->actor, p->params, &rng);
+    fpo_mlp_init_params(&p->critic, p->params + p->critic_off, &rng);
+    if (c->kind == FPO_POLICY_GAUSSIAN) {
+        /* softplus(s) + min_std == init_std */
+        float target = c->init_std - c->min_std;
+        float s = target > 20.0f ? target : logf(expm1f(target));
+        for (size_t i = 0; i < p->n_std; i++)
+            p->params[p->std_off + i] = s;
+        if (c->std_mode == FPO_STD_STATE_DEPENDENT) {
+            /* The std head starts at the same std for every state: zero its
+             * weights, put s in its biases. */
+            int l = p->actor.n_layers - 1;
+            int prev = p->actor.dims[l];
+            float *w = p->params + p->actor.w_off[l];
+            float *b = p->params + p->actor.b_off[l];
+            /* W is prev x nout or nout x prev depending on the MLP's layout;
+             * either way entries of outputs ad..2ad-1 are zeroed by index. */
+            for (int o = ad; o < 2 * ad; o++) {
+                for (int j = 0; j < prev; j++)
+                    w[fpo_w_index(&p->actor, l, o, j)] = 0.0f;
+                b[o] = s;
+            }
+        }
+    }
+    refresh_norm(p);
+    *out = p;
+    return FPO_OK;
+}
+
+int fpo_policy_create(fpo_policy **out, const fpo_policy_config *cfg)
+{
+    fpo_policy_config c;
+    fpo_mem mem;
+    if (!out)
+        return FPO_EINVAL;
+    *out = NULL;
+    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_policy_config_init(&c));
+    if (rc)
+        return rc;
+    if ((rc = fpo_mem_init(&mem, c.allocator)))
+        return rc;
+    return fpo_policy_create_internal(out, &c, &mem, NULL);
+}
+
+int fpo_policy_clone(fpo_policy **out, const fpo_policy *src)
+{
+    if (!out || !src)
+        return FPO_EINVAL;
+    *out = NULL;
+    fpo_policy_config c = src->cfg;
+    c.action_low = src->act_low;
+    c.action_high = src->act_high;
+    fpo_policy *p;
+    int rc = fpo_policy_create_internal(&p, &c, &src->mem, NULL);
+    if (rc)
+        return rc;
+    int od = src->cfg.obs_dim;
+    memcpy(p->params, src->params, src->n_params * sizeof(float));
+    memcpy(p->mean, src->mean, (size_t)od * sizeof(double));
+    memcpy(p->m2, src->m2, (size_t)od * sizeof(double));
+    memcpy(p->pmean, src->pmean, (size_t)od * sizeof(double));
+    memcpy(p->pm2, src->pm2, (size_t)od * sizeof(double));
+    p->count = src->count;
+    p->pcount = src->pcount;
+    refresh_norm(p);
+    *out = p;
+    return FPO_OK;
+}
+
+void fpo_policy_destroy(fpo_policy *p)
+{
+    if (p)
+        policy_free(p);
+}
+
+const char *fpo_policy_errmsg(const fpo_policy *p)
+{
+    return p ? p->err.msg : "policy is NULL";
+}
+
+int fpo_policy_get_info(const fpo_policy *p, fpo_policy_info *out)
+{
+    if (!p || !out)
+        return FPO_EINVAL;
+    fpo_policy_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    info.kind = p->cfg.kind;
+    info.obs_dim = p->cfg.obs_dim;
+    info.act_dim = p->cfg.act_dim;
+    info.actor_params = p->critic_off;
+    info.critic_params = p->critic.n_params;
+    info.obs_count = p->count;
+    return fpo_copy_out(out, &info, sizeof info);
+}
+
+int fpo_policy_get_config(const fpo_policy *p, fpo_policy_config *out)
+{
+    if (!p || !out)
+        return FPO_EINVAL;
+    return fpo_copy_out(out, &p->cfg, sizeof p->cfg);
+}
+
+static int net_range(const fpo_policy *p, fpo_net net, size_t *off, size_t *n)
+{
+    switch (net) {
+    case FPO_NET_ACTOR: *off = 0; *n = p->critic_off; return FPO_OK;
+    case FPO_NET_CRITIC: *off = p->critic_off; *n = p->critic.n_params; return FPO_OK;
+    case FPO_NET_ALL: *off = 0; *n = p->n_params; return FPO_OK;
+    default: return FPO_ERANGE;
+    }
+}
+
+int fpo_policy_get_params(const fpo_policy *p, fpo_net net, float *out, size_t n)
+{
+    size_t off, cnt;
+    if (!p || !out)
+        return FPO_EINVAL;
+    if (net_range(p, net, &off, &cnt))
+        return FPO_ERANGE;
+    if (n != cnt)
+        return FPO_ESIZE;
+    memcpy(out, p->params + off, cnt * sizeof(float));
+    return FPO_OK;
+}
+
+int fpo_policy_set_params(fpo_policy *p, fpo_net net, const float *params, size_t n)
+{
+    size_t off, cnt;
+    if (!p)
+        return FPO_EINVAL;
+    if (!params)
+        return fpo_fail(&p->err, FPO_EINVAL, "params is NULL");
+    if (net_range(p, net, &off, &cnt))
+        return fpo_fail(&p->err, FPO_ERANGE, "net %d is not an fpo_net", (int)net);
+    if (n != cnt)
+        return fpo_fail(&p->err, FPO_ESIZE, "expected %zu parameters, got %zu", cnt, n);
+    size_t bad = fpo_first_nonfinite(params, n);
+    if (bad < n)
+        return fpo_fail(&p->err, FPO_ENONFINITE, "parameter %zu is not finite", bad);
+    memcpy(p->params + off, params, cnt * sizeof(float));
+    return FPO_OK;
+}
+
+/* ---- observation statistics --------------------------------------------- */
+
+/* Chan et al.'s parallel merge of (n_b, mean_b, m2_b) into (n_a, mean_a, m2_a). */
+static void chan_merge(double *mean_a, double *m2_a, int64_t n_a, const double *mean_b,
+                       const double *m2_b, int64_t n_b, int d)
+{
+    double n = (double)(n_a + n_b);
+    for (int i = 0; i < d; i++) {
+        double delta = mean_b[i] - mean_a[i];
+        mean_a[i] += delta * (double)n_b / n;
+        m2_a[i] += m2_b[i] + delta * delta * (double)n_a * (double)n_b / n;
+    }
+}
+
+int fpo_policy_obs_accumulate(fpo_policy *p, const float *obs, int n)
+{
+    if (!p)
+        return FPO_EINVAL;
+    if (!obs || n < 0)
+        return fpo_fail(&p->err, FPO_EINVAL, "obs is NULL or n < 0");
+    int d = p->cfg.obs_dim;
+    size_t bad = fpo_first_nonfinite(obs, (size_t)n * (size_t)d);
+    if (bad < (size_t)n * (size_t)d)
+        return fpo_fail(&p->err, FPO_ENONFINITE, "observation %zu, component %zu is not finite",
+                        bad / (size_t)d, bad % (size_t)d);
+    /* Welford within the batch, exact in double, then merged. */
+    for (int r = 0; r < n; r++) {
+        const float *o = obs + (size_t)r * (size_t)d;
+        p->pcount++;
+        double inv = 1.0 / (double)p->pcount;
+        for (int i = 0; i < d; i++) {
+            double delta = (double)o[i] - p->pmean[i];
+            p->pmean[i] += delta * inv;
+            p->pm2[i] += delta * ((double)o[i] - p->pmean[i]);
+        }
+    }
+    return FPO_OK;
+}
+
+int fpo_policy_obs_commit(fpo_policy *p)
+{
+    if (!p)
+        return FPO_EINVAL;
+    if (p->pcount == 0 || !p->cfg.normalize_obs) {
+        p->pcount = 0;
+        return FPO_OK;
+    }
+    int d = p->cfg.obs_dim;
+    chan_merge(p->mean, p->m2, p->count, p->pmean, p->pm2, p->pcount, d);
+    p->count += p->pcount;
+    p->pcount = 0;
+    memset(p->pmean, 0, (size_t)d * sizeof(double));
+    memset(p->pm2, 0, (size_t)d * sizeof(double));
+    refresh_norm(p);
+    return FPO_OK;
+}
+
+int fpo_policy_obs_stats(const fpo_policy *p, float *mean, float *std)
+{
+    if (!p || !mean || !std)
+        return FPO_EINVAL;
+    for (int i = 0; i < p->cfg.obs_dim; i++) {
+        mean[i] = p->norm_mean[i];
+        std[i] = 1.0f / p->norm_inv_std[i];
+    }
+    return FPO_OK;
+}
+
+int fpo_policy_normalize(const fpo_policy *p, const float *obs, int n, float *out, int stride)
+{
+    int d = p->cfg.obs_dim;
+    if (!fpo_all_finite(obs, (size_t)n * (size_t)d))
+        return FPO_ENONFINITE;
+    const float *mu = p->norm_mean, *is = p->norm_inv_std;
+    float c = p->cfg.obs_clip;
+    for (int r = 0; r < n; r++) {
+        const float *o = obs + (size_t)r * (size_t)d;
+        float *y = out + (size_t)r * (size_t)stride;
+        if (p->cfg.normalize_obs) {
+            for (int i = 0; i < d; i++) {
+                float v = (o[i] - mu[i]) * is[i];
+                y[i] = v < -c ? -c : (v > c ? c : v);
+            }
+        } else {
+            memcpy(y, o, (size_t)d * sizeof(float));
+        }
+    }
+    return FPO_OK;
+}
+
+int fpo_policy_same_shape(const fpo_policy *a, const fpo_policy *b)
+{
+    return a->cfg.kind == b->cfg.kind && a->cfg.obs_dim == b->cfg.obs_dim &&
+           a->cfg.act_dim == b->cfg.act_dim && a->n_params == b->n_params &&
+           a->critic_off == b->critic_off && a->emb_dim == b->emb_dim &&
+           a->actor.n_layers == b->actor.n_layers && a->critic.n_layers == b->critic.n_layers &&
+           memcmp(a->actor.dims, b->actor.dims, sizeof a->actor.dims) == 0 &&
+           memcmp(a->critic.dims, b->critic.dims, sizeof a->critic.dims) == 0;
+}

@@ -1,0 +1,84 @@
+/* Internal: the policy object, shared by policy.c, sampler.c, optimizer.c
+ * and checkpoint.c. */
+#ifndef FPO_INTERNAL_POLICY_IMPL_H
+#define FPO_INTERNAL_POLICY_IMPL_H
+
+#include "fpo/policy.h"
+#include "alloc.h"
+#include "error.h"
+#include "mlp.h"
+
+#include <math.h>
+
+/* Width of the sinusoidal time embedding. */
+#define FPO_TIME_EMB_SIN 8
+
+struct fpo_policy {
+    fpo_errbuf err;
+    fpo_mem mem;
+    fpo_policy_config cfg; /* pointer members cleared */
+    fpo_mlp actor;         /* flow: [obs, x_t, emb(t)] -> v; Gaussian: obs -> mean (| s) */
+    fpo_mlp critic;        /* obs -> V */
+    int emb_dim;           /* flow time features (0 for Gaussian) */
+    /* One flat parameter vector: actor MLP, then the Gaussian std
+     * parameters (state-independent mode only), then the critic MLP. */
+    float *params;
+    size_t n_params;
+    size_t std_off, n_std;  /* std parameters, n_std = act_dim or 0 */
+    size_t critic_off;
+    float *act_low, *act_high; /* act_dim each */
+    /* Observation statistics: committed (used) and pending (gathered). */
+    double *mean, *m2, *pmean, *pm2;
+    int64_t count, pcount;
+    float *norm_mean, *norm_inv_std; /* float copies of the committed stats */
+};
+
+static inline size_t fpo_policy_actor_params(const fpo_policy *p)
+{
+    return p->critic_off;
+}
+
+/* Normalize n observations into out (n * obs_dim), clipping to obs_clip.
+ * Returns FPO_ENONFINITE if any input is NaN/Inf. */
+int fpo_policy_normalize(const fpo_policy *p, const float *obs, int n, float *out, int out_stride);
+
+/* Time embedding of t into out (emb_dim floats). */
+void fpo_time_embed(const fpo_policy *p, float t, float *out);
+
+/* Gaussian std from its raw parameter: softplus(s) + min_std, and the
+ * derivative d std / d s. */
+float fpo_softplus(float s);
+float fpo_sigmoid(float s);
+
+/* The policy's configuration validated and defaulted; used by create and
+ * by the checkpoint loader. */
+int fpo_policy_check_config(fpo_errbuf *err, const fpo_policy_config *cfg);
+int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *cfg, const fpo_mem *mem,
+                               fpo_errbuf *err);
+
+
+/* Squash an unbounded action into [-1, 1] and map it onto [low, high]. */
+static inline void fpo_policy_map_action(const fpo_policy *p, const float *x, float *out)
+{
+    for (int i = 0; i < p->cfg.act_dim; i++) {
+        float u;
+        if (p->cfg.squash == FPO_SQUASH_TANH) {
+            u = tanhf(x[i]);
+        } else {
+            u = x[i] < -1.0f ? -1.0f : (x[i] > 1.0f ? 1.0f : x[i]);
+        }
+        out[i] = p->act_low[i] + 0.5f * (u + 1.0f) * (p->act_high[i] - p->act_low[i]);
+    }
+}
+
+/* Do two policies have the same sizes and network shapes (so samplers,
+ * optimizers and parameter vectors fit both)? */
+int fpo_policy_same_shape(const fpo_policy *a, const fpo_policy *b);
+
+/* Offset, within layer l's weights, of the weight from input i to output o
+ * (mlp.h stores W input-major). */
+static inline size_t fpo_w_index(const fpo_mlp *m, int l, int o, int i)
+{
+    return (size_t)i * (size_t)m->dims[l + 1] + (size_t)o;
+}
+#endif

@@ -1,0 +1,302 @@
+/* Samplers: actions and values from a policy with no allocation. */
+#include <math.h>
+#include <string.h>
+
+#include "fpo/sampler.h"
+#include "policy_impl.h"
+#include "rng.h"
+#include "util.h"
+
+struct fpo_sampler {
+    fpo_errbuf err;
+    fpo_mem mem;
+    fpo_sampler_config cfg;
+    fpo_rng rng;
+    fpo_policy_kind kind;
+    int obs_dim, act_dim, in_dim, out_dim, emb_dim;
+    fpo_mlp actor, critic;
+    /* Scratch for max_batch rows. */
+    float *X;       /* actor input [max_batch x in_dim] */
+    float *x, *xe;  /* current and trial action [max_batch x act_dim] */
+    float *v1, *v2; /* velocities / actor output [max_batch x out_dim] */
+    float *nobs;    /* normalized observations for the critic */
+    float *scratch; /* MLP scratch */
+};
+
+#define FPO_MAX_SAMPLER_STEPS 1000
+
+void fpo_sampler_config_init(fpo_sampler_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
+    cfg->integrator = FPO_INTEGRATOR_EULER;
+    cfg->steps = 10;
+    cfg->init_noise = FPO_NOISE_RANDOM;
+    cfg->sde_noise = 0.0f;
+    cfg->deterministic = 0;
+    cfg->max_batch = 1;
+}
+
+static int check_sampling(fpo_errbuf *err, const fpo_sampler_config *c)
+{
+    if ((unsigned)c->integrator > FPO_INTEGRATOR_MIDPOINT)
+        return fpo_fail(err, FPO_ERANGE, "integrator %d is not an fpo_integrator",
+                        (int)c->integrator);
+    if (c->steps < 1 || c->steps > FPO_MAX_SAMPLER_STEPS)
+        return fpo_fail(err, FPO_ERANGE, "steps must be in [1, %d], got %d",
+                        FPO_MAX_SAMPLER_STEPS, c->steps);
+    if ((unsigned)c->init_noise > FPO_NOISE_ZERO)
+        return fpo_fail(err, FPO_ERANGE, "init_noise %d is not valid", (int)c->init_noise);
+    if (!isfinite(c->sde_noise) || c->sde_noise < 0.0f)
+        return fpo_fail(err, FPO_ERANGE, "sde_noise must be finite and >= 0");
+    return FPO_OK;
+}
+
+static void sampler_free(fpo_sampler *s)
+{
+    fpo_mem m = s->mem;
+    fpo_mem_free(&m, s->X);
+    fpo_mem_free(&m, s->x);
+    fpo_mem_free(&m, s->xe);
+    fpo_mem_free(&m, s->v1);
+    fpo_mem_free(&m, s->v2);
+    fpo_mem_free(&m, s->nobs);
+    fpo_mem_free(&m, s->scratch);
+    fpo_mem_free(&m, s);
+}
+
+int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler_config *cfg)
+{
+    fpo_sampler_config c;
+    fpo_mem mem;
+    if (!out || !p)
+        return FPO_EINVAL;
+    *out = NULL;
+    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_sampler_config_init(&c));
+    if (rc || (rc = check_sampling(NULL, &c)))
+        return rc;
+    if (c.max_batch < 1 || c.max_batch > (1 << 24))
+        return FPO_ERANGE;
+    if ((rc = fpo_mem_init(&mem, c.allocator)))
+        return rc;
+    fpo_sampler *s = fpo_mem_calloc(&mem, 1, sizeof *s);
+    if (!s)
+        return FPO_ENOMEM;
+    s->mem = mem;
+    s->cfg = c;
+    s->cfg.allocator = NULL;
+    s->kind = p->cfg.kind;
+    s->obs_dim = p->cfg.obs_dim;
+    s->act_dim = p->cfg.act_dim;
+    s->actor = p->actor;
+    s->critic = p->critic;
+    s->in_dim = p->actor.dims[0];
+    s->out_dim = p->actor.dims[p->actor.n_layers];
+    s->emb_dim = p->emb_dim;
+    fpo_rng_init(&s->rng, c.seed, 0x73616d706c6572ull /* "sampler" */);
+
+    size_t B = (size_t)c.max_batch;
+    size_t sa = fpo_mlp_scratch_floats(&p->actor, c.max_batch);
+    size_t sc = fpo_mlp_scratch_floats(&p->critic, c.max_batch);
+    s->X = fpo_mem_calloc(&mem, B * (size_t)s->in_dim, sizeof(float));
+    s->x = fpo_mem_calloc(&mem, B * (size_t)s->act_dim, sizeof(float));
+    s->xe = fpo_mem_calloc(&mem, B * (size_t)s->act_dim, sizeof(float));
+    s->v1 = fpo_mem_calloc(&mem, B * (size_t)s->out_dim, sizeof(float));
+    s->v2 = fpo_mem_calloc(&mem, B * (size_t)s->out_dim, sizeof(float));
+    s->nobs = fpo_mem_calloc(&mem, B * (size_t)s->obs_dim, sizeof(float));
+    s->scratch = fpo_mem_calloc(&mem, sa > sc ? sa : sc, sizeof(float));
+    if (!s->X || !s->x || !s->xe || !s->v1 || !s->v2 || !s->nobs || !s->scratch) {
+        sampler_free(s);
+        return FPO_ENOMEM;
+    }
+    *out = s;
+    return FPO_OK;
+}
+
+void fpo_sampler_destroy(fpo_sampler *s)
+{
+    if (s)
+        sampler_free(s);
+}
+
+const char *fpo_sampler_errmsg(const fpo_sampler *s)
+{
+    return s ? s->err.msg : "sampler is NULL";
+}
+
+int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg)
+{
+    fpo_sampler_config c;
+    if (!s)
+        return FPO_EINVAL;
+    int rc = FPO_COPY_CONFIG(&s->err, &c, cfg, fpo_sampler_config_init(&c));
+    if (rc || (rc = check_sampling(&s->err, &c)))
+        return rc;
+    s->cfg.integrator = c.integrator;
+    s->cfg.steps = c.steps;
+    s->cfg.init_noise = c.init_noise;
+    s->cfg.sde_noise = c.sde_noise;
+    s->cfg.deterministic = c.deterministic;
+    return FPO_OK;
+}
+
+int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed)
+{
+    if (!s)
+        return FPO_EINVAL;
+    fpo_rng_init(&s->rng, seed, 0x73616d706c6572ull);
+    return FPO_OK;
+}
+
+static int check_call(fpo_sampler *s, const fpo_policy *p, const void *obs, int n)
+{
+    if (!p || !obs)
+        return fpo_fail(&s->err, FPO_EINVAL, "policy or obs is NULL");
+    if (n < 0 || n > s->cfg.max_batch)
+        return fpo_fail(&s->err, FPO_ERANGE, "n must be in [0, max_batch = %d], got %d",
+                        s->cfg.max_batch, n);
+    if (p->cfg.kind != s->kind || p->cfg.obs_dim != s->obs_dim || p->cfg.act_dim != s->act_dim ||
+        memcmp(p->actor.dims, s->actor.dims, sizeof s->actor.dims) != 0 ||
+        memcmp(p->critic.dims, s->critic.dims, sizeof s->critic.dims) != 0 ||
+        p->actor.n_layers != s->actor.n_layers || p->critic.n_layers != s->critic.n_layers)
+        return fpo_fail(&s->err, FPO_EMISMATCH,
+                        "the policy's sizes or network shapes differ from the sampler's");
+    return FPO_OK;
+}
+
+/* v = velocity at (x, t) for n rows whose observation part of X is filled. */
+static void velocity(fpo_sampler *s, const fpo_policy *p, const float *x, float t, int n,
+                     float *v)
+{
+    int od = s->obs_dim, ad = s->act_dim, in = s->in_dim;
+    float emb[FPO_TIME_EMB_SIN];
+    fpo_time_embed(p, t, emb);
+    for (int r = 0; r < n; r++) {
+        float *row = s->X + (size_t)r * (size_t)in;
+        memcpy(row + od, x + (size_t)r * (size_t)ad, (size_t)ad * sizeof(float));
+        memcpy(row + od + ad, emb, (size_t)s->emb_dim * sizeof(float));
+    }
+    fpo_mlp_forward(&p->actor, p->params, s->X, n, v, NULL, s->scratch);
+}
+
+static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
+{
+    const fpo_sampler_config *c = &s->cfg;
+    size_t m = (size_t)n * (size_t)s->act_dim;
+    float *x = s->x, *xe = s->xe, *v1 = s->v1, *v2 = s->v2;
+    int zero = c->deterministic || c->init_noise == FPO_NOISE_ZERO;
+    float sde = c->deterministic ? 0.0f : c->sde_noise;
+    if (zero)
+        memset(x, 0, m * sizeof(float));
+    else
+        fpo_rng_normal(&s->rng, x, m);
+    int K = c->steps;
+    float dt = -1.0f / (float)K;
+    for (int k = 0; k < K; k++) {
+        float t = 1.0f - (float)k / (float)K;
+        velocity(s, p, x, t, n, v1);
+        switch (c->integrator) {
+        case FPO_INTEGRATOR_EULER:
+            for (size_t i = 0; i < m; i++)
+                x[i] += dt * v1[i];
+            break;
+        case FPO_INTEGRATOR_HEUN:
+            for (size_t i = 0; i < m; i++)
+                xe[i] = x[i] + dt * v1[i];
+            velocity(s, p, xe, t + dt, n, v2);
+            for (size_t i = 0; i < m; i++)
+                x[i] += 0.5f * dt * (v1[i] + v2[i]);
+            break;
+        case FPO_INTEGRATOR_MIDPOINT:
+            for (size_t i = 0; i < m; i++)
+                xe[i] = x[i] + 0.5f * dt * v1[i];
+            velocity(s, p, xe, t + 0.5f * dt, n, v2);
+            for (size_t i = 0; i < m; i++)
+                x[i] += dt * v2[i];
+            break;
+        }
+        if (sde > 0.0f && k + 1 < K) {
+            fpo_rng_normal(&s->rng, xe, m);
+            float a = sde * sqrtf(-dt);
+            for (size_t i = 0; i < m; i++)
+                x[i] += a * xe[i];
+        }
+    }
+}
+
+static void gaussian_sample(fpo_sampler *s, const fpo_policy *p, int n)
+{
+    int ad = s->act_dim, od = s->out_dim;
+    fpo_mlp_forward(&p->actor, p->params, s->X, n, s->v1, NULL, s->scratch);
+    size_t m = (size_t)n * (size_t)ad;
+    if (!s->cfg.deterministic)
+        fpo_rng_normal(&s->rng, s->xe, m);
+    for (int r = 0; r < n; r++) {
+        const float *y = s->v1 + (size_t)r * (size_t)od;
+        float *x = s->x + (size_t)r * (size_t)ad;
+        for (int i = 0; i < ad; i++) {
+            x[i] = y[i];
+            if (s->cfg.deterministic)
+                continue;
+            float raw;
+            if (p->cfg.std_mode == FPO_STD_FIXED)
+                raw = NAN; /* unused */
+            else if (p->cfg.std_mode == FPO_STD_STATE_DEPENDENT)
+                raw = y[ad + i];
+            else
+                raw = p->params[p->std_off + (size_t)i];
+            float std = p->cfg.std_mode == FPO_STD_FIXED ? p->cfg.init_std
+                                                         : fpo_softplus(raw) + p->cfg.min_std;
+            x[i] += std * s->xe[(size_t)r * (size_t)ad + (size_t)i];
+        }
+    }
+}
+
+int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n, float *actions,
+                    float *raw)
+{
+    if (!s)
+        return FPO_EINVAL;
+    int rc = check_call(s, p, obs, n);
+    if (rc)
+        return rc;
+    if (!actions && !raw)
+        return fpo_fail(&s->err, FPO_EINVAL, "actions and raw are both NULL");
+    if (n == 0)
+        return FPO_OK;
+    if (fpo_policy_normalize(p, obs, n, s->X, s->in_dim))
+        return fpo_fail(&s->err, FPO_ENONFINITE, "an observation is NaN or Inf");
+    if (s->kind == FPO_POLICY_FLOW)
+        flow_sample(s, p, n);
+    else
+        gaussian_sample(s, p, n);
+    int ad = s->act_dim;
+    size_t m = (size_t)n * (size_t)ad;
+    if (!fpo_all_finite(s->x, m))
+        return fpo_fail(&s->err, FPO_ENONFINITE, "the policy produced a non-finite action");
+    if (raw)
+        memcpy(raw, s->x, m * sizeof(float));
+    if (actions)
+        for (int r = 0; r < n; r++)
+            fpo_policy_map_action(p, s->x + (size_t)r * (size_t)ad, actions + (size_t)r * (size_t)ad);
+    return FPO_OK;
+}
+
+int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int n, float *values)
+{
+    if (!s)
+        return FPO_EINVAL;
+    int rc = check_call(s, p, obs, n);
+    if (rc)
+        return rc;
+    if (!values)
+        return fpo_fail(&s->err, FPO_EINVAL, "values is NULL");
+    if (n == 0)
+        return FPO_OK;
+    if (fpo_policy_normalize(p, obs, n, s->nobs, s->obs_dim))
+        return fpo_fail(&s->err, FPO_ENONFINITE, "an observation is NaN or Inf");
+    fpo_mlp_forward(&p->critic, p->params + p->critic_off, s->nobs, n, values, NULL, s->scratch);
+    return FPO_OK;
+}

@@ -1,0 +1,294 @@
+/* The training loop: rollout with a sampler, then one optimizer update. */
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "fpo/trainer.h"
+#include "alloc.h"
+#include "error.h"
+#include "policy_impl.h"
+#include "util.h"
+
+struct fpo_trainer {
+    fpo_errbuf err;
+    fpo_mem mem;
+    fpo_trainer_config cfg; /* component pointers cleared */
+    fpo_policy *policy;
+    fpo_sampler *sampler;
+    fpo_buffer *buffer;
+    fpo_optimizer *opt;
+    fpo_vecenv *env;
+    int N, od, ad;
+    float *obs, *next_obs, *act, *raw, *rew, *final_obs;
+    unsigned *flags;
+    int need_reset;
+    int64_t iteration, env_steps;
+    double t0;
+    /* Running mean over recent episodes (exponential, weight 0.1 per batch). */
+    double recent_return;
+    int have_recent;
+};
+
+double fpo_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void fpo_trainer_config_init(fpo_trainer_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
+    cfg->num_envs = 16;
+    cfg->horizon = 64;
+    cfg->threads = 1;
+    cfg->n_mc = 8;
+    cfg->t_dist = FPO_T_GRID;
+}
+
+static void trainer_free(fpo_trainer *t)
+{
+    fpo_mem m = t->mem;
+    fpo_vecenv_destroy(t->env);
+    fpo_optimizer_destroy(t->opt);
+    fpo_buffer_destroy(t->buffer);
+    fpo_sampler_destroy(t->sampler);
+    fpo_policy_destroy(t->policy);
+    float *arrays[] = {t->obs, t->next_obs, t->act, t->raw, t->rew, t->final_obs};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        fpo_mem_free(&m, arrays[i]);
+    fpo_mem_free(&m, t->flags);
+    fpo_mem_free(&m, t);
+}
+
+/* Derive independent seeds for the components from the trainer's. */
+static uint64_t sub_seed(uint64_t seed, uint64_t k)
+{
+    uint64_t x = seed + 0x9e3779b97f4a7c15ull * (k + 1);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
+{
+    fpo_trainer_config c;
+    fpo_mem mem;
+    fpo_errbuf err;
+    if (!out)
+        return FPO_EINVAL;
+    *out = NULL;
+    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_trainer_config_init(&c));
+    if (rc)
+        return rc;
+    if (!c.env)
+        return FPO_EINVAL;
+    if (c.num_envs < 1 || c.horizon < 1 || c.threads < 1 || c.threads > 256 || c.n_mc < 0)
+        return FPO_ERANGE;
+    if ((rc = fpo_mem_init(&mem, c.allocator)))
+        return rc;
+    fpo_trainer *t = fpo_mem_calloc(&mem, 1, sizeof *t);
+    if (!t)
+        return FPO_ENOMEM;
+    t->mem = mem;
+    t->cfg = c;
+    t->cfg.policy = NULL;
+    t->cfg.sampler = NULL;
+    t->cfg.optimizer = NULL;
+    t->t0 = fpo_now_seconds();
+    const fpo_env_table *tab = c.env;
+
+    /* Optimizer config first: it decides the algorithm. */
+    fpo_optimizer_config oc;
+    rc = c.optimizer ? FPO_COPY_CONFIG(&err, &oc, c.optimizer,
+                                       fpo_optimizer_config_init(&oc, FPO_ALGO_FPO))
+                     : (fpo_optimizer_config_init(&oc, FPO_ALGO_FPO), FPO_OK);
+    if (rc)
+        goto fail;
+    oc.threads = c.threads;
+    oc.seed = sub_seed(c.seed, 1);
+    oc.allocator = c.allocator;
+
+    fpo_policy_config pc;
+    rc = c.policy ? FPO_COPY_CONFIG(&err, &pc, c.policy, fpo_policy_config_init(&pc))
+                  : (fpo_policy_config_init(&pc), FPO_OK);
+    if (rc)
+        goto fail;
+    if (!c.policy)
+        pc.kind = oc.algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
+    pc.obs_dim = tab->obs_dim;
+    pc.act_dim = tab->act_dim;
+    pc.action_low = tab->action_low;
+    pc.action_high = tab->action_high;
+    pc.seed = sub_seed(c.seed, 2);
+    pc.allocator = c.allocator;
+    if ((rc = fpo_policy_create(&t->policy, &pc))) {
+        fpo_fail(&t->err, rc, "policy: %s", fpo_strerror(rc));
+        goto fail_msg;
+    }
+
+    fpo_sampler_config sc;
+    rc = c.sampler ? FPO_COPY_CONFIG(&err, &sc, c.sampler, fpo_sampler_config_init(&sc))
+                   : (fpo_sampler_config_init(&sc), FPO_OK);
+    if (rc)
+        goto fail;
+    sc.max_batch = c.num_envs;
+    sc.seed = sub_seed(c.seed, 3);
+    sc.allocator = c.allocator;
+    if ((rc = fpo_sampler_create(&t->sampler, t->policy, &sc)))
+        goto fail;
+
+    fpo_buffer_config bc;
+    fpo_buffer_config_init(&bc);
+    bc.num_envs = c.num_envs;
+    bc.horizon = c.horizon;
+    bc.obs_dim = tab->obs_dim;
+    bc.act_dim = tab->act_dim;
+    bc.n_mc = oc.algo == FPO_ALGO_FPO ? c.n_mc : 0;
+    bc.t_dist = c.t_dist;
+    bc.seed = sub_seed(c.seed, 4);
+    bc.allocator = c.allocator;
+    if ((rc = fpo_buffer_create(&t->buffer, &bc)))
+        goto fail;
+    if ((rc = fpo_optimizer_create(&t->opt, t->policy, t->buffer, &oc)))
+        goto fail;
+
+    fpo_vecenv_config vc;
+    fpo_vecenv_config_init(&vc);
+    vc.table = tab;
+    vc.user = c.env_user;
+    vc.num_envs = c.num_envs;
+    vc.threads = c.threads;
+    vc.seed = sub_seed(c.seed, 5);
+    vc.allocator = c.allocator;
+    if ((rc = fpo_vecenv_create(&t->env, &vc)))
+        goto fail;
+
+    t->N = c.num_envs;
+    t->od = tab->obs_dim;
+    t->ad = tab->act_dim;
+    size_t N = (size_t)t->N, od = (size_t)t->od, ad = (size_t)t->ad;
+    t->obs = fpo_mem_calloc(&mem, N * od, sizeof(float));
+    t->next_obs = fpo_mem_calloc(&mem, N * od, sizeof(float));
+    t->final_obs = fpo_mem_calloc(&mem, N * od, sizeof(float));
+    t->act = fpo_mem_calloc(&mem, N * ad, sizeof(float));
+    t->raw = fpo_mem_calloc(&mem, N * ad, sizeof(float));
+    t->rew = fpo_mem_calloc(&mem, N, sizeof(float));
+    t->flags = fpo_mem_calloc(&mem, N, sizeof(unsigned));
+    if (!t->obs || !t->next_obs || !t->final_obs || !t->act || !t->raw || !t->rew || !t->flags) {
+        rc = FPO_ENOMEM;
+        goto fail;
+    }
+    t->need_reset = 1;
+    *out = t;
+    return FPO_OK;
+fail:
+    (void)err;
+fail_msg:
+    trainer_free(t);
+    return rc;
+}
+
+void fpo_trainer_destroy(fpo_trainer *t)
+{
+    if (t)
+        trainer_free(t);
+}
+
+const char *fpo_trainer_errmsg(const fpo_trainer *t)
+{
+    return t ? t->err.msg : "trainer is NULL";
+}
+
+fpo_policy *fpo_trainer_policy(fpo_trainer *t) { return t ? t->policy : NULL; }
+fpo_optimizer *fpo_trainer_optimizer(fpo_trainer *t) { return t ? t->opt : NULL; }
+int64_t fpo_trainer_env_steps(const fpo_trainer *t) { return t ? t->env_steps : FPO_EINVAL; }
+
+static int rollout(fpo_trainer *t)
+{
+    int rc;
+    if (t->need_reset) {
+        if ((rc = fpo_vecenv_reset(t->env, t->obs)))
+            return fpo_fail(&t->err, rc, "reset: %s", fpo_vecenv_errmsg(t->env));
+        t->need_reset = 0;
+    }
+    fpo_buffer_clear(t->buffer);
+    size_t bytes = (size_t)t->N * (size_t)t->od * sizeof(float);
+    for (int h = 0; h < t->cfg.horizon; h++) {
+        if ((rc = fpo_sampler_act(t->sampler, t->policy, t->obs, t->N, t->act, t->raw)))
+            return fpo_fail(&t->err, rc, "sampler: %s", fpo_sampler_errmsg(t->sampler));
+        if ((rc = fpo_vecenv_step(t->env, t->act, t->next_obs, t->rew, t->flags, t->final_obs)))
+            return fpo_fail(&t->err, rc, "environment: %s", fpo_vecenv_errmsg(t->env));
+        if ((rc = fpo_buffer_add(t->buffer, t->obs, t->raw, t->rew, t->flags, t->final_obs)))
+            return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        memcpy(t->obs, t->next_obs, bytes);
+    }
+    if ((rc = fpo_buffer_set_last_obs(t->buffer, t->obs)))
+        return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+    return FPO_OK;
+}
+
+int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
+{
+    if (!t)
+        return FPO_EINVAL;
+    fpo_progress pr;
+    memset(&pr, 0, sizeof pr);
+    pr.struct_size = sizeof pr;
+    pr.update.struct_size = sizeof pr.update;
+    pr.episodes.struct_size = sizeof pr.episodes;
+
+    double t0 = fpo_now_seconds();
+    int rc = rollout(t);
+    if (rc) {
+        /* Discard the partial rollout; the environments restart next time. */
+        t->need_reset = 1;
+        fpo_vecenv_take_episode_stats(t->env, &pr.episodes);
+        return rc;
+    }
+    double t1 = fpo_now_seconds();
+    rc = fpo_optimizer_update(t->opt, t->policy, t->buffer, &pr.update);
+    double t2 = fpo_now_seconds();
+    if (rc)
+        return fpo_fail(&t->err, rc, "update: %s", fpo_optimizer_errmsg(t->opt));
+    t->iteration++;
+    t->env_steps += (int64_t)t->N * t->cfg.horizon;
+    fpo_vecenv_take_episode_stats(t->env, &pr.episodes);
+    if (pr.episodes.episodes > 0) {
+        t->recent_return = t->have_recent
+                               ? 0.9 * t->recent_return + 0.1 * pr.episodes.mean_return
+                               : pr.episodes.mean_return;
+        t->have_recent = 1;
+    }
+    pr.iteration = t->iteration;
+    pr.env_steps = t->env_steps;
+    pr.mean_return = t->have_recent ? t->recent_return : NAN;
+    pr.rollout_seconds = t1 - t0;
+    pr.update_seconds = t2 - t1;
+    pr.elapsed_seconds = t2 - t->t0;
+    if (out && (rc = fpo_copy_out(out, &pr, sizeof pr)))
+        return fpo_fail(&t->err, rc, "progress struct_size is not set");
+    return FPO_OK;
+}
+
+int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
+{
+    if (!t)
+        return FPO_EINVAL;
+    if (total_steps < 0)
+        return fpo_fail(&t->err, FPO_ERANGE, "total_steps must be >= 0");
+    while (t->env_steps < total_steps) {
+        fpo_progress pr;
+        pr.struct_size = sizeof pr;
+        int rc = fpo_trainer_iterate(t, &pr);
+        if (rc)
+            return rc;
+        pr.total_steps = total_steps;
+        if (t->cfg.progress && t->cfg.progress(t->cfg.progress_user, &pr))
+            break;
+    }
+    return FPO_OK;
+}

@@ -1,0 +1,347 @@
+/* A batch of host environments, stepped on the caller's and optionally
+ * libfpo's worker threads, with automatic resets and input checks. */
+#include <math.h>
+#include <string.h>
+
+#include "fpo/env.h"
+#include "alloc.h"
+#include "error.h"
+#include "pool.h"
+#include "util.h"
+
+struct fpo_vecenv {
+    fpo_errbuf err;
+    fpo_mem mem;
+    fpo_env_table table;
+    void *user;
+    int num_envs, obs_dim, act_dim, threads;
+    uint64_t seed;
+    fpo_pool *pool;
+    void **envs;
+    int *created;         /* create succeeded for instance i */
+    uint64_t *episode;    /* episodes started per instance (seeds derive from it) */
+    double *ret;          /* running return of the current episode */
+    int64_t *len;
+    double *done_ret;     /* return and length of the episode that just ended */
+    int64_t *done_len;
+    float *low, *high;
+    float *act;           /* clipped actions handed to the callbacks */
+    int *status;          /* per-instance result of the last parallel call */
+    int need_reset;
+    /* Completed-episode statistics since the last take. */
+    int64_t st_n;
+    double st_sum, st_len, st_min, st_max;
+    /* Arguments of the parallel call in flight. */
+    const float *in_act;
+    float *out_obs, *out_rew, *out_final;
+    unsigned *out_flags;
+    int mode;
+};
+
+enum { MODE_RESET, MODE_STEP };
+
+void fpo_vecenv_config_init(fpo_vecenv_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->struct_size = sizeof *cfg;
+    cfg->num_envs = 1;
+    cfg->threads = 1;
+}
+
+/* splitmix64: episode seeds from (vecenv seed, instance, episode). */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t episode_seed(const fpo_vecenv *v, int i)
+{
+    return mix(mix(v->seed ^ mix((uint64_t)i + 1)) + v->episode[i]);
+}
+
+static void vecenv_free(fpo_vecenv *v)
+{
+    fpo_mem m = v->mem;
+    if (v->envs && v->table.destroy)
+        for (int i = 0; i < v->num_envs; i++)
+            if (v->created[i])
+                v->table.destroy(v->user, v->envs[i]);
+    fpo_pool_destroy(v->pool);
+    fpo_mem_free(&m, v->envs);
+    fpo_mem_free(&m, v->created);
+    fpo_mem_free(&m, v->episode);
+    fpo_mem_free(&m, v->ret);
+    fpo_mem_free(&m, v->len);
+    fpo_mem_free(&m, v->done_ret);
+    fpo_mem_free(&m, v->done_len);
+    fpo_mem_free(&m, v->low);
+    fpo_mem_free(&m, v->high);
+    fpo_mem_free(&m, v->act);
+    fpo_mem_free(&m, v->status);
+    fpo_mem_free(&m, v);
+}
+
+/* Table layout of version 1, the first with every member above. */
+#define TABLE_V1_SIZE (offsetof(fpo_env_table, destroy) + sizeof(void (*)(void)))
+
+int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
+{
+    fpo_vecenv_config c;
+    fpo_mem mem;
+    if (!out)
+        return FPO_EINVAL;
+    *out = NULL;
+    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_vecenv_config_init(&c));
+    if (rc)
+        return rc;
+    const fpo_env_table *t = c.table;
+    if (!t || t->struct_size < TABLE_V1_SIZE || t->version < 1)
+        return FPO_EVERSION;
+    if (!t->reset || !t->step)
+        return FPO_EINVAL;
+    if (t->obs_dim < 1 || t->act_dim < 1 || t->obs_dim > 65536 || t->act_dim > 65536)
+        return FPO_ERANGE;
+    if (c.num_envs < 1 || c.num_envs > (1 << 20) || c.threads < 1 || c.threads > 256)
+        return FPO_ERANGE;
+    for (int i = 0; i < t->act_dim; i++) {
+        float lo = t->action_low ? t->action_low[i] : -1.0f;
+        float hi = t->action_high ? t->action_high[i] : 1.0f;
+        if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
+            return FPO_ERANGE;
+    }
+    if ((rc = fpo_mem_init(&mem, c.allocator)))
+        return rc;
+    fpo_vecenv *v = fpo_mem_calloc(&mem, 1, sizeof *v);
+    if (!v)
+        return FPO_ENOMEM;
+    v->mem = mem;
+    memset(&v->table, 0, sizeof v->table);
+    memcpy(&v->table, t, t->struct_size < sizeof v->table ? t->struct_size : sizeof v->table);
+    v->user = c.user;
+    v->num_envs = c.num_envs;
+    v->obs_dim = t->obs_dim;
+    v->act_dim = t->act_dim;
+    v->threads = c.threads < c.num_envs ? c.threads : c.num_envs;
+    v->seed = c.seed;
+    v->need_reset = 1;
+    size_t N = (size_t)c.num_envs, ad = (size_t)t->act_dim;
+    v->envs = fpo_mem_calloc(&mem, N, sizeof(void *));
+    v->created = fpo_mem_calloc(&mem, N, sizeof(int));
+    v->episode = fpo_mem_calloc(&mem, N, sizeof(uint64_t));
+    v->ret = fpo_mem_calloc(&mem, N, sizeof(double));
+    v->len = fpo_mem_calloc(&mem, N, sizeof(int64_t));
+    v->done_ret = fpo_mem_calloc(&mem, N, sizeof(double));
+    v->done_len = fpo_mem_calloc(&mem, N, sizeof(int64_t));
+    v->low = fpo_mem_calloc(&mem, ad, sizeof(float));
+    v->high = fpo_mem_calloc(&mem, ad, sizeof(float));
+    v->act = fpo_mem_calloc(&mem, N * ad, sizeof(float));
+    v->status = fpo_mem_calloc(&mem, N, sizeof(int));
+    if (!v->envs || !v->created || !v->episode || !v->ret || !v->len || !v->done_ret || !v->done_len || !v->low || !v->high ||
+        !v->act || !v->status) {
+        vecenv_free(v);
+        return FPO_ENOMEM;
+    }
+    for (size_t i = 0; i < ad; i++) {
+        v->low[i] = t->action_low ? t->action_low[i] : -1.0f;
+        v->high[i] = t->action_high ? t->action_high[i] : 1.0f;
+    }
+    if ((rc = fpo_pool_create(&v->pool, &mem, v->threads))) {
+        v->pool = NULL;
+        vecenv_free(v);
+        return rc;
+    }
+    for (int i = 0; i < c.num_envs; i++) {
+        if (v->table.create) {
+            if (v->table.create(v->user, i, &v->envs[i]) != 0) {
+                vecenv_free(v);
+                return FPO_ECALLBACK;
+            }
+        } else {
+            v->envs[i] = (void *)(intptr_t)i;
+        }
+        v->created[i] = 1;
+    }
+    v->st_min = INFINITY;
+    v->st_max = -INFINITY;
+    *out = v;
+    return FPO_OK;
+}
+
+void fpo_vecenv_destroy(fpo_vecenv *v)
+{
+    if (v)
+        vecenv_free(v);
+}
+
+const char *fpo_vecenv_errmsg(const fpo_vecenv *v)
+{
+    return v ? v->err.msg : "vecenv is NULL";
+}
+
+int fpo_vecenv_num_envs(const fpo_vecenv *v) { return v ? v->num_envs : FPO_EINVAL; }
+int fpo_vecenv_obs_dim(const fpo_vecenv *v) { return v ? v->obs_dim : FPO_EINVAL; }
+int fpo_vecenv_act_dim(const fpo_vecenv *v) { return v ? v->act_dim : FPO_EINVAL; }
+
+/* Status codes of one instance's call (kept per instance, merged after). */
+enum { ST_OK = 0, ST_CALLBACK = 1, ST_NONFINITE_OBS = 2, ST_NONFINITE_REW = 3, ST_FLAGS = 4 };
+
+static int reset_one(fpo_vecenv *v, int i, float *obs)
+{
+    v->episode[i]++;
+    v->ret[i] = 0.0;
+    v->len[i] = 0;
+    if (v->table.reset(v->user, v->envs[i], episode_seed(v, i), obs) != 0)
+        return ST_CALLBACK;
+    if (!fpo_all_finite(obs, (size_t)v->obs_dim))
+        return ST_NONFINITE_OBS;
+    return ST_OK;
+}
+
+static int step_one(fpo_vecenv *v, int i)
+{
+    size_t od = (size_t)v->obs_dim, ad = (size_t)v->act_dim;
+    float *obs = v->out_obs + (size_t)i * od;
+    float *a = v->act + (size_t)i * ad;
+    const float *in = v->in_act + (size_t)i * ad;
+    for (size_t d = 0; d < ad; d++)
+        a[d] = in[d] < v->low[d] ? v->low[d] : (in[d] > v->high[d] ? v->high[d] : in[d]);
+    float r = 0.0f;
+    unsigned fl = 0;
+    if (v->table.step(v->user, v->envs[i], a, obs, &r, &fl) != 0)
+        return ST_CALLBACK;
+    if (!isfinite(r))
+        return ST_NONFINITE_REW;
+    if (!fpo_all_finite(obs, od))
+        return ST_NONFINITE_OBS;
+    if (fl & ~(FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED))
+        return ST_FLAGS;
+    v->out_rew[i] = r;
+    v->out_flags[i] = fl;
+    v->ret[i] += r;
+    v->len[i]++;
+    if (fl) {
+        v->done_ret[i] = v->ret[i];
+        v->done_len[i] = v->len[i];
+        if (v->out_final)
+            memcpy(v->out_final + (size_t)i * od, obs, od * sizeof(float));
+        return reset_one(v, i, obs);
+    }
+    return ST_OK;
+}
+
+static void run_range(void *ctx, int task, int n_tasks)
+{
+    fpo_vecenv *v = ctx;
+    int per = (v->num_envs + n_tasks - 1) / n_tasks;
+    int b = task * per, e = b + per > v->num_envs ? v->num_envs : b + per;
+    for (int i = b; i < e; i++)
+        v->status[i] = v->mode == MODE_RESET
+                           ? reset_one(v, i, v->out_obs + (size_t)i * (size_t)v->obs_dim)
+                           : step_one(v, i);
+}
+
+static int collect(fpo_vecenv *v, const char *what)
+{
+    for (int i = 0; i < v->num_envs; i++) {
+        switch (v->status[i]) {
+        case ST_OK: continue;
+        case ST_CALLBACK:
+            v->need_reset = 1;
+            return fpo_fail(&v->err, FPO_ECALLBACK, "%s callback of environment %d failed", what, i);
+        case ST_NONFINITE_OBS:
+            v->need_reset = 1;
+            return fpo_fail(&v->err, FPO_ENONFINITE,
+                            "environment %d returned a NaN or Inf observation from %s", i, what);
+        case ST_NONFINITE_REW:
+            v->need_reset = 1;
+            return fpo_fail(&v->err, FPO_ENONFINITE, "environment %d returned a NaN or Inf reward",
+                            i);
+        default:
+            v->need_reset = 1;
+            return fpo_fail(&v->err, FPO_ECALLBACK, "environment %d returned unknown flag bits", i);
+        }
+    }
+    return FPO_OK;
+}
+
+int fpo_vecenv_reset(fpo_vecenv *v, float *obs)
+{
+    if (!v)
+        return FPO_EINVAL;
+    if (!obs)
+        return fpo_fail(&v->err, FPO_EINVAL, "obs is NULL");
+    v->mode = MODE_RESET;
+    v->out_obs = obs;
+    fpo_pool_run(v->pool, run_range, v, v->threads);
+    int rc = collect(v, "reset");
+    if (rc == FPO_OK)
+        v->need_reset = 0;
+    return rc;
+}
+
+int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewards,
+                    unsigned *flags, float *final_obs)
+{
+    if (!v)
+        return FPO_EINVAL;
+    if (!actions || !obs || !rewards || !flags)
+        return fpo_fail(&v->err, FPO_EINVAL, "actions, obs, rewards and flags are required");
+    if (v->need_reset)
+        return fpo_fail(&v->err, FPO_ESTATE, "call fpo_vecenv_reset first");
+    size_t n = (size_t)v->num_envs * (size_t)v->act_dim;
+    size_t bad = fpo_first_nonfinite(actions, n);
+    if (bad < n)
+        return fpo_fail(&v->err, FPO_ENONFINITE, "action of environment %zu is NaN or Inf",
+                        bad / (size_t)v->act_dim);
+    v->mode = MODE_STEP;
+    v->in_act = actions;
+    v->out_obs = obs;
+    v->out_rew = rewards;
+    v->out_flags = flags;
+    v->out_final = final_obs;
+    fpo_pool_run(v->pool, run_range, v, v->threads);
+    int rc = collect(v, "step");
+    if (rc)
+        return rc;
+    /* Episode statistics in instance order, so they do not depend on threads. */
+    for (int i = 0; i < v->num_envs; i++) {
+        if (!flags[i])
+            continue;
+        double r = v->done_ret[i];
+        v->st_n++;
+        v->st_sum += r;
+        v->st_len += (double)v->done_len[i];
+        v->st_min = fmin(v->st_min, r);
+        v->st_max = fmax(v->st_max, r);
+    }
+    return FPO_OK;
+}
+
+int fpo_vecenv_take_episode_stats(fpo_vecenv *v, fpo_episode_stats *out)
+{
+    if (!v || !out)
+        return FPO_EINVAL;
+    fpo_episode_stats s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    s.episodes = v->st_n;
+    if (v->st_n > 0) {
+        s.mean_return = v->st_sum / (double)v->st_n;
+        s.mean_length = v->st_len / (double)v->st_n;
+        s.min_return = v->st_min;
+        s.max_return = v->st_max;
+    }
+    int rc = fpo_copy_out(out, &s, sizeof s);
+    if (rc)
+        return rc;
+    v->st_n = 0;
+    v->st_sum = v->st_len = 0.0;
+    v->st_min = INFINITY;
+    v->st_max = -INFINITY;
+    return FPO_OK;
+}

@@ -1,0 +1,562 @@
+/* FPO and Gaussian PPO: the math of the update against hand-computed cases,
+ * finite differences and tasks with known answers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fpo/fpo.h"
+#include "mlp.h"
+#include "optimizer_impl.h"
+#include "policy_impl.h"
+#include "testutil.h"
+
+/* ---- GAE --------------------------------------------------------------------- */
+
+START_TEST(gae_hand_computed)
+{
+    /* One env, 4 steps: step 1 truncates (bootstrap with its final value),
+     * step 3 terminates (no bootstrap). gamma .9, lambda .5, reward scale 2. */
+    const float r[4] = {1, 2, 3, 4};
+    const unsigned f[4] = {0, FPO_STEP_TRUNCATED, 0, FPO_STEP_TERMINATED};
+    const float v[4] = {0.5f, 1.0f, 1.5f, 2.0f};
+    const float fv[4] = {0, 10.0f, 0, 99.0f}; /* 99 must be ignored: terminated */
+    const float last[1] = {7.0f};             /* ignored too: last step terminated */
+    float adv[4], ret[4];
+    ck_assert_int_eq(fpo_gae(adv, ret, r, f, v, fv, last, 4, 1, 0.9f, 0.5f, 2.0f), FPO_OK);
+    /* t=3: delta = 8 - 2 = 6; A = 6.
+     * t=2: delta = 6 + .9*2 - 1.5 = 6.3; A = 6.3 + .45*6 = 9.0.
+     * t=1: truncated: delta = 4 + .9*10 - 1 = 12; A = 12 (no carry).
+     * t=0: delta = 2 + .9*1 - .5 = 2.4; A = 2.4 + .45*12 = 7.8. */
+    ck_assert_close(adv[3], 6.0, 1e-6);
+    ck_assert_close(adv[2], 9.0, 1e-6);
+    ck_assert_close(adv[1], 12.0, 1e-6);
+    ck_assert_close(adv[0], 7.8, 1e-6);
+    for (int i = 0; i < 4; i++)
+        ck_assert_close(ret[i], adv[i] + v[i], 1e-6);
+}
+END_TEST
+
+START_TEST(gae_two_envs_bootstrap_last)
+{
+    /* Step-major [2 steps][2 envs]; no episode ends: bootstrap with last. */
+    const float r[4] = {1, 0, 1, 0};
+    const unsigned f[4] = {0, 0, 0, 0};
+    const float v[4] = {0, 0, 0, 0};
+    const float last[2] = {1.0f, 2.0f};
+    float adv[4], ret[4];
+    ck_assert_int_eq(fpo_gae(adv, ret, r, f, v, NULL, last, 2, 2, 0.5f, 1.0f, 1.0f), FPO_OK);
+    /* env 0: t=1: 1 + .5*1 = 1.5; t=0: 1 + .5*1.5 = 1.75. env 1: t=1: 1; t=0: .5 */
+    ck_assert_close(adv[2], 1.5, 1e-6);
+    ck_assert_close(adv[0], 1.75, 1e-6);
+    ck_assert_close(adv[3], 1.0, 1e-6);
+    ck_assert_close(adv[1], 0.5, 1e-6);
+    const unsigned tr[4] = {0, 0, FPO_STEP_TRUNCATED, 0};
+    ck_assert_int_eq(fpo_gae(adv, ret, r, tr, v, NULL, last, 2, 2, 0.5f, 1.0f, 1.0f), FPO_EINVAL);
+    ck_assert_int_eq(fpo_gae(adv, ret, r, f, v, NULL, last, 2, 2, 1.5f, 1.0f, 1.0f), FPO_ERANGE);
+}
+END_TEST
+
+/* ---- CFM losses ------------------------------------------------------------ */
+
+START_TEST(cfm_hand_computed)
+{
+    const float v[2] = {0.5f, -1.0f}, eps[2] = {1.0f, 0.0f}, a[2] = {0.25f, 0.5f};
+    /* u = eps - a = (.75, -.5); residual v - u = (-.25, -.5); u-MSE = (.0625 + .25)/2 */
+    float dv[2];
+    float lu = fpo_cfm_pair(v, eps, a, 0.3f, 2, 0, dv);
+    ck_assert_close(lu, 0.15625, 1e-7);
+    ck_assert_close(dv[0], -0.25, 1e-7); /* 2/2 * res */
+    ck_assert_close(dv[1], -0.5, 1e-7);
+    float le = fpo_cfm_pair(v, eps, a, 0.3f, 2, 1, dv);
+    ck_assert_close(le, 0.49 * 0.15625, 1e-7);
+    ck_assert_close(dv[0], 0.49 * -0.25, 1e-7);
+    /* eps-MSE straight from its definition: eps_hat = x_t + (1 - t) v. */
+    float t = 0.3f, s = 0.0f;
+    for (int d = 0; d < 2; d++) {
+        float xt = t * eps[d] + (1 - t) * a[d];
+        float eh = xt + (1 - t) * v[d];
+        s += (eps[d] - eh) * (eps[d] - eh);
+    }
+    ck_assert_close(le, s / 2, 1e-6);
+}
+END_TEST
+
+START_TEST(eps_mse_is_weighted_u_mse)
+{
+    float v[3], eps[3], a[3];
+    for (int trial = 0; trial < 50; trial++) {
+        float t = (float)trial / 49.0f;
+        for (int d = 0; d < 3; d++) {
+            v[d] = sinf(1.3f * trial + d);
+            eps[d] = cosf(0.7f * trial - d);
+            a[d] = 0.1f * (float)(trial % 7) - 0.3f * d;
+        }
+        float lu = fpo_cfm_pair(v, eps, a, t, 3, 0, NULL);
+        float le = fpo_cfm_pair(v, eps, a, t, 3, 1, NULL);
+        ck_assert_close(le, (1 - t) * (1 - t) * lu, 1e-6);
+    }
+}
+END_TEST
+
+/* ---- clipped objective regions ------------------------------------------- */
+
+START_TEST(surrogate_regions)
+{
+    fpo_optimizer_config c;
+    fpo_optimizer_config_init(&c, FPO_ALGO_FPO);
+    c.clip_eps = 0.1f;
+    double clipped = 0;
+    float slope;
+    /* A > 0: gradient only while rho <= 1 + e. */
+    ck_assert_close(fpo_surrogate(&c, 1.05f, 2.0f, &slope, &clipped), 2.1, 1e-6);
+    ck_assert_float_eq(slope, 2.0f);
+    ck_assert_close(fpo_surrogate(&c, 1.3f, 2.0f, &slope, &clipped), 2.2, 1e-6);
+    ck_assert_float_eq(slope, 0.0f);
+    ck_assert_close(fpo_surrogate(&c, 0.5f, 2.0f, &slope, &clipped), 1.0, 1e-6);
+    ck_assert_float_eq(slope, 2.0f); /* below 1 - e the unclipped term is the min */
+    /* A < 0: gradient only while rho >= 1 - e. */
+    ck_assert_close(fpo_surrogate(&c, 0.5f, -1.0f, &slope, &clipped), -0.9, 1e-6);
+    ck_assert_float_eq(slope, 0.0f);
+    ck_assert_close(fpo_surrogate(&c, 1.5f, -1.0f, &slope, &clipped), -1.5, 1e-6);
+    ck_assert_float_eq(slope, -1.0f);
+    ck_assert_double_eq(clipped, 4.0); /* 1.3, 0.5, 0.5, 1.5 lie outside [.9, 1.1] */
+    /* ASPO for A < 0: rho A - |A| / (2e) (rho - 1)^2, slope A - |A| / e (rho - 1). */
+    c.aspo = 1;
+    ck_assert_close(fpo_surrogate(&c, 1.2f, -1.0f, &slope, &clipped), -1.2 - 5.0 * 0.04, 1e-5);
+    ck_assert_close(slope, -1.0 - 10.0 * 0.2, 1e-5);
+    ck_assert_close(fpo_surrogate(&c, 1.2f, 1.0f, &slope, &clipped), 1.1, 1e-6);
+    ck_assert_float_eq(slope, 0.0f); /* A >= 0 keeps PPO-clip */
+}
+END_TEST
+
+START_TEST(gaussian_logp_hand_computed)
+{
+    const float mu[2] = {0.0f, 1.0f}, sg[2] = {1.0f, 0.5f}, a[2] = {1.0f, 0.0f};
+    /* -0.5*1 - 0 - ln sqrt(2pi)  +  -0.5*4 - ln .5 - ln sqrt(2pi) */
+    double expect = -0.5 - 2.0 + log(2.0) - log(2.0 * M_PI);
+    ck_assert_close(fpo_gaussian_logp(mu, sg, a, 2), expect, 1e-6);
+}
+END_TEST
+
+/* ---- samplers on an analytic flow ------------------------------------------- */
+
+/* A linear velocity v = c x: make a policy with no hidden layer whose output
+ * (scaled by flow_output_scale) is c times the x_t input. */
+static fpo_policy *linear_flow(float c)
+{
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.obs_dim = 1;
+    pc.act_dim = 1;
+    pc.actor_layers = 0;
+    pc.critic_layers = 1;
+    pc.critic_hidden[0] = 4;
+    pc.time_embedding = FPO_TIME_RAW;
+    pc.normalize_obs = 0;
+    pc.flow_output_scale = 1.0f;
+    fpo_policy *p;
+    ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(p, &info), FPO_OK);
+    float *w = calloc(info.actor_params, sizeof(float));
+    /* inputs: [obs, x, t] -> output 0; weight on x is c */
+    w[p->actor.w_off[0] + fpo_w_index(&p->actor, 0, 0, 1)] = c;
+    ck_assert_int_eq(fpo_policy_set_params(p, FPO_NET_ACTOR, w, info.actor_params), FPO_OK);
+    free(w);
+    return p;
+}
+
+static double integration_error(fpo_policy *p, fpo_integrator integ, int steps, float c)
+{
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.integrator = integ;
+    sc.steps = steps;
+    sc.max_batch = 64;
+    sc.seed = 11;
+    fpo_sampler *s;
+    ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+    float obs[64] = {0}, raw[64], x1[64];
+    ck_assert_int_eq(fpo_sampler_act(s, p, obs, 64, NULL, raw), FPO_OK);
+    /* The same seed replays the same x_1 ~ N(0, 1): read it with a 0-velocity copy. */
+    fpo_policy *zero = linear_flow(0.0f);
+    fpo_sampler_reseed(s, 11);
+    ck_assert_int_eq(fpo_sampler_act(s, zero, obs, 64, NULL, x1), FPO_OK);
+    fpo_policy_destroy(zero);
+    fpo_sampler_destroy(s);
+    /* dx/dt = c x from t = 1 to 0: x_0 = x_1 exp(-c). */
+    double err = 0;
+    for (int i = 0; i < 64; i++)
+        err = fmax(err, fabs(raw[i] - x1[i] * exp(-c)));
+    return err;
+}
+
+START_TEST(sampler_convergence_orders)
+{
+    float c = 1.5f;
+    fpo_policy *p = linear_flow(c);
+    double e1 = integration_error(p, FPO_INTEGRATOR_EULER, 10, c);
+    double e2 = integration_error(p, FPO_INTEGRATOR_EULER, 20, c);
+    ck_assert_msg(e1 / e2 > 1.8 && e1 / e2 < 2.2, "Euler order: ratio %g", e1 / e2);
+    double h1 = integration_error(p, FPO_INTEGRATOR_HEUN, 10, c);
+    double h2 = integration_error(p, FPO_INTEGRATOR_HEUN, 20, c);
+    ck_assert_msg(h1 / h2 > 3.6 && h1 / h2 < 4.4, "Heun order: ratio %g", h1 / h2);
+    double m1 = integration_error(p, FPO_INTEGRATOR_MIDPOINT, 10, c);
+    double m2 = integration_error(p, FPO_INTEGRATOR_MIDPOINT, 20, c);
+    ck_assert_msg(m1 / m2 > 3.6 && m1 / m2 < 4.4, "midpoint order: ratio %g", m1 / m2);
+    ck_assert(h1 < e1 / 5);
+    fpo_policy_destroy(p);
+}
+END_TEST
+
+START_TEST(zero_noise_is_deterministic)
+{
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.obs_dim = 3;
+    pc.act_dim = 2;
+    fpo_policy *p;
+    ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.init_noise = FPO_NOISE_ZERO;
+    sc.max_batch = 2;
+    fpo_sampler *s;
+    ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+    float obs[6] = {0.1f, 0.2f, 0.3f, 0.1f, 0.2f, 0.3f}, a[4], b[4];
+    ck_assert_int_eq(fpo_sampler_act(s, p, obs, 2, a, NULL), FPO_OK);
+    ck_assert_int_eq(fpo_sampler_act(s, p, obs, 2, b, NULL), FPO_OK);
+    ck_assert_mem_eq(a, b, sizeof a);
+    ck_assert_float_eq(a[0], a[2]); /* same observation, same action */
+    for (int i = 0; i < 4; i++)
+        ck_assert(a[i] > -1.0f && a[i] < 1.0f);
+    obs[1] = NAN;
+    ck_assert_int_eq(fpo_sampler_act(s, p, obs, 2, a, NULL), FPO_ENONFINITE);
+    ck_assert_int_eq(fpo_sampler_act(s, p, obs, 3, a, NULL), FPO_ERANGE);
+    fpo_sampler_destroy(s);
+    fpo_policy_destroy(p);
+}
+END_TEST
+
+/* ---- the update ------------------------------------------------------------- */
+
+/* Fill a buffer with synthetic experience: random obs and actions. */
+static void fill_buffer(fpo_buffer *b, int N, int T, int od, int ad, unsigned seed)
+{
+    srand(seed);
+    float *obs = malloc(sizeof(float) * (size_t)N * od), *act = malloc(sizeof(float) * (size_t)N * ad);
+    float *rew = malloc(sizeof(float) * N), *fin = malloc(sizeof(float) * (size_t)N * od);
+    unsigned *fl = malloc(sizeof(unsigned) * N);
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < N * od; i++) {
+            obs[i] = (float)rand() / RAND_MAX * 2 - 1;
+            fin[i] = (float)rand() / RAND_MAX;
+        }
+        for (int i = 0; i < N * ad; i++)
+            act[i] = (float)rand() / RAND_MAX * 2 - 1;
+        for (int i = 0; i < N; i++) {
+            rew[i] = (float)rand() / RAND_MAX;
+            fl[i] = (rand() % 7 == 0) ? FPO_STEP_TRUNCATED : (rand() % 9 == 0 ? FPO_STEP_TERMINATED : 0);
+        }
+        ck_assert_int_eq(fpo_buffer_add(b, obs, act, rew, fl, fin), FPO_OK);
+    }
+    ck_assert_int_eq(fpo_buffer_set_last_obs(b, obs), FPO_OK);
+    free(obs);
+    free(act);
+    free(rew);
+    free(fin);
+    free(fl);
+}
+
+typedef struct setup {
+    fpo_policy *p;
+    fpo_buffer *b;
+    fpo_optimizer *o;
+} setup;
+
+static setup make_setup(fpo_algo algo, fpo_ratio_mode mode, fpo_std_mode std, int threads)
+{
+    setup s;
+    int N = 4, T = 8, od = 3, ad = 2;
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+    pc.obs_dim = od;
+    pc.act_dim = ad;
+    pc.actor_layers = 2;
+    pc.actor_hidden[0] = pc.actor_hidden[1] = 8;
+    pc.critic_layers = 2;
+    pc.critic_hidden[0] = pc.critic_hidden[1] = 8;
+    pc.actor_activation = pc.critic_activation = FPO_ACT_TANH;
+    pc.std_mode = std;
+    pc.init_std = 0.7f;
+    pc.seed = 3;
+    ck_assert_int_eq(fpo_policy_create(&s.p, &pc), FPO_OK);
+    fpo_buffer_config bc;
+    fpo_buffer_config_init(&bc);
+    bc.num_envs = N;
+    bc.horizon = T;
+    bc.obs_dim = od;
+    bc.act_dim = ad;
+    bc.n_mc = algo == FPO_ALGO_FPO ? 4 : 0;
+    bc.seed = 5;
+    ck_assert_int_eq(fpo_buffer_create(&s.b, &bc), FPO_OK);
+    fill_buffer(s.b, N, T, od, ad, 9);
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, algo);
+    oc.minibatches = 1;
+    oc.epochs = 1;
+    oc.ratio_mode = mode;
+    oc.threads = threads;
+    oc.entropy_coef = algo == FPO_ALGO_PPO ? 0.05f : 0.0f;
+    oc.reward_scale = 0.1f; /* returns of order 1 keep float32 finite differences exact enough */
+    ck_assert_int_eq(fpo_optimizer_create(&s.o, s.p, s.b, &oc), FPO_OK);
+    return s;
+}
+
+static void free_setup(setup *s)
+{
+    fpo_optimizer_destroy(s->o);
+    fpo_buffer_destroy(s->b);
+    fpo_policy_destroy(s->p);
+}
+
+static const struct {
+    fpo_algo algo;
+    fpo_ratio_mode mode;
+    fpo_std_mode std;
+} variants[] = {
+    {FPO_ALGO_FPO, FPO_RATIO_AVERAGED, 0},
+    {FPO_ALGO_FPO, FPO_RATIO_PER_SAMPLE, 0},
+    {FPO_ALGO_PPO, 0, FPO_STD_STATE_INDEPENDENT},
+    {FPO_ALGO_PPO, 0, FPO_STD_STATE_DEPENDENT},
+};
+
+START_TEST(ratio_is_one_at_theta_old)
+{
+    for (int threads = 1; threads <= 2; threads++) {
+        setup s = make_setup(variants[_i].algo, variants[_i].mode, variants[_i].std, threads);
+        fpo_update_stats st = {sizeof st};
+        ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
+        int idx[32];
+        for (int i = 0; i < 32; i++)
+            idx[i] = (i * 7) % 32; /* another order than the precompute pass */
+        double loss, r[3];
+        ck_assert_int_eq(fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, 32, &loss, NULL, r), FPO_OK);
+        ck_assert_double_eq(r[0], 1.0);
+        ck_assert_double_eq(r[1], 1.0);
+        ck_assert_double_eq(r[2], 1.0);
+        free_setup(&s);
+    }
+}
+END_TEST
+
+/* The analytic gradient of the whole loss (clipped objective, value loss,
+ * entropy) against central differences, away from theta_old so that ratios
+ * differ from 1 (some clipped). */
+START_TEST(loss_gradient_matches_finite_differences)
+{
+    setup s = make_setup(variants[_i].algo, variants[_i].mode, variants[_i].std, 1);
+    fpo_update_stats st = {sizeof st};
+    ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
+    fpo_policy_info info = {sizeof info};
+    fpo_policy_get_info(s.p, &info);
+    size_t np = info.actor_params + info.critic_params;
+    float *theta = malloc(np * sizeof(float)), *g = malloc(np * sizeof(float));
+    ck_assert_int_eq(fpo_policy_get_params(s.p, FPO_NET_ALL, theta, np), FPO_OK);
+    /* Move away from theta_old a little. */
+    srand(4);
+    for (size_t i = 0; i < np; i++)
+        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
+    fpo_policy_set_params(s.p, FPO_NET_ALL, theta, np);
+    int idx[32];
+    for (int i = 0; i < 32; i++)
+        idx[i] = i;
+    double loss0, r[3];
+    fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, 32, &loss0, g, r);
+    ck_assert(r[1] != r[2]);
+    int checked = 0;
+    double worst = 0;
+    for (size_t i = 0; i < np; i += 1 + np / 60) {
+        float h = 2e-3f, keep = theta[i];
+        double lp, lm;
+        theta[i] = keep + h;
+        fpo_policy_set_params(s.p, FPO_NET_ALL, theta, np);
+        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, 32, &lp, NULL, NULL);
+        theta[i] = keep - h;
+        fpo_policy_set_params(s.p, FPO_NET_ALL, theta, np);
+        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, 32, &lm, NULL, NULL);
+        theta[i] = keep;
+        double fd = (lp - lm) / (2.0 * h);
+        double err = fabs(fd - g[i]) / fmax(2e-2, fabs(fd) + fabs(g[i]));
+        if (getenv("FD_DEBUG") && err > 5e-3)
+            fprintf(stderr, "param %zu (critic from %zu): fd %g analytic %g\n", i,
+                    info.actor_params, fd, g[i]);
+        worst = fmax(worst, err);
+        checked++;
+    }
+    fpo_policy_set_params(s.p, FPO_NET_ALL, theta, np);
+    ck_assert_msg(worst < 2e-2, "variant %d: worst relative error %g over %d params", _i, worst,
+                  checked);
+    ck_assert_int_ge(checked, 40);
+    free(theta);
+    free(g);
+    free_setup(&s);
+}
+END_TEST
+
+/* ---- learning on tasks with a known answer -------------------------------- */
+
+/* One-step bandits: obs is constant, the episode terminates after one action. */
+typedef struct bandit {
+    int bimodal;
+} bandit;
+
+static int bandit_reset(void *user, void *env, uint64_t seed, float *obs)
+{
+    (void)user, (void)env, (void)seed;
+    obs[0] = 0.5f;
+    return 0;
+}
+
+static int bandit_step(void *user, void *env, const float *a, float *obs, float *r, unsigned *fl)
+{
+    const bandit *b = user;
+    (void)env;
+    obs[0] = 0.5f;
+    if (b->bimodal) {
+        float d1 = a[0] - 0.6f, d2 = a[0] + 0.6f;
+        *r = expf(-d1 * d1 / 0.02f) + expf(-d2 * d2 / 0.02f);
+    } else {
+        float d = a[0] - 0.5f;
+        *r = -d * d;
+    }
+    *fl = FPO_STEP_TERMINATED;
+    return 0;
+}
+
+static const fpo_env_table bandit_table = {
+    sizeof(fpo_env_table), FPO_ENV_TABLE_VERSION, 1, 1, NULL, NULL, NULL,
+    bandit_reset, bandit_step, NULL};
+
+static fpo_trainer *bandit_trainer(bandit *b, fpo_algo algo, uint64_t seed, int threads)
+{
+    fpo_trainer_config tc;
+    fpo_trainer_config_init(&tc);
+    tc.env = &bandit_table;
+    tc.env_user = b;
+    tc.num_envs = 64;
+    tc.horizon = 4;
+    tc.seed = seed;
+    tc.threads = threads;
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+    pc.actor_layers = 2;
+    pc.actor_hidden[0] = pc.actor_hidden[1] = 32;
+    pc.critic_layers = 1;
+    pc.critic_hidden[0] = 16;
+    pc.init_std = 0.6f;
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, algo);
+    oc.epochs = 4;
+    oc.minibatches = 4;
+    oc.lr = 1e-3f;
+    oc.reward_scale = 1.0f;
+    oc.clip_eps = 0.2f;
+    oc.entropy_coef = 0.0f;
+    tc.policy = &pc;
+    tc.optimizer = &oc;
+    tc.n_mc = 16;
+    fpo_trainer *t;
+    ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_OK);
+    return t;
+}
+
+static void sample_actions(fpo_trainer *t, float *out, int n)
+{
+    fpo_policy *p = fpo_trainer_policy(t);
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.max_batch = n;
+    sc.seed = 99;
+    fpo_sampler *s;
+    ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+    float *obs = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++)
+        obs[i] = 0.5f;
+    ck_assert_int_eq(fpo_sampler_act(s, p, obs, n, out, NULL), FPO_OK);
+    free(obs);
+    fpo_sampler_destroy(s);
+}
+
+START_TEST(bandit_learns_known_optimum)
+{
+    fpo_algo algo = _i == 0 ? FPO_ALGO_FPO : FPO_ALGO_PPO;
+    bandit b = {0};
+    fpo_trainer *t = bandit_trainer(&b, algo, 1, 1);
+    ck_assert_int_eq(fpo_trainer_run(t, 64 * 4 * 60), FPO_OK);
+    float a[512];
+    sample_actions(t, a, 512);
+    double mean = 0;
+    for (int i = 0; i < 512; i++)
+        mean += a[i] / 512.0;
+    ck_assert_msg(fabs(mean - 0.5) < 0.1, "%s: mean action %g, optimum 0.5",
+                  algo == FPO_ALGO_FPO ? "FPO" : "PPO", mean);
+    fpo_trainer_destroy(t);
+}
+END_TEST
+
+START_TEST(same_seed_same_parameters)
+{
+    fpo_algo algo = _i % 2 == 0 ? FPO_ALGO_FPO : FPO_ALGO_PPO;
+    int threads = 1 + _i / 2;
+    bandit b = {1};
+    fpo_trainer *t1 = bandit_trainer(&b, algo, 7, threads);
+    fpo_trainer *t2 = bandit_trainer(&b, algo, 7, threads);
+    ck_assert_int_eq(fpo_trainer_run(t1, 64 * 4 * 5), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_run(t2, 64 * 4 * 5), FPO_OK);
+    fpo_policy_info info = {sizeof info};
+    fpo_policy_get_info(fpo_trainer_policy(t1), &info);
+    size_t np = info.actor_params + info.critic_params;
+    float *p1 = malloc(np * 4), *p2 = malloc(np * 4), *p0 = malloc(np * 4);
+    fpo_policy_get_params(fpo_trainer_policy(t1), FPO_NET_ALL, p1, np);
+    fpo_policy_get_params(fpo_trainer_policy(t2), FPO_NET_ALL, p2, np);
+    ck_assert_mem_eq(p1, p2, np * 4);
+    /* and training did change them */
+    fpo_trainer *t3 = bandit_trainer(&b, algo, 7, threads);
+    fpo_policy_get_params(fpo_trainer_policy(t3), FPO_NET_ALL, p0, np);
+    ck_assert(memcmp(p0, p1, np * 4) != 0);
+    free(p0);
+    free(p1);
+    free(p2);
+    fpo_trainer_destroy(t1);
+    fpo_trainer_destroy(t2);
+    fpo_trainer_destroy(t3);
+}
+END_TEST
+
+Suite *fpo_test_suite(void)
+{
+    Suite *s = suite_create("core");
+    TCase *math = tcase_create("math");
+    tcase_add_test(math, gae_hand_computed);
+    tcase_add_test(math, gae_two_envs_bootstrap_last);
+    tcase_add_test(math, cfm_hand_computed);
+    tcase_add_test(math, eps_mse_is_weighted_u_mse);
+    tcase_add_test(math, surrogate_regions);
+    tcase_add_test(math, gaussian_logp_hand_computed);
+    tcase_add_test(math, sampler_convergence_orders);
+    tcase_add_test(math, zero_noise_is_deterministic);
+    suite_add_tcase(s, math);
+    TCase *upd = tcase_create("update");
+    tcase_add_loop_test(upd, ratio_is_one_at_theta_old, 0, 4);
+    tcase_add_loop_test(upd, loss_gradient_matches_finite_differences, 0, 4);
+    tcase_add_loop_test(upd, same_seed_same_parameters, 0, 4);
+    suite_add_tcase(s, upd);
+    TCase *learn = tcase_create("learning");
+    tcase_set_timeout(learn, 600);
+    tcase_add_loop_test(learn, bandit_learns_known_optimum, 0, 2);
+    suite_add_tcase(s, learn);
+    return s;
+}
