@@ -1,0 +1,89 @@
+#include "evaluate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int evaluate_policy(const task_info *task, void *user, const fpo_policy *p,
+                    const fpo_sampler_config *sc_in, int episodes, int threads, uint64_t seed,
+                    eval_result *out, char *err, size_t errlen)
+{
+    const fpo_env_table *tab = task->table;
+    int n = episodes, od = tab->obs_dim, ad = tab->act_dim, rc;
+    fpo_vecenv_config vc;
+    fpo_vecenv_config_init(&vc);
+    vc.table = tab;
+    vc.user = user;
+    vc.num_envs = n;
+    vc.threads = threads;
+    vc.seed = seed;
+    fpo_vecenv *v = NULL;
+    fpo_sampler *s = NULL;
+    fpo_sampler_config sc = *sc_in;
+    sc.max_batch = n;
+    sc.seed = seed ^ 0x5eedull;
+    float *obs = calloc((size_t)n * od, sizeof(float)), *act = calloc((size_t)n * ad, sizeof(float));
+    float *rew = calloc((size_t)n, sizeof(float));
+    unsigned *fl = calloc((size_t)n, sizeof(unsigned));
+    double *ret = calloc((size_t)n, sizeof(double)), *len = calloc((size_t)n, sizeof(double));
+    char *done = calloc((size_t)n, 1);
+    if (!obs || !act || !rew || !fl || !ret || !len || !done) {
+        rc = FPO_ENOMEM;
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    if ((rc = fpo_vecenv_create(&v, &vc))) {
+        snprintf(err, errlen, "cannot create environments: %s", fpo_strerror(rc));
+        goto out;
+    }
+    if ((rc = fpo_sampler_create(&s, p, &sc))) {
+        snprintf(err, errlen, "cannot create sampler: %s", fpo_strerror(rc));
+        goto out;
+    }
+    if ((rc = fpo_vecenv_reset(v, obs))) {
+        snprintf(err, errlen, "%s", fpo_vecenv_errmsg(v));
+        goto out;
+    }
+    for (int left = n; left > 0;) {
+        if ((rc = fpo_sampler_act(s, p, obs, n, act, NULL))) {
+            snprintf(err, errlen, "%s", fpo_sampler_errmsg(s));
+            goto out;
+        }
+        if ((rc = fpo_vecenv_step(v, act, obs, rew, fl, NULL))) {
+            snprintf(err, errlen, "%s", fpo_vecenv_errmsg(v));
+            goto out;
+        }
+        for (int i = 0; i < n; i++) {
+            if (done[i])
+                continue;
+            ret[i] += rew[i];
+            len[i] += 1;
+            if (fl[i]) {
+                done[i] = 1;
+                left--;
+            }
+        }
+    }
+    double m = 0, m2 = 0, ml = 0;
+    for (int i = 0; i < n; i++) {
+        m += ret[i];
+        m2 += ret[i] * ret[i];
+        ml += len[i];
+    }
+    out->episodes = n;
+    out->mean_return = m / n;
+    out->std_return = sqrt(fmax(0.0, m2 / n - (m / n) * (m / n)));
+    out->mean_length = ml / n;
+out:
+    fpo_sampler_destroy(s);
+    fpo_vecenv_destroy(v);
+    free(obs);
+    free(act);
+    free(rew);
+    free(fl);
+    free(ret);
+    free(len);
+    free(done);
+    return rc;
+}

@@ -1,0 +1,444 @@
+/* fpo-train: train a flow policy (FPO) or a Gaussian policy (PPO) on a
+ * bundled task, with progress, a CSV log, a checkpoint, an SVG learning
+ * curve and a final evaluation; or evaluate a saved policy. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fpo/fpo.h>
+
+#include "evaluate.h"
+#include "svg.h"
+#include "tasks/task.h"
+
+typedef struct opts {
+    const char *task, *out, *eval_ckpt, *model_dir;
+    fpo_algo algo;
+    long long steps;
+    uint64_t seed;
+    int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
+    float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise;
+    int cfm, ratio_mode, aspo, sampler_steps, quiet, t_dist;
+    fpo_integrator integrator;
+    int actor_layers, actor_hidden, critic_layers, critic_hidden;
+} opts;
+
+/* Log kept in memory for the curve. */
+typedef struct run_log {
+    FILE *csv;
+    double *x, *y;
+    int n, cap;
+    int tty, quiet;
+    double last_print;
+} run_log;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: fpo-train --task NAME [options]     train\n"
+            "       fpo-train --task NAME --eval FILE   evaluate a saved policy\n"
+            "       fpo-train --list                    list tasks\n"
+            "\n"
+            "  --algo fpo|ppo        flow policy (FPO) or Gaussian policy (PPO); default fpo\n"
+            "  --steps N             environment steps (default: the task's)\n"
+            "  --seed S              random seed (default 1)\n"
+            "  --threads T           threads for env stepping and updates (default 1)\n"
+            "  --out DIR             write log.csv, policy.fpo, curve.svg here (default out/TASK-ALGO)\n"
+            "  --num-envs N --horizon H --epochs E --minibatches M\n"
+            "  --lr X --clip X --gamma X --lambda X --reward-scale X --entropy X\n"
+            "  --value-coef X --max-grad-norm X\n"
+            "  --n-mc N              (t, eps) pairs per transition (FPO)\n"
+            "  --t-dist grid|uniform|beta\n"
+            "  --cfm eps|u           CFM loss (FPO)\n"
+            "  --ratio avg|per-sample  FPO ratio (per-sample = FPO++)\n"
+            "  --aspo                FPO++ asymmetric objective for negative advantages\n"
+            "  --sampler euler|heun|midpoint  --sampler-steps K  --sde-noise X\n"
+            "  --actor L:W --critic L:W  hidden layers and width\n"
+            "  --eval-episodes N     episodes of the final evaluation\n"
+            "  --model-dir DIR       where MuJoCo task models are\n"
+            "  --quiet               no progress output\n");
+}
+
+static int parse_layers(const char *s, int *layers, int *width)
+{
+    return sscanf(s, "%d:%d", layers, width) == 2 && *layers >= 0 && *layers <= FPO_MAX_LAYERS &&
+                   *width > 0
+               ? 0
+               : -1;
+}
+
+static int progress(void *user, const fpo_progress *p)
+{
+    run_log *L = user;
+    double sps = p->env_steps / fmax(p->elapsed_seconds, 1e-9);
+    if (L->csv) {
+        fprintf(L->csv,
+                "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f\n",
+                (long long)p->iteration, (long long)p->env_steps, p->elapsed_seconds,
+                p->rollout_seconds, p->update_seconds, (long long)p->episodes.episodes,
+                p->episodes.episodes ? p->episodes.mean_return : NAN, p->mean_return,
+                p->update.policy_loss, p->update.value_loss, p->update.ratio_mean,
+                p->update.ratio_max, p->update.clip_fraction, p->update.approx_kl,
+                p->update.cfm_loss, p->update.entropy, p->update.explained_variance, sps);
+    }
+    if (L->n == L->cap) {
+        int nc = L->cap ? 2 * L->cap : 256;
+        double *nx = realloc(L->x, nc * sizeof(double));
+        if (nx)
+            L->x = nx;
+        double *ny = realloc(L->y, nc * sizeof(double));
+        if (ny)
+            L->y = ny;
+        if (nx && ny)
+            L->cap = nc;
+    }
+    if (L->n < L->cap && isfinite(p->mean_return)) {
+        L->x[L->n] = (double)p->env_steps;
+        L->y[L->n] = p->mean_return;
+        L->n++;
+    }
+    if (L->quiet)
+        return 0;
+    double frac = p->total_steps > 0 ? (double)p->env_steps / (double)p->total_steps : 0;
+    double eta = frac > 0 ? p->elapsed_seconds * (1 - frac) / frac : 0;
+    if (L->tty) {
+        char bar[31];
+        int fill = (int)(frac * 30);
+        for (int i = 0; i < 30; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[30] = 0;
+        fprintf(stderr, "\r[%s] %3.0f%% %lld/%lld steps %7.0f steps/s return %9.2f ETA %3d:%02d ",
+                bar, 100 * frac, (long long)p->env_steps, (long long)p->total_steps, sps,
+                p->mean_return, (int)(eta / 60), (int)fmod(eta, 60));
+        if (p->env_steps >= p->total_steps)
+            fputc('\n', stderr);
+        fflush(stderr);
+    } else if (p->elapsed_seconds - L->last_print >= 2.0 || p->env_steps >= p->total_steps) {
+        L->last_print = p->elapsed_seconds;
+        printf("steps %lld/%lld (%.0f%%)  %.0f steps/s  return %.2f  ratio %.3f  clip %.3f  "
+               "ETA %.0fs\n",
+               (long long)p->env_steps, (long long)p->total_steps, 100 * frac, sps, p->mean_return,
+               p->update.ratio_mean, p->update.clip_fraction, eta);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+static int run_eval(const opts *o, const task_info *task, void *user, const fpo_policy *p)
+{
+    int eps = o->eval_episodes > 0 ? o->eval_episodes : task->defaults.eval_episodes;
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.integrator = o->integrator;
+    sc.steps = o->sampler_steps;
+    char err[256];
+    eval_result det, sto;
+    sc.deterministic = 1;
+    int rc = evaluate_policy(task, user, p, &sc, eps, o->threads, o->seed + 1000, &det, err,
+                             sizeof err);
+    if (rc == 0) {
+        sc.deterministic = 0;
+        rc = evaluate_policy(task, user, p, &sc, eps, o->threads, o->seed + 2000, &sto, err,
+                             sizeof err);
+    }
+    if (rc) {
+        fprintf(stderr, "fpo-train: evaluation failed: %s\n", err);
+        return 1;
+    }
+    printf("evaluation over %d episodes: deterministic return %.2f +- %.2f (length %.1f), "
+           "sampled return %.2f +- %.2f\n",
+           det.episodes, det.mean_return, det.std_return, det.mean_length, sto.mean_return,
+           sto.std_return);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    memset(&o, 0, sizeof o);
+    o.algo = FPO_ALGO_FPO;
+    o.seed = 1;
+    o.threads = 1;
+    o.steps = -1;
+    o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
+    o.max_grad_norm = o.value_coef = NAN;
+    o.cfm = -1;
+    o.ratio_mode = FPO_RATIO_AVERAGED;
+    o.integrator = FPO_INTEGRATOR_EULER;
+    o.sampler_steps = 10;
+    o.actor_layers = o.critic_layers = -1;
+    o.t_dist = FPO_T_GRID;
+    int list = 0;
+    enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_MB, O_LR,
+           O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
+           O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
+           O_LIST, O_TASK, O_HELP };
+    static const struct option lo[] = {
+        {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
+        {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
+        {"num-envs", 1, 0, O_NENV}, {"horizon", 1, 0, O_HOR}, {"epochs", 1, 0, O_EP},
+        {"minibatches", 1, 0, O_MB}, {"lr", 1, 0, O_LR}, {"clip", 1, 0, O_CLIP},
+        {"gamma", 1, 0, O_GAMMA}, {"lambda", 1, 0, O_LAMBDA}, {"reward-scale", 1, 0, O_RS},
+        {"entropy", 1, 0, O_ENT}, {"value-coef", 1, 0, O_VC}, {"max-grad-norm", 1, 0, O_MGN},
+        {"n-mc", 1, 0, O_NMC}, {"t-dist", 1, 0, O_TD}, {"cfm", 1, 0, O_CFM},
+        {"ratio", 1, 0, O_RATIO}, {"aspo", 0, 0, O_ASPO}, {"sampler", 1, 0, O_SAMP},
+        {"sampler-steps", 1, 0, O_SSTEPS}, {"sde-noise", 1, 0, O_SDE}, {"actor", 1, 0, O_ACTOR},
+        {"critic", 1, 0, O_CRITIC}, {"eval", 1, 0, O_EVAL}, {"eval-episodes", 1, 0, O_EVALEP},
+        {"model-dir", 1, 0, O_MDIR}, {"quiet", 0, 0, O_QUIET}, {"list", 0, 0, O_LIST},
+        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case O_TASK: o.task = optarg; break;
+        case O_ALGO:
+            if (!strcmp(optarg, "fpo"))
+                o.algo = FPO_ALGO_FPO;
+            else if (!strcmp(optarg, "ppo"))
+                o.algo = FPO_ALGO_PPO;
+            else {
+                fprintf(stderr, "fpo-train: --algo must be fpo or ppo\n");
+                return 2;
+            }
+            break;
+        case O_STEPS: o.steps = atoll(optarg); break;
+        case O_SEED: o.seed = strtoull(optarg, NULL, 10); break;
+        case O_THREADS: o.threads = atoi(optarg); break;
+        case O_OUT: o.out = optarg; break;
+        case O_NENV: o.num_envs = atoi(optarg); break;
+        case O_HOR: o.horizon = atoi(optarg); break;
+        case O_EP: o.epochs = atoi(optarg); break;
+        case O_MB: o.minibatches = atoi(optarg); break;
+        case O_LR: o.lr = strtof(optarg, NULL); break;
+        case O_CLIP: o.clip = strtof(optarg, NULL); break;
+        case O_GAMMA: o.gamma = strtof(optarg, NULL); break;
+        case O_LAMBDA: o.lambda = strtof(optarg, NULL); break;
+        case O_RS: o.reward_scale = strtof(optarg, NULL); break;
+        case O_ENT: o.entropy = strtof(optarg, NULL); break;
+        case O_VC: o.value_coef = strtof(optarg, NULL); break;
+        case O_MGN: o.max_grad_norm = strtof(optarg, NULL); break;
+        case O_NMC: o.n_mc = atoi(optarg); break;
+        case O_TD:
+            o.t_dist = !strcmp(optarg, "uniform") ? FPO_T_UNIFORM
+                       : !strcmp(optarg, "beta")  ? FPO_T_BETA
+                                                  : FPO_T_GRID;
+            break;
+        case O_CFM: o.cfm = !strcmp(optarg, "u") ? FPO_CFM_U : FPO_CFM_EPS; break;
+        case O_RATIO:
+            o.ratio_mode = !strcmp(optarg, "per-sample") ? FPO_RATIO_PER_SAMPLE : FPO_RATIO_AVERAGED;
+            break;
+        case O_ASPO: o.aspo = 1; break;
+        case O_SAMP:
+            o.integrator = !strcmp(optarg, "heun")       ? FPO_INTEGRATOR_HEUN
+                           : !strcmp(optarg, "midpoint") ? FPO_INTEGRATOR_MIDPOINT
+                                                         : FPO_INTEGRATOR_EULER;
+            break;
+        case O_SSTEPS: o.sampler_steps = atoi(optarg); break;
+        case O_SDE: o.sde_noise = strtof(optarg, NULL); break;
+        case O_ACTOR:
+            if (parse_layers(optarg, &o.actor_layers, &o.actor_hidden)) {
+                fprintf(stderr, "fpo-train: --actor wants LAYERS:WIDTH\n");
+                return 2;
+            }
+            break;
+        case O_CRITIC:
+            if (parse_layers(optarg, &o.critic_layers, &o.critic_hidden)) {
+                fprintf(stderr, "fpo-train: --critic wants LAYERS:WIDTH\n");
+                return 2;
+            }
+            break;
+        case O_EVAL: o.eval_ckpt = optarg; break;
+        case O_EVALEP: o.eval_episodes = atoi(optarg); break;
+        case O_MDIR: o.model_dir = optarg; break;
+        case O_QUIET: o.quiet = 1; break;
+        case O_LIST: list = 1; break;
+        case O_HELP: usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (list) {
+        int n;
+        const task_info *const *t = task_list(&n);
+        for (int i = 0; i < n; i++)
+            printf("%-20s %s\n", t[i]->name, t[i]->description);
+        return 0;
+    }
+    if (!o.task) {
+        usage(stderr);
+        return 2;
+    }
+    const task_info *task = task_find(o.task);
+    if (!task) {
+        fprintf(stderr, "fpo-train: unknown task '%s' (see --list)\n", o.task);
+        return 2;
+    }
+    if (o.threads < 1) {
+        fprintf(stderr, "fpo-train: --threads must be >= 1\n");
+        return 2;
+    }
+    char err[512] = "";
+    void *user = NULL;
+    if (task->open && task->open(&user, o.model_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "fpo-train: cannot open task %s: %s\n", task->name, err);
+        return 1;
+    }
+    int status = 0;
+    if (o.eval_ckpt) {
+        fpo_policy *p;
+        if (fpo_policy_load(&p, o.eval_ckpt, NULL)) {
+            fprintf(stderr, "fpo-train: %s\n", fpo_load_errmsg());
+            status = 1;
+        } else {
+            status = run_eval(&o, task, user, p);
+            fpo_policy_destroy(p);
+        }
+        if (task->close)
+            task->close(user);
+        return status;
+    }
+
+    const task_defaults *d = &task->defaults;
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.kind = o.algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+    pc.actor_layers = o.actor_layers >= 0 ? o.actor_layers : d->actor_layers;
+    pc.critic_layers = o.critic_layers >= 0 ? o.critic_layers : d->critic_layers;
+    for (int i = 0; i < FPO_MAX_LAYERS; i++) {
+        pc.actor_hidden[i] = o.actor_layers >= 0 ? o.actor_hidden : d->actor_hidden;
+        pc.critic_hidden[i] = o.critic_layers >= 0 ? o.critic_hidden : d->critic_hidden;
+    }
+    pc.actor_activation = d->actor_act;
+    pc.critic_activation = d->critic_act;
+    if (o.algo == FPO_ALGO_PPO && d->gauss_fixed_std > 0) {
+        pc.std_mode = FPO_STD_FIXED;
+        pc.init_std = d->gauss_fixed_std;
+    }
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, o.algo);
+    oc.lr = isnan(o.lr) ? d->lr : o.lr;
+    oc.clip_eps = !isnan(o.clip) ? o.clip : o.algo == FPO_ALGO_FPO ? d->clip_fpo : d->clip_ppo;
+    oc.gamma = isnan(o.gamma) ? d->gamma : o.gamma;
+    oc.gae_lambda = isnan(o.lambda) ? d->gae_lambda : o.lambda;
+    oc.reward_scale = isnan(o.reward_scale) ? d->reward_scale : o.reward_scale;
+    oc.entropy_coef = o.algo == FPO_ALGO_FPO ? 0.0f : isnan(o.entropy) ? d->entropy_coef : o.entropy;
+    if (!isnan(o.value_coef))
+        oc.value_coef = o.value_coef;
+    if (!isnan(o.max_grad_norm))
+        oc.max_grad_norm = o.max_grad_norm;
+    oc.epochs = o.epochs > 0 ? o.epochs : d->epochs;
+    oc.minibatches = o.minibatches > 0 ? o.minibatches : d->minibatches;
+    oc.cfm_loss = o.cfm >= 0 ? (fpo_cfm_loss)o.cfm : d->cfm_u_mse ? FPO_CFM_U : FPO_CFM_EPS;
+    oc.ratio_mode = (fpo_ratio_mode)o.ratio_mode;
+    oc.aspo = o.aspo;
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.integrator = o.integrator;
+    sc.steps = o.sampler_steps;
+    sc.sde_noise = o.sde_noise;
+
+    fpo_trainer_config tc;
+    fpo_trainer_config_init(&tc);
+    tc.env = task->table;
+    tc.env_user = user;
+    tc.num_envs = o.num_envs > 0 ? o.num_envs : d->num_envs;
+    tc.horizon = o.horizon > 0 ? o.horizon : d->horizon;
+    tc.threads = o.threads;
+    tc.seed = o.seed;
+    tc.policy = &pc;
+    tc.sampler = &sc;
+    tc.optimizer = &oc;
+    tc.n_mc = o.n_mc > 0 ? o.n_mc : d->n_mc;
+    tc.t_dist = (fpo_t_dist)o.t_dist;
+    run_log L;
+    memset(&L, 0, sizeof L);
+    L.tty = isatty(STDERR_FILENO);
+    L.quiet = o.quiet;
+    L.last_print = -1e9;
+    tc.progress = progress;
+    tc.progress_user = &L;
+
+    char outdir[1024];
+    snprintf(outdir, sizeof outdir, "%s", o.out ? o.out : "");
+    if (!o.out)
+        snprintf(outdir, sizeof outdir, "out/%s-%s", task->name, o.algo == FPO_ALGO_FPO ? "fpo" : "ppo");
+    if (mkdir_p(outdir)) {
+        fprintf(stderr, "fpo-train: cannot create %s: %s\n", outdir, strerror(errno));
+        return 1;
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/log.csv", outdir);
+    L.csv = fopen(path, "w");
+    if (!L.csv) {
+        fprintf(stderr, "fpo-train: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    fprintf(L.csv, "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
+                   "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
+                   "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s\n");
+
+    fpo_trainer *t;
+    int rc = fpo_trainer_create(&t, &tc);
+    if (rc) {
+        fprintf(stderr, "fpo-train: cannot create the trainer: %s\n", fpo_strerror(rc));
+        return 1;
+    }
+    long long steps = o.steps >= 0 ? o.steps : d->steps;
+    if (!o.quiet)
+        printf("training %s on %s: %lld steps, %d envs x %d steps per iteration, seed %llu, "
+               "%d thread(s)\n",
+               o.algo == FPO_ALGO_FPO ? "a flow policy (FPO)" : "a Gaussian policy (PPO)",
+               task->name, steps, tc.num_envs, tc.horizon, (unsigned long long)o.seed, o.threads);
+    rc = fpo_trainer_run(t, steps);
+    if (rc) {
+        fprintf(stderr, "fpo-train: training failed: %s: %s\n", fpo_strerror(rc),
+                fpo_trainer_errmsg(t));
+        status = 1;
+    }
+    fclose(L.csv);
+    fpo_policy *p = fpo_trainer_policy(t);
+    snprintf(path, sizeof path, "%s/policy.fpo", outdir);
+    if (fpo_policy_save(p, path)) {
+        fprintf(stderr, "fpo-train: saving %s failed: %s\n", path, fpo_policy_errmsg(p));
+        status = 1;
+    }
+    snprintf(path, sizeof path, "%s/curve.svg", outdir);
+    char title[128];
+    snprintf(title, sizeof title, "%s, %s, seed %llu", task->name,
+             o.algo == FPO_ALGO_FPO ? "FPO" : "Gaussian PPO", (unsigned long long)o.seed);
+    svg_series s = {o.algo == FPO_ALGO_FPO ? "FPO" : "PPO",
+                    o.algo == FPO_ALGO_FPO ? "#d62728" : "#1f77b4", L.x, L.y, NULL, NULL, L.n};
+    svg_write_chart(path, title, "environment steps", "episode return (running mean)", &s, 1);
+    if (!o.quiet)
+        printf("wrote %s/log.csv, %s/policy.fpo, %s/curve.svg\n", outdir, outdir, outdir);
+    if (status == 0)
+        status = run_eval(&o, task, user, p);
+    free(L.x);
+    free(L.y);
+    fpo_trainer_destroy(t);
+    if (task->close)
+        task->close(user);
+    return status;
+}
