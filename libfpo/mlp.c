@@ -7,12 +7,14 @@
 
 #include "vmath.h"
 
-/* Rows per block of the batch. Forward and backward walk the batch in
- * blocks so a block's activations and gradients stay in L2 between the
- * GEMM that writes them and the elementwise pass that reads them; see
- * docs/design-numerics.md for the measurement behind the value. */
-#ifndef FPO_MLP_CHUNK
-#define FPO_MLP_CHUNK 1024
+/* The batch is walked in blocks of rows so a block's activations and
+ * gradients stay in cache between the GEMM that writes them and the
+ * elementwise pass that reads them. A block holds about FPO_MLP_BLOCK_FLOATS
+ * floats of the widest layer: 1024 rows at width 256, 8192 at width 32
+ * (measured best for the critic and actor benchmarks respectively; no
+ * blocking at all costs the width-256 critic 35%). */
+#ifndef FPO_MLP_BLOCK_FLOATS
+#define FPO_MLP_BLOCK_FLOATS 262144
 #endif
 
 /* Sub-arrays of cache and scratch start on 64-byte boundaries (relative to
@@ -76,6 +78,15 @@ double fpo_mlp_macs(const fpo_mlp *m)
     return s;
 }
 
+static size_t block_rows(const fpo_mlp *m)
+{
+    size_t r = FPO_MLP_BLOCK_FLOATS / (size_t)m->max_width;
+    r = r < 64 ? 64 : r;
+    return r & ~(size_t)15;
+}
+
+int fpo_mlp_block_rows(const fpo_mlp *m) { return (int)block_rows(m); }
+
 static int stores_d(const fpo_mlp *m) { return m->act == FPO_ACT_SILU; }
 
 /* Cache: per hidden layer l, H_l = act(z_l) [batch x w] and, for SiLU,
@@ -96,7 +107,11 @@ size_t fpo_mlp_cache_floats(const fpo_mlp *m, int batch)
     return s;
 }
 
-static size_t chunk_rows(int batch) { return (size_t)(batch < FPO_MLP_CHUNK ? batch : FPO_MLP_CHUNK); }
+static size_t chunk_rows(const fpo_mlp *m, int batch)
+{
+    size_t r = block_rows(m);
+    return (size_t)batch < r ? (size_t)batch : r;
+}
 
 /* Scratch: [W^T of every layer][two row-block buffers][bias accumulator]. */
 static size_t wt_floats(const fpo_mlp *m)
@@ -111,7 +126,7 @@ size_t fpo_mlp_scratch_floats(const fpo_mlp *m, int batch)
 {
     if (batch <= 0)
         return 0;
-    size_t blk = r16(chunk_rows(batch) * (size_t)m->max_width);
+    size_t blk = r16(chunk_rows(m, batch) * (size_t)m->max_width);
     return wt_floats(m) + 2 * blk + r16((size_t)m->max_width);
 }
 
@@ -123,6 +138,13 @@ static void sgemm(dim_t mm, dim_t nn, dim_t kk, float alpha, const float *a, inc
     rntm_t rn;
     bli_rntm_init(&rn);
     bli_rntm_set_num_threads(1, &rn);
+    /* BLIS sends any product with m < 512, n < 200 or k < 240 to its
+     * unpacked "sup" kernels. When every dimension is >= 128 the packed
+     * path is faster: the critic's dW (256 x 256 x 1024, A read
+     * transposed) runs at 86 instead of 63 GFLOP/s. Narrow products keep
+     * sup, where it is up to 2x faster. */
+    if (mm >= 128 && nn >= 128 && kk >= 128)
+        bli_rntm_disable_l3_sup(&rn);
     bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, mm, nn, kk, &alpha, (float *)a, rsa, csa,
                  (float *)b, rsb, csb, &beta, c, rsc, csc, NULL, &rn);
 }
@@ -141,7 +163,7 @@ void fpo_mlp_forward(const fpo_mlp *m, const float *params, const float *x, int 
     if (batch <= 0)
         return;
     const int isa = fpo_vmath_isa();
-    const size_t B = (size_t)batch, rc_max = chunk_rows(batch);
+    const size_t B = (size_t)batch, rc_max = chunk_rows(m, batch);
     const size_t blk = r16(rc_max * (size_t)m->max_width);
     float *buf[2] = {scratch + wt_floats(m), scratch + wt_floats(m) + blk};
     const int L = m->n_layers;
@@ -193,7 +215,7 @@ void fpo_mlp_backward(const fpo_mlp *m, const float *params, const float *x, int
         return;
     const int isa = fpo_vmath_isa();
     const int L = m->n_layers;
-    const size_t B = (size_t)batch, rc_max = chunk_rows(batch);
+    const size_t B = (size_t)batch, rc_max = chunk_rows(m, batch);
     const size_t blk = r16(rc_max * (size_t)m->max_width);
     float *buf[2] = {scratch + wt_floats(m), scratch + wt_floats(m) + blk};
     float *acc = buf[1] + blk;

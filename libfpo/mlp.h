@@ -69,4 +69,8 @@ void fpo_mlp_backward(const fpo_mlp *m, const float *params, const float *x, int
 /* Multiply-adds of one forward pass per sample (sum of in*out). */
 double fpo_mlp_macs(const fpo_mlp *m);
 
+/* Rows per block forward/backward walk the batch in (for benchmarks that
+ * replay the same GEMM sequence). */
+int fpo_mlp_block_rows(const fpo_mlp *m);
+
 #endif

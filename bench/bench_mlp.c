@@ -1,0 +1,189 @@
+/* One training step (forward + backward + Adam) of three MLPs on one
+ * thread, in GFLOP/s, beside BLIS sgemm running the same GEMM sequence.
+ *
+ * FLOPs are counted as 2*B*in*out per layer forward plus 4*B*in*out per
+ * layer backward, whether or not a product is actually done (the step
+ * skips the first layer's input gradient, so for (a) and (b) the count
+ * includes ~1-3% of work not performed; the sgemm column skips it too).
+ *
+ * usage: bench_mlp [seconds per case, default 2] [cases, e.g. "ab"; default all] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <blis.h>
+
+#include "adam.h"
+#include "mlp.h"
+#include "rng.h"
+#include "vmath.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static float *falloc(size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float)) != 0) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    memset(p, 0, (n ? n : 1) * sizeof(float));
+    return p;
+}
+
+static void sgemm1(dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
+                   const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
+{
+    rntm_t rn;
+    bli_rntm_init(&rn);
+    bli_rntm_set_num_threads(1, &rn);
+    if (m >= 128 && n >= 128 && k >= 128) /* as fpo_mlp does */
+        bli_rntm_disable_l3_sup(&rn);
+    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa,
+                 (float *)b, rsb, csb, &beta, c, rsc, csc, NULL, &rn);
+}
+
+/* The GEMMs of one forward + backward (dx not needed), with the shapes,
+ * strides and row blocking fpo_mlp uses, on dummy buffers. */
+static void gemm_replay(const fpo_mlp *m, int batch, const float *params, float *grad,
+                        float *act, float *tmp)
+{
+    const int L = m->n_layers;
+    const size_t B = (size_t)batch, rb = (size_t)fpo_mlp_block_rows(m);
+    for (size_t r0 = 0; r0 < B; r0 += rb) {
+        size_t rc = B - r0 < rb ? B - r0 : rb;
+        for (int l = 0; l < L; l++) {
+            dim_t ni = m->dims[l], no = m->dims[l + 1];
+            sgemm1((dim_t)rc, no, ni, 1.0f, act, ni, 1, params + m->w_off[l], no, 1, 0.0f, tmp,
+                   no, 1);
+        }
+    }
+    for (size_t r0 = 0; r0 < B; r0 += rb) {
+        size_t rc = B - r0 < rb ? B - r0 : rb;
+        for (int l = L - 1; l >= 0; l--) {
+            dim_t ni = m->dims[l], no = m->dims[l + 1];
+            sgemm1(ni, no, (dim_t)rc, 1.0f, act, 1, ni, tmp, no, 1, 1.0f, grad + m->w_off[l], no,
+                   1);
+            if (l > 0)
+                sgemm1((dim_t)rc, ni, no, 1.0f, tmp, no, 1, params + m->w_off[l], ni, 1, 0.0f, act,
+                       ni, 1);
+        }
+    }
+}
+
+typedef struct bench_case {
+    const char *name;
+    int n_in, n_hidden, hidden[FPO_MAX_LAYERS], n_out;
+    fpo_activation act;
+    int batch;
+} bench_case;
+
+static void run_case(const bench_case *bc, double seconds)
+{
+    fpo_mlp m;
+    if (fpo_mlp_init(&m, bc->n_in, bc->n_hidden, bc->hidden, bc->n_out, bc->act, 1.0f) != FPO_OK) {
+        fprintf(stderr, "bad case %s\n", bc->name);
+        exit(1);
+    }
+    const int B = bc->batch;
+    fpo_rng rng;
+    fpo_rng_init(&rng, 1, 0);
+    float *p = falloc(m.n_params), *g = falloc(m.n_params);
+    float *am = falloc(m.n_params), *av = falloc(m.n_params);
+    float *x = falloc((size_t)B * (size_t)bc->n_in), *y = falloc((size_t)B * (size_t)bc->n_out);
+    float *target = falloc((size_t)B * (size_t)bc->n_out);
+    float *dy = falloc((size_t)B * (size_t)bc->n_out);
+    float *cache = falloc(fpo_mlp_cache_floats(&m, B));
+    float *scratch = falloc(fpo_mlp_scratch_floats(&m, B));
+    fpo_mlp_init_params(&m, p, &rng);
+    fpo_rng_normal(&rng, x, (size_t)B * (size_t)bc->n_in);
+    fpo_rng_normal(&rng, target, (size_t)B * (size_t)bc->n_out);
+    fpo_adam_cfg cfg = {1e-4f, 0.9f, 0.999f, 1e-8f, 0.0f};
+
+    const double flops = 6.0 * (double)B * fpo_mlp_macs(&m);
+    enum { MAXR = 2000 };
+    static double t_step[MAXR], t_f[MAXR], t_b[MAXR], t_a[MAXR], t_g[MAXR];
+
+    /* warm-up, then as many steps as fit in the time budget (>= 5) */
+    int reps = 0;
+    double start = now();
+    for (int it = -2; it < MAXR; it++) {
+        double t0 = now();
+        memset(g, 0, m.n_params * sizeof *g);
+        fpo_mlp_forward(&m, p, x, B, y, cache, scratch);
+        double t1 = now();
+        const float inv = 1.0f / (float)B; /* MSE: dL/dy = (y - t) / B */
+        for (size_t i = 0; i < (size_t)B * (size_t)bc->n_out; i++)
+            dy[i] = (y[i] - target[i]) * inv;
+        fpo_mlp_backward(&m, p, x, B, cache, dy, g, NULL, scratch);
+        double t2 = now();
+        fpo_adam_step(p, g, am, av, m.n_params, &cfg, it + 3);
+        double t3 = now();
+        if (it >= 0) {
+            t_step[reps] = t3 - t0;
+            t_f[reps] = t1 - t0;
+            t_b[reps] = t2 - t1;
+            t_a[reps] = t3 - t2;
+            reps++;
+            if (reps >= 5 && now() - start > seconds)
+                break;
+        }
+    }
+    /* the same GEMM sequence alone, same count of repetitions */
+    float *act = falloc((size_t)B * (size_t)m.max_width), *tmp = falloc((size_t)B * (size_t)m.max_width);
+    fpo_rng_normal(&rng, act, (size_t)B * (size_t)m.max_width);
+    for (int it = -2; it < reps; it++) {
+        double t0 = now();
+        gemm_replay(&m, B, p, g, act, tmp);
+        if (it >= 0)
+            t_g[it] = now() - t0;
+    }
+    double ms = median(t_step, reps), mf = median(t_f, reps), mb = median(t_b, reps);
+    double ma = median(t_a, reps), mg = median(t_g, reps);
+    printf("%-34s %8.3f ms  %6.1f GFLOP/s | sgemm alone %8.3f ms %6.1f GFLOP/s | "
+           "fwd %.3f bwd %.3f adam %.3f ms | %d reps, row block %d\n",
+           bc->name, 1e3 * ms, flops / ms * 1e-9, 1e3 * mg, flops / mg * 1e-9, 1e3 * mf,
+           1e3 * mb, 1e3 * ma, reps, fpo_mlp_block_rows(&m));
+    fflush(stdout);
+    free(p), free(g), free(am), free(av), free(x), free(y), free(target), free(dy), free(cache);
+    free(scratch), free(act), free(tmp);
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = argc > 1 ? atof(argv[1]) : 2.0;
+    const char *only = argc > 2 ? argv[2] : "abc";
+    static const bench_case cases[] = {
+        {"(a) critic 32-5x256-1 SiLU B=8192", 32, 5, {256, 256, 256, 256, 256}, 1, FPO_ACT_SILU, 8192},
+        {"(b) actor 32-4x32-8 SiLU B=65536", 32, 4, {32, 32, 32, 32}, 8, FPO_ACT_SILU, 65536},
+        {"(c) 3-64-64-1 tanh B=256", 3, 2, {64, 64}, 1, FPO_ACT_TANH, 256},
+    };
+    printf("libfpo bench_mlp: 1 thread, BLIS %s (%s kernels), elementwise ISA %s\n",
+           bli_info_get_version_str(), bli_arch_string(bli_arch_query_id()),
+           fpo_vmath_isa() == FPO_ISA_AVX2 ? "avx2+fma" : "generic");
+    printf("FLOPs per step = 2*B*in*out (forward) + 4*B*in*out (backward) per layer; "
+           "median step time\n");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (strchr(only, 'a' + (int)i))
+            run_case(&cases[i], seconds);
+    return 0;
+}
