@@ -22,7 +22,7 @@ typedef struct opts {
     long long steps;
     uint64_t seed;
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
-    float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise;
+    float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
     int cfm, ratio_mode, aspo, sampler_steps, quiet, t_dist;
     fpo_integrator integrator;
     int actor_layers, actor_hidden, critic_layers, critic_hidden;
@@ -59,6 +59,7 @@ static void usage(FILE *f)
             "  --aspo                FPO++ asymmetric objective for negative advantages\n"
             "  --sampler euler|heun|midpoint  --sampler-steps K  --sde-noise X\n"
             "  --actor L:W --critic L:W  hidden layers and width\n"
+            "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off; default 3)\n"
             "  --eval-episodes N     episodes of the final evaluation\n"
             "  --model-dir DIR       where MuJoCo task models are\n"
             "  --quiet               no progress output\n");
@@ -185,7 +186,7 @@ int main(int argc, char **argv)
     o.threads = 1;
     o.steps = -1;
     o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
-    o.max_grad_norm = o.value_coef = NAN;
+    o.max_grad_norm = o.value_coef = o.raw_clip = NAN;
     o.cfm = -1;
     o.ratio_mode = FPO_RATIO_AVERAGED;
     o.integrator = FPO_INTEGRATOR_EULER;
@@ -196,7 +197,7 @@ int main(int argc, char **argv)
     enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_MB, O_LR,
            O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
            O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
-           O_LIST, O_TASK, O_HELP };
+           O_LIST, O_TASK, O_HELP, O_RAWCLIP };
     static const struct option lo[] = {
         {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -209,7 +210,7 @@ int main(int argc, char **argv)
         {"sampler-steps", 1, 0, O_SSTEPS}, {"sde-noise", 1, 0, O_SDE}, {"actor", 1, 0, O_ACTOR},
         {"critic", 1, 0, O_CRITIC}, {"eval", 1, 0, O_EVAL}, {"eval-episodes", 1, 0, O_EVALEP},
         {"model-dir", 1, 0, O_MDIR}, {"quiet", 0, 0, O_QUIET}, {"list", 0, 0, O_LIST},
-        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -258,6 +259,7 @@ int main(int argc, char **argv)
             break;
         case O_SSTEPS: o.sampler_steps = atoi(optarg); break;
         case O_SDE: o.sde_noise = strtof(optarg, NULL); break;
+        case O_RAWCLIP: o.raw_clip = strtof(optarg, NULL); break;
         case O_ACTOR:
             if (parse_layers(optarg, &o.actor_layers, &o.actor_hidden)) {
                 fprintf(stderr, "fpo-train: --actor wants LAYERS:WIDTH\n");
@@ -331,6 +333,8 @@ int main(int argc, char **argv)
         pc.critic_hidden[i] = o.critic_layers >= 0 ? o.critic_hidden : d->critic_hidden;
     }
     pc.actor_activation = d->actor_act;
+    if (!isnan(o.raw_clip))
+        pc.raw_clip = o.raw_clip;
     pc.critic_activation = d->critic_act;
     if (o.algo == FPO_ALGO_PPO && d->gauss_fixed_std > 0) {
         pc.std_mode = FPO_STD_FIXED;

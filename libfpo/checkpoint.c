@@ -146,6 +146,7 @@ static void serialize(const fpo_policy *p, wbuf *w)
     put_f32(w, c->init_std);
     put_f32(w, c->min_std);
     put_f32(w, c->obs_clip);
+    put_f32(w, c->raw_clip);
     put_u64(w, c->seed);
     for (int i = 0; i < c->act_dim; i++)
         put_f32(w, p->act_low[i]);
@@ -215,6 +216,7 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
     c.init_std = get_f32(&r);
     c.min_std = get_f32(&r);
     c.obs_clip = get_f32(&r);
+    c.raw_clip = get_f32(&r);
     c.seed = get_u64(&r);
     if (r.bad)
         return fpo_fail(e, FPO_EFORMAT, "checkpoint header is truncated");

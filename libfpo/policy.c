@@ -30,6 +30,7 @@ void fpo_policy_config_init(fpo_policy_config *cfg)
     cfg->normalize_obs = 1;
     cfg->obs_clip = 10.0f;
     cfg->seed = 0;
+    cfg->raw_clip = 3.0f;
 }
 
 /* Largest size any dimension may have; keeps every product far from
@@ -83,6 +84,8 @@ int fpo_policy_check_config(fpo_errbuf *err, const fpo_policy_config *c)
         return fpo_fail(err, FPO_ERANGE, "squash %d is not valid", (int)c->squash);
     if (!isfinite(c->obs_clip) || c->obs_clip <= 0.0f)
         return fpo_fail(err, FPO_ERANGE, "obs_clip must be finite and > 0");
+    if (!isfinite(c->raw_clip) || c->raw_clip < 0.0f)
+        return fpo_fail(err, FPO_ERANGE, "raw_clip must be finite and >= 0");
     for (int i = 0; i < c->act_dim; i++) {
         float lo = c->action_low ? c->action_low[i] : -1.0f;
         float hi = c->action_high ? c->action_high[i] : 1.0f;

@@ -276,6 +276,10 @@ int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n
     size_t m = (size_t)n * (size_t)ad;
     if (!fpo_all_finite(s->x, m))
         return fpo_fail(&s->err, FPO_ENONFINITE, "the policy produced a non-finite action");
+    float c = p->cfg.raw_clip;
+    if (c > 0.0f && s->kind == FPO_POLICY_FLOW)
+        for (size_t i = 0; i < m; i++)
+            s->x[i] = s->x[i] < -c ? -c : (s->x[i] > c ? c : s->x[i]);
     if (raw)
         memcpy(raw, s->x, m * sizeof(float));
     if (actions)

@@ -268,8 +268,8 @@ START_TEST(registered_with_defaults)
     ck_assert_int_eq(t->table->act_dim, 21);
     ck_assert_ptr_null(t->table->action_low);
     ck_assert_ptr_null(t->table->action_high);
-    ck_assert(t->table->create != NULL && t->table->reset != NULL);
-    ck_assert(t->table->step != NULL && t->table->destroy != NULL);
+    ck_assert(t->table->create && t->table->reset);
+    ck_assert(t->table->step && t->table->destroy);
     const task_defaults *d = &t->defaults;
     ck_assert_int_eq(d->num_envs, 16);
     ck_assert_int_eq(d->horizon, 64);

@@ -152,7 +152,7 @@ static float rng_action(uint64_t *s)
 
 START_TEST(registry_lists_the_ten)
 {
-    ck_assert_int_eq(task_mujoco_count, 10);
+    ck_assert_int_ge(task_mujoco_count, 10); /* the ten DM Control tasks, then others */
     for (int i = 0; i < NFACTS; i++) {
         const task_info *t = task_find(facts[i].name);
         ck_assert_msg(t != NULL, "%s not registered", facts[i].name);

@@ -79,6 +79,13 @@ typedef struct fpo_policy_config {
     float obs_clip;                 /* normalized obs clipped to +-obs_clip: 10 */
     uint64_t seed;                  /* weight initialization */
     const fpo_allocator *allocator; /* NULL = malloc/free */
+    /* Flow policies: samplers clamp the unbounded action x_0 to
+     * [-raw_clip, raw_clip] before squashing, and that clamped value is what
+     * training stores, so the flow is never trained toward ever larger x_0
+     * where tanh is saturated. 0 = no clamp. Default 3 (tanh(3) = 0.995).
+     * Gaussian policies ignore it: a clamped sample would make their
+     * likelihood degenerate (std collapses onto the bound). */
+    float raw_clip;
 } fpo_policy_config;
 
 typedef struct fpo_policy_info {
