@@ -165,7 +165,13 @@ void fpo_mlp_forward(const fpo_mlp *m, const float *params, const float *x, int 
     const int isa = fpo_vmath_isa();
     const size_t B = (size_t)batch, rc_max = chunk_rows(m, batch);
     const size_t blk = r16(rc_max * (size_t)m->max_width);
-    float *buf[2] = {scratch + wt_floats(m), scratch + wt_floats(m) + blk};
+    /* Inference ping-pongs between two scratch blocks; training writes
+     * straight into the cache and needs no scratch. */
+    float *buf[2] = {NULL, NULL};
+    if (!cache) {
+        buf[0] = scratch + wt_floats(m);
+        buf[1] = buf[0] + blk;
+    }
     const int L = m->n_layers;
 
     for (size_t r0 = 0; r0 < B; r0 += rc_max) {

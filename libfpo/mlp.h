@@ -32,10 +32,8 @@ typedef struct fpo_mlp {
     int max_width; /* largest of all dims, inputs and outputs included */
 } fpo_mlp;
 
-/* Largest width of any layer and largest batch accepted; keeps every size
- * computation far from overflow. */
+/* Largest width of any layer; keeps size computations far from overflow. */
 #define FPO_MLP_MAX_WIDTH 65536
-#define FPO_MLP_MAX_BATCH (1 << 24)
 
 /* FPO_OK; FPO_EINVAL for a NULL m, NULL hidden with n_hidden > 0 or an
  * unknown activation; FPO_ERANGE for a width, layer count or out_scale out
@@ -54,7 +52,8 @@ size_t fpo_mlp_scratch_floats(const fpo_mlp *m, int batch);
 
 /* x: [batch x n_in] row-major; y: [batch x n_out] row-major. cache: NULL for
  * inference, else fpo_mlp_cache_floats floats filled for a later backward.
- * scratch: fpo_mlp_scratch_floats floats. batch <= 0 does nothing. */
+ * scratch: fpo_mlp_scratch_floats floats (unused, may be NULL, when cache
+ * is given). batch <= 0 does nothing. */
 void fpo_mlp_forward(const fpo_mlp *m, const float *params, const float *x, int batch,
                      float *y, float *cache, float *scratch);
 
