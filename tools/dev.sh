@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# libfpo developer entry point: installs what a fresh Debian 12 machine lacks
+# (apt-get, as root), builds, and runs the main job or the tests.
+#
+#   bash tools/dev.sh demo    train a flow policy on GridWorld and show the result
+#   bash tools/dev.sh test    build and run every test suite, then again under
+#                             AddressSanitizer + UBSan
+#   bash tools/dev.sh deps    only install the dependencies
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(meson ninja-build pkg-config gcc g++ libblis-dev check libmujoco-dev
+          libmujoco-samples abigail-tools)
+
+deps() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing: ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
+build() { # build DIR [meson options...]
+    local dir=$1
+    shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@" >/dev/null
+    fi
+    ninja -C "$dir" >/dev/null
+}
+
+case "${1:-}" in
+deps)
+    deps
+    ;;
+demo)
+    deps
+    build build
+    exec build/examples/gridworld-demo --threads "$(nproc)" --svg gridworld.svg "${@:2}"
+    ;;
+test)
+    deps
+    build build
+    meson test -C build --print-errorlogs --num-processes 2
+    echo "== the same suites under AddressSanitizer + UndefinedBehaviorSanitizer"
+    build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
+        -Dbuildtype=debugoptimized
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite packaging
+    ;;
+*)
+    sed -n '2,9p' "$0"
+    exit 2
+    ;;
+esac
