@@ -171,6 +171,27 @@ static void run_case(const bench_case *bc, double seconds)
     free(scratch), free(act), free(tmp);
 }
 
+/* Reference point for the machine's state: square 1024^3 sgemm, best of 5
+ * (the benchmark box may be shared; compare each case with this too). */
+static double square_sgemm_gflops(void)
+{
+    const dim_t n = 1024;
+    float *a = falloc((size_t)(n * n)), *b = falloc((size_t)(n * n)), *c = falloc((size_t)(n * n));
+    for (dim_t i = 0; i < n * n; i++) {
+        a[i] = (float)(i % 7) * 0.1f;
+        b[i] = (float)(i % 5) * 0.1f;
+    }
+    double best = 1e30;
+    for (int r = 0; r < 5; r++) {
+        double t0 = now();
+        sgemm1(n, n, n, 1.0f, a, n, 1, b, n, 1, 0.0f, c, n, 1);
+        double t = now() - t0;
+        best = t < best ? t : best;
+    }
+    free(a), free(b), free(c);
+    return 2.0 * (double)n * (double)n * (double)n / best * 1e-9;
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 2.0;
@@ -186,8 +207,10 @@ int main(int argc, char **argv)
     printf("FLOPs per step = 2*B*in*out (forward) + 4*B*in*out (backward) per layer; "
            "median step time;\n(done) = FLOPs actually performed (layer-0 input gradient "
            "skipped)\n");
+    printf("square 1024^3 sgemm before: %.1f GFLOP/s\n", square_sgemm_gflops());
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (strchr(only, 'a' + (int)i))
             run_case(&cases[i], seconds);
+    printf("square 1024^3 sgemm after:  %.1f GFLOP/s\n", square_sgemm_gflops());
     return 0;
 }
