@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fpo/sampler.h"
+#include "mlp_direct.h"
 #include "policy_impl.h"
 #include "rng.h"
 #include "util.h"
@@ -98,8 +99,8 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
     fpo_rng_init(&s->rng, c.seed, 0x73616d706c6572ull /* "sampler" */);
 
     size_t B = (size_t)c.max_batch;
-    size_t sa = fpo_mlp_scratch_floats(&p->actor, c.max_batch);
-    size_t sc = fpo_mlp_scratch_floats(&p->critic, c.max_batch);
+    size_t sa = fpo_mlp_direct_scratch_floats(&p->actor, c.max_batch);
+    size_t sc = fpo_mlp_direct_scratch_floats(&p->critic, c.max_batch);
     s->X = fpo_mem_calloc(&mem, B * (size_t)s->in_dim, sizeof(float));
     s->x = fpo_mem_calloc(&mem, B * (size_t)s->act_dim, sizeof(float));
     s->xe = fpo_mem_calloc(&mem, B * (size_t)s->act_dim, sizeof(float));
@@ -178,7 +179,7 @@ static void velocity(fpo_sampler *s, const fpo_policy *p, const float *x, float 
         memcpy(row + od, x + (size_t)r * (size_t)ad, (size_t)ad * sizeof(float));
         memcpy(row + od + ad, emb, (size_t)s->emb_dim * sizeof(float));
     }
-    fpo_mlp_forward(&p->actor, p->params, s->X, n, v, NULL, s->scratch);
+    fpo_mlp_forward_direct(&p->actor, p->params, s->X, n, v, s->scratch);
 }
 
 static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
@@ -229,7 +230,7 @@ static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
 static void gaussian_sample(fpo_sampler *s, const fpo_policy *p, int n)
 {
     int ad = s->act_dim, od = s->out_dim;
-    fpo_mlp_forward(&p->actor, p->params, s->X, n, s->v1, NULL, s->scratch);
+    fpo_mlp_forward_direct(&p->actor, p->params, s->X, n, s->v1, s->scratch);
     size_t m = (size_t)n * (size_t)ad;
     if (!s->cfg.deterministic)
         fpo_rng_normal(&s->rng, s->xe, m);
@@ -301,6 +302,6 @@ int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int
         return FPO_OK;
     if (fpo_policy_normalize(p, obs, n, s->nobs, s->obs_dim))
         return fpo_fail(&s->err, FPO_ENONFINITE, "an observation is NaN or Inf");
-    fpo_mlp_forward(&p->critic, p->params + p->critic_off, s->nobs, n, values, NULL, s->scratch);
+    fpo_mlp_forward_direct(&p->critic, p->params + p->critic_off, s->nobs, n, values, s->scratch);
     return FPO_OK;
 }

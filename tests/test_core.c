@@ -6,6 +6,8 @@
 
 #include "fpo/fpo.h"
 #include "mlp.h"
+#include "mlp_direct.h"
+#include "rng.h"
 #include "optimizer_impl.h"
 #include "policy_impl.h"
 #include "testutil.h"
@@ -235,6 +237,35 @@ START_TEST(zero_noise_is_deterministic)
     ck_assert_int_eq(fpo_sampler_act(s, p, obs, 3, a, NULL), FPO_ERANGE);
     fpo_sampler_destroy(s);
     fpo_policy_destroy(p);
+}
+END_TEST
+
+START_TEST(direct_forward_matches_blis_forward)
+{
+    const fpo_activation acts[3] = {FPO_ACT_SILU, FPO_ACT_RELU, FPO_ACT_TANH};
+    const int hidden[3] = {37, 64, 5};
+    for (int a = 0; a < 3; a++) {
+        fpo_mlp m;
+        ck_assert_int_eq(fpo_mlp_init(&m, 13, 3, hidden, 7, acts[a], 0.25f), FPO_OK);
+        fpo_rng rng;
+        fpo_rng_init(&rng, 5, (uint64_t)a);
+        float *w = calloc(m.n_params, sizeof(float));
+        fpo_mlp_init_params(&m, w, &rng);
+        fpo_rng_normal(&rng, w + m.b_off[0], (size_t)hidden[0]); /* non-zero biases */
+        fpo_rng_normal(&rng, w + m.b_off[3], 7);
+        int batch = 9;
+        float x[9 * 13], y1[9 * 7], y2[9 * 7];
+        fpo_rng_normal(&rng, x, sizeof x / sizeof x[0]);
+        float *s1 = calloc(fpo_mlp_scratch_floats(&m, batch), sizeof(float));
+        float *s2 = calloc(fpo_mlp_direct_scratch_floats(&m, batch), sizeof(float));
+        fpo_mlp_forward(&m, w, x, batch, y1, NULL, s1);
+        fpo_mlp_forward_direct(&m, w, x, batch, y2, s2);
+        for (int i = 0; i < batch * 7; i++)
+            ck_assert_close(y2[i], y1[i], 1e-5);
+        free(w);
+        free(s1);
+        free(s2);
+    }
 }
 END_TEST
 
@@ -548,6 +579,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(math, gaussian_logp_hand_computed);
     tcase_add_test(math, sampler_convergence_orders);
     tcase_add_test(math, zero_noise_is_deterministic);
+    tcase_add_test(math, direct_forward_matches_blis_forward);
     suite_add_tcase(s, math);
     TCase *upd = tcase_create("update");
     tcase_add_loop_test(upd, ratio_is_one_at_theta_old, 0, 4);
