@@ -55,7 +55,7 @@ test)
         -Dbuildtype=debugoptimized
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite packaging
+        meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite release
     ;;
 *)
     sed -n '2,9p' "$0"
