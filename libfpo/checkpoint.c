@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "policy_impl.h"
+#include "serial.h"
 #include "util.h"
 
 #define CKPT_MAGIC "FPOPOLCY"
@@ -19,104 +20,6 @@ static _Thread_local fpo_errbuf load_err;
 const char *fpo_load_errmsg(void)
 {
     return load_err.msg;
-}
-
-/* ---- CRC-32 (IEEE 802.3, reflected), table built on first use ---------- */
-
-static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
-{
-    /* Bitwise with a nibble table: small, no global mutable state. */
-    static const uint32_t t[16] = {
-        0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u,
-        0x4db26158u, 0x5005713cu, 0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu,
-        0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu};
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        crc = (crc >> 4) ^ t[crc & 15u];
-        crc = (crc >> 4) ^ t[crc & 15u];
-    }
-    return ~crc;
-}
-
-/* ---- little-endian writer / reader -------------------------------------- */
-
-typedef struct wbuf {
-    unsigned char *p; /* NULL: only count */
-    size_t cap, len;
-} wbuf;
-
-static void put_bytes(wbuf *w, const void *src, size_t n)
-{
-    if (w->p && w->len + n <= w->cap)
-        memcpy(w->p + w->len, src, n);
-    w->len += n;
-}
-
-static void put_u32(wbuf *w, uint32_t v)
-{
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    put_bytes(w, b, 4);
-}
-
-static void put_u64(wbuf *w, uint64_t v)
-{
-    put_u32(w, (uint32_t)v);
-    put_u32(w, (uint32_t)(v >> 32));
-}
-
-static void put_f32(wbuf *w, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    put_u32(w, u);
-}
-
-static void put_f64(wbuf *w, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    put_u64(w, u);
-}
-
-typedef struct rbuf {
-    const unsigned char *p;
-    size_t len, pos;
-    int bad;
-} rbuf;
-
-static uint32_t get_u32(rbuf *r)
-{
-    if (r->bad || r->len - r->pos < 4) {
-        r->bad = 1;
-        return 0;
-    }
-    const unsigned char *b = r->p + r->pos;
-    r->pos += 4;
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static uint64_t get_u64(rbuf *r)
-{
-    uint64_t lo = get_u32(r);
-    return lo | (uint64_t)get_u32(r) << 32;
-}
-
-static float get_f32(rbuf *r)
-{
-    uint32_t u = get_u32(r);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static double get_f64(rbuf *r)
-{
-    uint64_t u = get_u64(r);
-    double d;
-    memcpy(&d, &u, 8);
-    return d;
 }
 
 /* ---- the format ------------------------------------------------------------ */
@@ -299,43 +202,32 @@ int fpo_policy_load_mem(fpo_policy **out, const void *buf, size_t size,
     return deserialize(out, buf, size, &mem);
 }
 
-int fpo_policy_save(const fpo_policy *p, const char *path)
+int fpo_write_file_atomic(const char *path, const void *buf, size_t n, const fpo_mem *m,
+                          fpo_errbuf *e)
 {
-    if (!p || !path)
-        return FPO_EINVAL;
-    fpo_errbuf *e = (fpo_errbuf *)&p->err; /* the message buffer is not policy state */
-    size_t n;
-    fpo_policy_save_mem(p, NULL, 0, &n);
-    const fpo_mem *m = &p->mem;
-    unsigned char *buf = fpo_mem_calloc(m, n, 1);
-    if (!buf)
-        return fpo_fail(e, FPO_ENOMEM, "out of memory serializing the policy");
-    fpo_policy_save_mem(p, buf, n, &n);
-
     size_t plen = strlen(path);
     char *tmp = fpo_mem_calloc(m, plen + 16, 1);
-    if (!tmp) {
-        fpo_mem_free(m, buf);
+    if (!tmp)
         return fpo_fail(e, FPO_ENOMEM, "out of memory");
-    }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp.XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int err = errno;
-        fpo_mem_free(m, buf);
         fpo_mem_free(m, tmp);
         return fpo_fail(e, FPO_EIO, "cannot create a temporary file next to %s: %s", path,
                         strerror(err));
     }
+    const unsigned char *b = buf;
     size_t off = 0;
     int rc = FPO_OK;
     while (off < n) {
-        ssize_t k = write(fd, buf + off, n - off);
+        ssize_t k = write(fd, b + off, n - off);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0) {
-            rc = fpo_fail(e, FPO_EIO, "writing %s failed: %s", tmp, strerror(errno));
+            rc = fpo_fail(e, FPO_EIO, "writing %s failed: %s", tmp,
+                          k < 0 ? strerror(errno) : "no space written");
             break;
         }
         off += (size_t)k;
@@ -347,7 +239,7 @@ int fpo_policy_save(const fpo_policy *p, const char *path)
     if (rc == FPO_OK && rename(tmp, path) != 0)
         rc = fpo_fail(e, FPO_EIO, "renaming %s to %s failed: %s", tmp, path, strerror(errno));
     if (rc != FPO_OK) {
-        unlink(tmp);
+        unlink(tmp); /* the previous file at path, if any, is untouched */
     } else {
         /* Make the rename itself durable. */
         char *slash = strrchr(tmp, '/');
@@ -362,8 +254,56 @@ int fpo_policy_save(const fpo_policy *p, const char *path)
             close(dfd);
         }
     }
-    fpo_mem_free(m, buf);
     fpo_mem_free(m, tmp);
+    return rc;
+}
+
+int fpo_read_file(const char *path, void **out, size_t *n, const fpo_mem *m, fpo_errbuf *e)
+{
+    *out = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fpo_fail(e, FPO_EIO, "cannot open %s: %s", path, strerror(errno));
+    long end = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        end = ftell(f);
+    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return fpo_fail(e, FPO_EIO, "cannot determine the size of %s", path);
+    }
+    size_t len = (size_t)end;
+    unsigned char *buf = fpo_mem_calloc(m, len, 1);
+    if (!buf) {
+        fclose(f);
+        return fpo_fail(e, FPO_ENOMEM, "out of memory reading %s", path);
+    }
+    size_t got = fread(buf, 1, len, f);
+    int ioerr = ferror(f) || got != len;
+    fclose(f);
+    if (ioerr) {
+        fpo_mem_free(m, buf);
+        return fpo_fail(e, FPO_EIO, "reading %s failed", path);
+    }
+    *out = buf;
+    *n = len;
+    return FPO_OK;
+}
+
+int fpo_policy_save(const fpo_policy *p, const char *path)
+{
+    if (!p || !path)
+        return FPO_EINVAL;
+    fpo_errbuf *e = (fpo_errbuf *)&p->err; /* the message buffer is not policy state */
+    size_t n;
+    fpo_policy_save_mem(p, NULL, 0, &n);
+    const fpo_mem *m = &p->mem;
+    unsigned char *buf = fpo_mem_calloc(m, n, 1);
+    if (!buf)
+        return fpo_fail(e, FPO_ENOMEM, "out of memory serializing the policy");
+    fpo_policy_save_mem(p, buf, n, &n);
+    int rc = fpo_write_file_atomic(path, buf, n, m, e);
+    fpo_mem_free(m, buf);
     return rc;
 }
 
@@ -373,35 +313,15 @@ int fpo_policy_load(fpo_policy **out, const char *path, const fpo_allocator *all
     if (!out || !path)
         return fpo_fail(&load_err, FPO_EINVAL, "out or path is NULL");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fpo_fail(&load_err, FPO_EIO, "cannot open %s: %s", path, strerror(errno));
     fpo_mem mem;
-    if (fpo_mem_init(&mem, allocator)) {
-        fclose(f);
+    if (fpo_mem_init(&mem, allocator))
         return fpo_fail(&load_err, FPO_EINVAL, "invalid allocator");
-    }
-    long end = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        end = ftell(f);
-    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return fpo_fail(&load_err, FPO_EIO, "cannot determine the size of %s", path);
-    }
-    size_t len = (size_t)end;
-    unsigned char *buf = fpo_mem_calloc(&mem, len, 1);
-    if (!buf) {
-        fclose(f);
-        return fpo_fail(&load_err, FPO_ENOMEM, "out of memory reading %s", path);
-    }
-    size_t got = fread(buf, 1, len, f);
-    int ioerr = ferror(f) || got != len;
-    fclose(f);
-    if (ioerr) {
-        fpo_mem_free(&mem, buf);
-        return fpo_fail(&load_err, FPO_EIO, "reading %s failed", path);
-    }
-    int rc = fpo_policy_load_mem(out, buf, len, allocator);
+    void *buf;
+    size_t len;
+    int rc = fpo_read_file(path, &buf, &len, &mem, &load_err);
+    if (rc)
+        return rc;
+    rc = fpo_policy_load_mem(out, buf, len, allocator);
     fpo_mem_free(&mem, buf);
     return rc;
 }
