@@ -81,11 +81,11 @@ static int progress(void *user, const fpo_progress *p)
         fprintf(L->csv,
                 "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f\n",
                 (long long)p->iteration, (long long)p->env_steps, p->elapsed_seconds,
-                p->rollout_seconds, p->update_seconds, (long long)p->episodes.episodes,
-                p->episodes.episodes ? p->episodes.mean_return : NAN, p->mean_return,
-                p->update.policy_loss, p->update.value_loss, p->update.ratio_mean,
-                p->update.ratio_max, p->update.clip_fraction, p->update.approx_kl,
-                p->update.cfm_loss, p->update.entropy, p->update.explained_variance, sps);
+                p->rollout_seconds, p->update_seconds, (long long)p->episodes->episodes,
+                p->episodes->episodes ? p->episodes->mean_return : NAN, p->mean_return,
+                p->update->policy_loss, p->update->value_loss, p->update->ratio_mean,
+                p->update->ratio_max, p->update->clip_fraction, p->update->approx_kl,
+                p->update->cfm_loss, p->update->entropy, p->update->explained_variance, sps);
     }
     if (L->n == L->cap) {
         int nc = L->cap ? 2 * L->cap : 256;
@@ -124,7 +124,7 @@ static int progress(void *user, const fpo_progress *p)
         printf("steps %lld/%lld (%.0f%%)  %.0f steps/s  return %.2f  ratio %.3f  clip %.3f  "
                "ETA %.0fs\n",
                (long long)p->env_steps, (long long)p->total_steps, 100 * frac, sps, p->mean_return,
-               p->update.ratio_mean, p->update.clip_fraction, eta);
+               p->update->ratio_mean, p->update->clip_fraction, eta);
         fflush(stdout);
     }
     return 0;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "buffer_impl.h"
+#include "internal.h"
 #include "util.h"
 
 #define FPO_MAX_NMC 4096
@@ -250,4 +251,9 @@ int fpo_gae(float *adv, float *ret, const float *rewards, const unsigned *flags,
         }
     }
     return FPO_OK;
+}
+
+fpo_rng *fpo_buffer_rng(fpo_buffer *b)
+{
+    return &b->rng;
 }

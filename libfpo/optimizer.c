@@ -6,6 +6,7 @@
 
 #include "fpo/optimizer.h"
 #include "adam.h"
+#include "internal.h"
 #include "optimizer_impl.h"
 #include "buffer_impl.h"
 #include "policy_impl.h"
@@ -942,4 +943,13 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
     if (st.steps == 0 && st.skipped_steps > 0)
         return fpo_fail(&o->err, FPO_EDIVERGED, "every step of the update was non-finite");
     return FPO_OK;
+}
+
+void fpo_optimizer_state(fpo_optimizer *o, fpo_opt_state *out)
+{
+    out->m = o->m;
+    out->v = o->v;
+    out->n = o->n_params;
+    out->step = &o->step;
+    out->rng = &o->rng;
 }

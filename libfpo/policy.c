@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "internal.h"
 #include "policy_impl.h"
 #include "rng.h"
 #include "util.h"
@@ -448,4 +449,17 @@ int fpo_policy_same_shape(const fpo_policy *a, const fpo_policy *b)
            a->actor.n_layers == b->actor.n_layers && a->critic.n_layers == b->critic.n_layers &&
            memcmp(a->actor.dims, b->actor.dims, sizeof a->actor.dims) == 0 &&
            memcmp(a->critic.dims, b->critic.dims, sizeof a->critic.dims) == 0;
+}
+
+void fpo_policy_copy_state(fpo_policy *dst, const fpo_policy *src)
+{
+    size_t od = (size_t)src->cfg.obs_dim;
+    memcpy(dst->params, src->params, src->n_params * sizeof(float));
+    memcpy(dst->mean, src->mean, od * sizeof(double));
+    memcpy(dst->m2, src->m2, od * sizeof(double));
+    memcpy(dst->pmean, src->pmean, od * sizeof(double));
+    memcpy(dst->pm2, src->pm2, od * sizeof(double));
+    dst->count = src->count;
+    dst->pcount = src->pcount;
+    refresh_norm(dst);
 }

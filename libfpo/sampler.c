@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fpo/sampler.h"
+#include "internal.h"
 #include "mlp_direct.h"
 #include "policy_impl.h"
 #include "rng.h"
@@ -304,4 +305,9 @@ int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int
         return fpo_fail(&s->err, FPO_ENONFINITE, "an observation is NaN or Inf");
     fpo_mlp_forward_direct(&p->critic, p->params + p->critic_off, s->nobs, n, values, s->scratch);
     return FPO_OK;
+}
+
+fpo_rng *fpo_sampler_rng(fpo_sampler *s)
+{
+    return &s->rng;
 }

@@ -6,6 +6,8 @@
 #include "fpo/trainer.h"
 #include "alloc.h"
 #include "error.h"
+#include "internal.h"
+#include "serial.h"
 #include "policy_impl.h"
 #include "util.h"
 
@@ -24,6 +26,8 @@ struct fpo_trainer {
     int need_reset;
     int64_t iteration, env_steps;
     double t0;
+    fpo_episode_stats last_episodes; /* what fpo_progress points to */
+    fpo_update_stats last_update;
     /* Running mean over recent episodes (exponential, weight 0.1 per batch). */
     double recent_return;
     int have_recent;
@@ -238,29 +242,33 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     fpo_progress pr;
     memset(&pr, 0, sizeof pr);
     pr.struct_size = sizeof pr;
-    pr.update.struct_size = sizeof pr.update;
-    pr.episodes.struct_size = sizeof pr.episodes;
+    memset(&t->last_update, 0, sizeof t->last_update);
+    memset(&t->last_episodes, 0, sizeof t->last_episodes);
+    t->last_update.struct_size = sizeof t->last_update;
+    t->last_episodes.struct_size = sizeof t->last_episodes;
+    pr.update = &t->last_update;
+    pr.episodes = &t->last_episodes;
 
     double t0 = fpo_now_seconds();
     int rc = rollout(t);
     if (rc) {
         /* Discard the partial rollout; the environments restart next time. */
         t->need_reset = 1;
-        fpo_vecenv_take_episode_stats(t->env, &pr.episodes);
+        fpo_vecenv_take_episode_stats(t->env, &t->last_episodes);
         return rc;
     }
     double t1 = fpo_now_seconds();
-    rc = fpo_optimizer_update(t->opt, t->policy, t->buffer, &pr.update);
+    rc = fpo_optimizer_update(t->opt, t->policy, t->buffer, &t->last_update);
     double t2 = fpo_now_seconds();
     if (rc)
         return fpo_fail(&t->err, rc, "update: %s", fpo_optimizer_errmsg(t->opt));
     t->iteration++;
     t->env_steps += (int64_t)t->N * t->cfg.horizon;
-    fpo_vecenv_take_episode_stats(t->env, &pr.episodes);
-    if (pr.episodes.episodes > 0) {
+    fpo_vecenv_take_episode_stats(t->env, &t->last_episodes);
+    if (t->last_episodes.episodes > 0) {
         t->recent_return = t->have_recent
-                               ? 0.9 * t->recent_return + 0.1 * pr.episodes.mean_return
-                               : pr.episodes.mean_return;
+                               ? 0.9 * t->recent_return + 0.1 * t->last_episodes.mean_return
+                               : t->last_episodes.mean_return;
         t->have_recent = 1;
     }
     pr.iteration = t->iteration;
@@ -291,4 +299,235 @@ int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
             break;
     }
     return FPO_OK;
+}
+
+/* ---- whole-trainer checkpoints -------------------------------------------- */
+
+#define TRAINER_MAGIC "FPOTRAIN"
+#define TRAINER_FORMAT 1u
+
+static void put_rng(wbuf *w, const fpo_rng *r)
+{
+    put_u64(w, r->key);
+    put_u64(w, r->stream);
+    put_u64(w, r->ctr);
+    for (int i = 0; i < 4; i++)
+        put_u32(w, r->buf[i]);
+    put_u32(w, r->pos);
+}
+
+static void get_rng(rbuf *r, fpo_rng *out)
+{
+    out->key = get_u64(r);
+    out->stream = get_u64(r);
+    out->ctr = get_u64(r);
+    for (int i = 0; i < 4; i++)
+        out->buf[i] = get_u32(r);
+    out->pos = get_u32(r);
+    if (out->pos > 4)
+        r->bad = 1;
+}
+
+static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol, size_t npol)
+{
+    fpo_opt_state os;
+    fpo_optimizer_state(t->opt, &os);
+    put_bytes(w, TRAINER_MAGIC, 8);
+    put_u32(w, TRAINER_FORMAT);
+    put_u32(w, FPO_VERSION);
+    put_u64(w, (uint64_t)npol);
+    put_bytes(w, pol, npol);
+    put_u64(w, (uint64_t)os.n);
+    put_u64(w, (uint64_t)*os.step);
+    for (size_t i = 0; i < os.n; i++)
+        put_f32(w, os.m[i]);
+    for (size_t i = 0; i < os.n; i++)
+        put_f32(w, os.v[i]);
+    put_rng(w, os.rng);
+    put_rng(w, fpo_buffer_rng(t->buffer));
+    put_rng(w, fpo_sampler_rng(t->sampler));
+    put_u32(w, (uint32_t)FPO_OPT_KEY_COUNT_);
+    for (int k = 0; k < FPO_OPT_KEY_COUNT_; k++) {
+        double v = 0;
+        fpo_optimizer_get(t->opt, (fpo_opt_key)k, &v);
+        put_f64(w, v);
+    }
+    int n;
+    const uint64_t *ep = fpo_vecenv_episode_counters(t->env, &n);
+    put_u32(w, (uint32_t)n);
+    /* An instance whose episode ended on the last step has already been
+     * reset for the next one; a restored trainer resets every instance
+     * again, so save the counter it had before, and that reset replays the
+     * same episode seed. */
+    for (int i = 0; i < n; i++)
+        put_u64(w, ep[i] - (t->iteration > 0 && !t->need_reset && t->flags[i] ? 1u : 0u));
+    put_u64(w, (uint64_t)t->iteration);
+    put_u64(w, (uint64_t)t->env_steps);
+    put_f64(w, t->recent_return);
+    put_u32(w, (uint32_t)t->have_recent);
+    uint32_t crc = w->p && w->len <= w->cap ? crc32_update(0, w->p, w->len) : 0;
+    put_u32(w, crc);
+}
+
+int fpo_trainer_save(fpo_trainer *t, const char *path)
+{
+    if (!t)
+        return FPO_EINVAL;
+    if (!path)
+        return fpo_fail(&t->err, FPO_EINVAL, "path is NULL");
+    size_t npol;
+    fpo_policy_save_mem(t->policy, NULL, 0, &npol);
+    unsigned char *pol = fpo_mem_calloc(&t->mem, npol, 1);
+    if (!pol)
+        return fpo_fail(&t->err, FPO_ENOMEM, "out of memory serializing the trainer");
+    fpo_policy_save_mem(t->policy, pol, npol, &npol);
+    wbuf w = {NULL, 0, 0};
+    trainer_serialize(t, &w, pol, npol);
+    unsigned char *buf = fpo_mem_calloc(&t->mem, w.len, 1);
+    int rc;
+    if (!buf) {
+        rc = fpo_fail(&t->err, FPO_ENOMEM, "out of memory serializing the trainer");
+    } else {
+        wbuf w2 = {buf, w.len, 0};
+        trainer_serialize(t, &w2, pol, npol);
+        rc = fpo_write_file_atomic(path, buf, w2.len, &t->mem, &t->err);
+    }
+    fpo_mem_free(&t->mem, buf);
+    fpo_mem_free(&t->mem, pol);
+    return rc;
+}
+
+int fpo_trainer_restore(fpo_trainer *t, const char *path)
+{
+    if (!t)
+        return FPO_EINVAL;
+    if (!path)
+        return fpo_fail(&t->err, FPO_EINVAL, "path is NULL");
+    void *data;
+    size_t n;
+    int rc = fpo_read_file(path, &data, &n, &t->mem, &t->err);
+    if (rc)
+        return rc;
+    const unsigned char *buf = data;
+    fpo_policy *pol = NULL;
+    float *m = NULL, *v = NULL;
+    uint64_t *ep = NULL;
+    fpo_opt_state os;
+    fpo_optimizer_state(t->opt, &os);
+    if (n < 16 || memcmp(buf, TRAINER_MAGIC, 8) != 0) {
+        rc = fpo_fail(&t->err, FPO_EFORMAT, "%s is not a libfpo trainer checkpoint", path);
+        goto out;
+    }
+    if (crc32_update(0, buf, n - 4) != ((uint32_t)buf[n - 4] | (uint32_t)buf[n - 3] << 8 |
+                                        (uint32_t)buf[n - 2] << 16 | (uint32_t)buf[n - 1] << 24)) {
+        rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: checksum mismatch (corrupted or truncated)", path);
+        goto out;
+    }
+    rbuf r = {buf, n - 4, 8, 0};
+    if (get_u32(&r) != TRAINER_FORMAT) {
+        rc = fpo_fail(&t->err, FPO_EVERSION, "%s: unsupported trainer checkpoint format", path);
+        goto out;
+    }
+    (void)get_u32(&r);
+    uint64_t npol = get_u64(&r);
+    if (r.bad || npol > r.len - r.pos) {
+        rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: truncated policy section", path);
+        goto out;
+    }
+    if ((rc = fpo_policy_load_mem(&pol, buf + r.pos, (size_t)npol, NULL))) {
+        fpo_fail(&t->err, rc, "%s: %s", path, fpo_load_errmsg());
+        goto out;
+    }
+    r.pos += (size_t)npol;
+    if (!fpo_policy_same_shape(pol, t->policy)) {
+        rc = fpo_fail(&t->err, FPO_EMISMATCH,
+                      "%s holds a policy of another shape than this trainer's", path);
+        goto out;
+    }
+    uint64_t np = get_u64(&r);
+    int64_t step = (int64_t)get_u64(&r);
+    if (r.bad || np != os.n || (r.len - r.pos) / 8 < np) {
+        rc = fpo_fail(&t->err, FPO_EMISMATCH, "%s: optimizer state does not fit", path);
+        goto out;
+    }
+    m = fpo_mem_calloc(&t->mem, os.n, sizeof(float));
+    v = fpo_mem_calloc(&t->mem, os.n, sizeof(float));
+    if (!m || !v) {
+        rc = fpo_fail(&t->err, FPO_ENOMEM, "out of memory restoring %s", path);
+        goto out;
+    }
+    for (size_t i = 0; i < os.n; i++)
+        m[i] = get_f32(&r);
+    for (size_t i = 0; i < os.n; i++)
+        v[i] = get_f32(&r);
+    fpo_rng rng_o, rng_b, rng_s;
+    get_rng(&r, &rng_o);
+    get_rng(&r, &rng_b);
+    get_rng(&r, &rng_s);
+    uint32_t nkeys = get_u32(&r);
+    double keys[FPO_OPT_KEY_COUNT_];
+    if (r.bad || nkeys > 4096) {
+        rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: truncated optimizer section", path);
+        goto out;
+    }
+    for (uint32_t k = 0; k < nkeys; k++) {
+        double x = get_f64(&r);
+        if (k < FPO_OPT_KEY_COUNT_)
+            keys[k] = x;
+    }
+    int ne;
+    uint64_t *cur = fpo_vecenv_episode_counters(t->env, &ne);
+    uint32_t nenv = get_u32(&r);
+    if (r.bad || nenv != (uint32_t)ne) {
+        rc = fpo_fail(&t->err, FPO_EMISMATCH, "%s: saved with %u environments, this trainer has %d",
+                      path, nenv, ne);
+        goto out;
+    }
+    ep = fpo_mem_calloc(&t->mem, (size_t)ne, sizeof(uint64_t));
+    if (!ep) {
+        rc = fpo_fail(&t->err, FPO_ENOMEM, "out of memory restoring %s", path);
+        goto out;
+    }
+    for (int i = 0; i < ne; i++)
+        ep[i] = get_u64(&r);
+    int64_t iteration = (int64_t)get_u64(&r), env_steps = (int64_t)get_u64(&r);
+    double recent = get_f64(&r);
+    uint32_t have_recent = get_u32(&r);
+    if (r.bad || r.pos != r.len || !fpo_all_finite(m, os.n) || !fpo_all_finite(v, os.n)) {
+        rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: malformed trainer state", path);
+        goto out;
+    }
+    /* Everything parsed and checked: apply it. Tunables first, since a
+     * value out of range must leave the trainer as it was. */
+    double before[FPO_OPT_KEY_COUNT_];
+    for (int k = 0; k < FPO_OPT_KEY_COUNT_; k++)
+        fpo_optimizer_get(t->opt, (fpo_opt_key)k, &before[k]);
+    for (uint32_t k = 0; k < nkeys && k < FPO_OPT_KEY_COUNT_; k++)
+        if ((rc = fpo_optimizer_set(t->opt, (fpo_opt_key)k, keys[k]))) {
+            for (int j = 0; j < FPO_OPT_KEY_COUNT_; j++)
+                fpo_optimizer_set(t->opt, (fpo_opt_key)j, before[j]);
+            fpo_fail(&t->err, rc, "%s: %s", path, fpo_optimizer_errmsg(t->opt));
+            goto out;
+        }
+    fpo_policy_copy_state(t->policy, pol);
+    memcpy(os.m, m, os.n * sizeof(float));
+    memcpy(os.v, v, os.n * sizeof(float));
+    *os.step = step;
+    *os.rng = rng_o;
+    *fpo_buffer_rng(t->buffer) = rng_b;
+    *fpo_sampler_rng(t->sampler) = rng_s;
+    memcpy(cur, ep, (size_t)ne * sizeof(uint64_t));
+    t->iteration = iteration;
+    t->env_steps = env_steps;
+    t->recent_return = recent;
+    t->have_recent = (int)have_recent;
+    t->need_reset = 1; /* the host's simulators restart their episodes */
+    rc = FPO_OK;
+out:
+    fpo_policy_destroy(pol);
+    fpo_mem_free(&t->mem, m);
+    fpo_mem_free(&t->mem, v);
+    fpo_mem_free(&t->mem, ep);
+    fpo_mem_free(&t->mem, data);
+    return rc;
 }

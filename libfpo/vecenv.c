@@ -6,6 +6,7 @@
 #include "fpo/env.h"
 #include "alloc.h"
 #include "error.h"
+#include "internal.h"
 #include "pool.h"
 #include "util.h"
 
@@ -344,4 +345,10 @@ int fpo_vecenv_take_episode_stats(fpo_vecenv *v, fpo_episode_stats *out)
     v->st_min = INFINITY;
     v->st_max = -INFINITY;
     return FPO_OK;
+}
+
+uint64_t *fpo_vecenv_episode_counters(fpo_vecenv *v, int *n)
+{
+    *n = v->num_envs;
+    return v->episode;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fpo/fpo.h"
 #include "mlp.h"
@@ -567,6 +568,103 @@ START_TEST(same_seed_same_parameters)
 }
 END_TEST
 
+/* Episodes of exactly 8 steps from a start drawn from the reset seed. */
+static int walk_reset(void *user, void *env, uint64_t seed, float *obs)
+{
+    float *pos = (float *)user + (intptr_t)env * 2;
+    pos[0] = (float)(seed % 1000) / 500.0f - 1.0f;
+    pos[1] = 0;
+    obs[0] = pos[0];
+    return 0;
+}
+
+static int walk_step(void *user, void *env, const float *a, float *obs, float *r, unsigned *fl)
+{
+    float *pos = (float *)user + (intptr_t)env * 2;
+    pos[0] += 0.1f * a[0];
+    pos[1] += 1;
+    obs[0] = pos[0];
+    *r = -pos[0] * pos[0];
+    *fl = pos[1] >= 8 ? FPO_STEP_TRUNCATED : 0;
+    return 0;
+}
+
+static const fpo_env_table walk_table = {sizeof(fpo_env_table), FPO_ENV_TABLE_VERSION, 1, 1,
+                                         NULL, NULL, NULL, walk_reset, walk_step, NULL};
+
+static fpo_trainer *walk_trainer(float *state, fpo_algo algo)
+{
+    fpo_trainer_config tc;
+    fpo_trainer_config_init(&tc);
+    tc.env = &walk_table;
+    tc.env_user = state;
+    tc.num_envs = 4;
+    tc.horizon = 8;
+    tc.seed = 42;
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+    pc.actor_layers = pc.critic_layers = 1;
+    pc.actor_hidden[0] = pc.critic_hidden[0] = 8;
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, algo);
+    oc.epochs = 2;
+    oc.minibatches = 2;
+    tc.policy = &pc;
+    tc.optimizer = &oc;
+    tc.n_mc = 4;
+    fpo_trainer *t;
+    ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_OK);
+    return t;
+}
+
+START_TEST(resume_equals_uninterrupted_run)
+{
+    fpo_algo algo = _i == 0 ? FPO_ALGO_FPO : FPO_ALGO_PPO;
+    float s1[8], s2[8], s3[8];
+    fpo_trainer *a = walk_trainer(s1, algo), *b = walk_trainer(s2, algo);
+    ck_assert_int_eq(fpo_trainer_run(a, 3 * 32), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_run(b, 3 * 32), FPO_OK);
+    /* a tunable changed mid-run must survive the checkpoint too */
+    ck_assert_int_eq(fpo_optimizer_set(fpo_trainer_optimizer(b), FPO_OPT_LR, 1e-3), FPO_OK);
+    ck_assert_int_eq(fpo_optimizer_set(fpo_trainer_optimizer(a), FPO_OPT_LR, 1e-3), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_run(a, 9 * 32), FPO_OK);
+    char path[] = "/tmp/fpo_resume_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(fpo_trainer_run(b, 6 * 32), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_save(b, path), FPO_OK);
+    fpo_trainer_destroy(b);
+    fpo_trainer *c = walk_trainer(s3, algo); /* a fresh process would start here */
+    ck_assert_int_eq(fpo_trainer_restore(c, path), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_env_steps(c), 6 * 32);
+    double lr;
+    fpo_optimizer_get(fpo_trainer_optimizer(c), FPO_OPT_LR, &lr);
+    ck_assert_double_eq_tol(lr, 1e-3, 1e-9);
+    ck_assert_int_eq(fpo_trainer_run(c, 9 * 32), FPO_OK);
+    fpo_policy_info info = {sizeof info};
+    fpo_policy_get_info(fpo_trainer_policy(a), &info);
+    size_t np = info.actor_params + info.critic_params;
+    float *pa = malloc(np * 4), *pc = malloc(np * 4);
+    fpo_policy_get_params(fpo_trainer_policy(a), FPO_NET_ALL, pa, np);
+    fpo_policy_get_params(fpo_trainer_policy(c), FPO_NET_ALL, pc, np);
+    ck_assert_mem_eq(pa, pc, np * 4);
+    ck_assert_int_eq(fpo_optimizer_step_count(fpo_trainer_optimizer(a)),
+                     fpo_optimizer_step_count(fpo_trainer_optimizer(c)));
+    /* A trainer of another shape refuses the file and stays usable. */
+    fpo_trainer *d = bandit_trainer(&(bandit){0}, algo, 1, 1);
+    ck_assert_int_eq(fpo_trainer_restore(d, path), FPO_EMISMATCH);
+    ck_assert_int_eq(fpo_trainer_iterate(d, NULL), FPO_OK);
+    fpo_trainer_destroy(d);
+    unlink(path);
+    free(pa);
+    free(pc);
+    fpo_trainer_destroy(a);
+    fpo_trainer_destroy(c);
+}
+END_TEST
+
 Suite *fpo_test_suite(void)
 {
     Suite *s = suite_create("core");
@@ -585,6 +683,7 @@ Suite *fpo_test_suite(void)
     tcase_add_loop_test(upd, ratio_is_one_at_theta_old, 0, 4);
     tcase_add_loop_test(upd, loss_gradient_matches_finite_differences, 0, 4);
     tcase_add_loop_test(upd, same_seed_same_parameters, 0, 4);
+    tcase_add_loop_test(upd, resume_equals_uninterrupted_run, 0, 2);
     suite_add_tcase(s, upd);
     TCase *learn = tcase_create("learning");
     tcase_set_timeout(learn, 600);

@@ -26,12 +26,15 @@ typedef struct fpo_progress {
     int64_t iteration;       /* 1-based */
     int64_t env_steps;       /* total so far */
     int64_t total_steps;     /* the target of fpo_trainer_run (0 if none) */
-    fpo_episode_stats episodes; /* episodes finished during this iteration */
     double mean_return;      /* running mean over the last finished episodes */
     double rollout_seconds;  /* wall time of this iteration's rollout */
     double update_seconds;   /* and of its update */
     double elapsed_seconds;  /* since the trainer was created */
-    fpo_update_stats update;
+    /* Owned by the trainer, valid until its next iteration. Pointers rather
+     * than embedded structs, so that both may grow without moving anything
+     * here. */
+    const fpo_episode_stats *episodes; /* episodes finished in this iteration */
+    const fpo_update_stats *update;    /* this iteration's update */
 } fpo_progress;
 
 /* Return non-zero to stop fpo_trainer_run after this iteration. Called on
@@ -77,6 +80,18 @@ FPO_API int fpo_trainer_run(fpo_trainer *t, int64_t total_steps);
 FPO_API fpo_policy *fpo_trainer_policy(fpo_trainer *t);
 FPO_API fpo_optimizer *fpo_trainer_optimizer(fpo_trainer *t);
 FPO_API int64_t fpo_trainer_env_steps(const fpo_trainer *t);
+
+/* Save everything training needs to continue (policy, optimizer state and
+ * tunables, random streams, counters) to path, atomically. Call between
+ * iterations. */
+FPO_API int fpo_trainer_save(fpo_trainer *t, const char *path);
+/* Restore a state saved by fpo_trainer_save into a trainer created with the
+ * same configuration (FPO_EMISMATCH otherwise; the trainer is unchanged on
+ * any error). The host's simulators cannot be saved, so every environment
+ * starts a new episode at the next iteration: a resumed run equals an
+ * uninterrupted one exactly when episodes end at iteration boundaries, and
+ * is statistically equivalent otherwise. */
+FPO_API int fpo_trainer_restore(fpo_trainer *t, const char *path);
 
 #ifdef __cplusplus
 }

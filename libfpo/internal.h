@@ -1,0 +1,24 @@
+/* Internal: accessors between modules for whole-trainer checkpoints
+ * (trainer.c). Each returns pointers into the handle's own state. */
+#ifndef FPO_INTERNAL_INTERNAL_H
+#define FPO_INTERNAL_INTERNAL_H
+
+#include "fpo/fpo.h"
+#include "rng.h"
+
+typedef struct fpo_opt_state {
+    float *m, *v;   /* Adam moments, n floats each */
+    size_t n;
+    int64_t *step;
+    fpo_rng *rng;   /* minibatch shuffling */
+} fpo_opt_state;
+
+void fpo_optimizer_state(fpo_optimizer *o, fpo_opt_state *out);
+fpo_rng *fpo_sampler_rng(fpo_sampler *s);
+fpo_rng *fpo_buffer_rng(fpo_buffer *b);
+/* Per-instance episode counters (episode seeds derive from them). */
+uint64_t *fpo_vecenv_episode_counters(fpo_vecenv *v, int *n);
+/* Copy parameters and observation statistics of src into dst (same shape). */
+void fpo_policy_copy_state(fpo_policy *dst, const fpo_policy *src);
+
+#endif
