@@ -175,9 +175,11 @@ static void pd_close(void *user)
     (void)user;
 }
 
-/* Defaults (a starting point, to be tuned): 8 envs x 32 steps = 256 steps
- * per batch, 2 epochs of 4 minibatches (64 samples each), gamma 0.99,
- * lambda 0.95, lr 3e-4, rewards scaled by 0.1 (per-step costs reach ~16),
+/* Defaults: 8 envs x 32 steps = 256 steps per batch, 2 epochs of 4
+ * minibatches (64 samples each), gamma 0.95, lambda 0.95, lr 1e-3 (tuned on
+ * Gaussian PPO over 3 seeds: deterministic evaluation about -170 at 300k
+ * steps, against about -230 with gamma 0.99 and lr 3e-4), rewards scaled by
+ * 0.1 (per-step costs reach ~16),
  * PPO clip 0.2, FPO ratio clip 0.05, N_mc = 8 with the eps-MSE CFM loss,
  * 64-64 tanh actor and critic, Gaussian PPO with a learned std. */
 const task_info task_pendulum = {
@@ -190,9 +192,9 @@ const task_info task_pendulum = {
         .num_envs = 8,
         .horizon = 32,
         .steps = 300000,
-        .gamma = 0.99f,
+        .gamma = 0.95f,
         .gae_lambda = 0.95f,
-        .lr = 3e-4f,
+        .lr = 1e-3f,
         .reward_scale = 0.1f,
         .clip_fpo = 0.05f,
         .clip_ppo = 0.2f,
