@@ -49,6 +49,7 @@ struct fpo_optimizer {
     /* Shapes this optimizer was made for. */
     int num_envs, horizon, obs_dim, act_dim, n_mc;
     size_t n_params;
+    fpo_mlp actor_shape, critic_shape; /* network shapes the workspaces were sized for */
     int B;          /* transitions per update */
     int min_minibatches; /* minibatches may only grow: workspaces fit B / this */
     int chunk;      /* transitions per thread per minibatch (upper bound) */
@@ -287,6 +288,8 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
     o->act_dim = p->cfg.act_dim;
     o->n_mc = c.algo == FPO_ALGO_FPO ? b->cfg.n_mc : 0;
     o->n_params = p->n_params;
+    o->actor_shape = p->actor;
+    o->critic_shape = p->critic;
     o->B = B;
     o->min_minibatches = c.minibatches;
     o->threads = c.threads;
@@ -846,8 +849,15 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
         return FPO_EINVAL;
     if (!p || !b)
         return fpo_fail(&o->err, FPO_EINVAL, "policy or buffer is NULL");
+    /* The parameter count alone is not enough: two networks of different
+     * shapes (time embedding, widths) can have the same count, and the
+     * workspaces were sized for this optimizer's shapes. */
     if (p->n_params != o->n_params || p->cfg.obs_dim != o->obs_dim ||
-        p->cfg.act_dim != o->act_dim || p->cfg.kind != o->kind)
+        p->cfg.act_dim != o->act_dim || p->cfg.kind != o->kind ||
+        p->actor.n_layers != o->actor_shape.n_layers ||
+        p->critic.n_layers != o->critic_shape.n_layers ||
+        memcmp(p->actor.dims, o->actor_shape.dims, sizeof p->actor.dims) != 0 ||
+        memcmp(p->critic.dims, o->critic_shape.dims, sizeof p->critic.dims) != 0)
         return fpo_fail(&o->err, FPO_EMISMATCH, "the policy does not fit this optimizer");
     if (b->cfg.num_envs != o->num_envs || b->cfg.horizon != o->horizon ||
         b->cfg.obs_dim != o->obs_dim || b->cfg.act_dim != o->act_dim ||
