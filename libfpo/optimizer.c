@@ -868,6 +868,13 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
                         b->cfg.horizon);
     if (!b->has_last)
         return fpo_fail(&o->err, FPO_ESTATE, "fpo_buffer_set_last_obs was not called");
+    /* Checked before anything changes: a failed call must not have updated p. */
+    if (stats) {
+        size_t ss;
+        memcpy(&ss, stats, sizeof ss);
+        if (ss < sizeof(size_t))
+            return fpo_fail(&o->err, FPO_EINVAL, "stats->struct_size is not set");
+    }
 
     fpo_update_stats st;
     memset(&st, 0, sizeof st);

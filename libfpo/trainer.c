@@ -239,6 +239,9 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
 {
     if (!t)
         return FPO_EINVAL;
+    /* Checked before anything changes: a failed call must not have trained. */
+    if (out && out->struct_size < sizeof(size_t))
+        return fpo_fail(&t->err, FPO_EINVAL, "progress struct_size is not set");
     fpo_progress pr;
     memset(&pr, 0, sizeof pr);
     pr.struct_size = sizeof pr;
