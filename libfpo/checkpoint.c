@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy_impl.h"
@@ -265,6 +266,13 @@ int fpo_read_file(const char *path, void **out, size_t *n, const fpo_mem *m, fpo
     FILE *f = fopen(path, "rb");
     if (!f)
         return fpo_fail(e, FPO_EIO, "cannot open %s: %s", path, strerror(errno));
+    /* A directory opens too, and its seek "size" can be 2^31 or 2^63 (a
+     * huge allocation): read regular files only. */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return fpo_fail(e, FPO_EIO, "%s is not a regular file", path);
+    }
     long end = -1;
     if (fseek(f, 0, SEEK_END) == 0)
         end = ftell(f);
