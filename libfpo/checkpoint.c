@@ -318,9 +318,10 @@ int fpo_policy_save(const fpo_policy *p, const char *path)
 int fpo_policy_load(fpo_policy **out, const char *path, const fpo_allocator *allocator)
 {
     fpo_err_clear(&load_err);
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return fpo_fail(&load_err, FPO_EINVAL, "out or path is NULL");
-    *out = NULL;
     fpo_mem mem;
     if (fpo_mem_init(&mem, allocator))
         return fpo_fail(&load_err, FPO_EINVAL, "invalid allocator");

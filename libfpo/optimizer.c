@@ -257,9 +257,11 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
 {
     fpo_optimizer_config c;
     fpo_mem mem;
-    if (!out || !p || !b)
+    if (!out)
         return FPO_EINVAL;
     *out = NULL;
+    if (!p || !b)
+        return FPO_EINVAL;
     int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_optimizer_config_init(&c, FPO_ALGO_FPO));
     if (rc || (rc = check_config(NULL, &c)))
         return rc;

@@ -73,9 +73,11 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
 {
     fpo_sampler_config c;
     fpo_mem mem;
-    if (!out || !p)
+    if (!out)
         return FPO_EINVAL;
     *out = NULL;
+    if (!p)
+        return FPO_EINVAL;
     int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_sampler_config_init(&c));
     if (rc || (rc = check_sampling(NULL, &c)))
         return rc;
