@@ -101,7 +101,9 @@ int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
     if (rc)
         return rc;
     const fpo_env_table *t = c.table;
-    if (!t || t->struct_size < TABLE_V1_SIZE || t->version < 1)
+    if (!t)
+        return FPO_EINVAL;
+    if (t->struct_size < TABLE_V1_SIZE || t->version < 1)
         return FPO_EVERSION;
     if (!t->reset || !t->step)
         return FPO_EINVAL;
@@ -325,8 +327,10 @@ int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewa
 
 int fpo_vecenv_take_episode_stats(fpo_vecenv *v, fpo_episode_stats *out)
 {
-    if (!v || !out)
+    if (!v)
         return FPO_EINVAL;
+    if (!out)
+        return fpo_fail(&v->err, FPO_EINVAL, "out is NULL");
     fpo_episode_stats s;
     memset(&s, 0, sizeof s);
     s.struct_size = sizeof s;
@@ -339,7 +343,7 @@ int fpo_vecenv_take_episode_stats(fpo_vecenv *v, fpo_episode_stats *out)
     }
     int rc = fpo_copy_out(out, &s, sizeof s);
     if (rc)
-        return rc;
+        return fpo_fail(&v->err, rc, "out->struct_size is not set");
     v->st_n = 0;
     v->st_sum = v->st_len = 0.0;
     v->st_min = INFINITY;
