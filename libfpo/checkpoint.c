@@ -300,9 +300,11 @@ int fpo_read_file(const char *path, void **out, size_t *n, const fpo_mem *m, fpo
 
 int fpo_policy_save(const fpo_policy *p, const char *path)
 {
-    if (!p || !path)
+    if (!p)
         return FPO_EINVAL;
     fpo_errbuf *e = (fpo_errbuf *)&p->err; /* the message buffer is not policy state */
+    if (!path)
+        return fpo_fail(e, FPO_EINVAL, "path is NULL");
     size_t n;
     fpo_policy_save_mem(p, NULL, 0, &n);
     const fpo_mem *m = &p->mem;
