@@ -1,0 +1,717 @@
+"""Tests of the libfpo Python binding (unittest, standard library only).
+
+Run with the shared library named by FPO_LIBRARY and python/ on PYTHONPATH:
+
+    FPO_LIBRARY=build/libfpo/libfpo.so.1 PYTHONPATH=python \\
+        python3 -m unittest discover -s python/tests -v
+
+(`meson test --suite bindings` does exactly that.)
+"""
+
+import array
+import ctypes
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # python/, when PYTHONPATH is not set
+
+import libfpo  # noqa: E402
+from libfpo import _ffi  # noqa: E402
+
+try:
+    import numpy
+except ImportError:
+    numpy = None
+
+TIMINGS = {}
+
+
+def tearDownModule():
+    if TIMINGS:
+        sys.stderr.write("\ntimings: " + ", ".join("%s %.2fs" % kv for kv in TIMINGS.items())
+                         + "\n")
+
+
+# ---- a pure-Python Pendulum (gym Pendulum-v1 dynamics, /work/shared/TASKS.md) ----
+
+class Pendulum(libfpo.Env):
+    """theta'' = 3g/(2l) sin th + 3/(m l^2) u; g = 10, m = l = 1, dt = .05."""
+
+    obs_dim, act_dim = 3, 1
+    action_low, action_high = [-2.0], [2.0]
+    max_steps = 200
+
+    def reset(self, seed):
+        rng = random.Random(seed)
+        self.th = rng.uniform(-math.pi, math.pi)
+        self.thdot = rng.uniform(-1.0, 1.0)
+        self.t = 0
+        return self._obs()
+
+    def _obs(self):
+        return [math.cos(self.th), math.sin(self.th), self.thdot]
+
+    def step(self, action):
+        g, m, l, dt = 10.0, 1.0, 1.0, 0.05
+        u = min(2.0, max(-2.0, action[0]))
+        an = (self.th + math.pi) % (2.0 * math.pi) - math.pi
+        cost = an * an + 0.1 * self.thdot * self.thdot + 0.001 * u * u
+        thdot = self.thdot + (3.0 * g / (2.0 * l) * math.sin(self.th) + 3.0 / (m * l * l) * u) * dt
+        self.thdot = min(8.0, max(-8.0, thdot))
+        self.th += self.thdot * dt
+        self.t += 1
+        return self._obs(), -cost, False, self.t >= self.max_steps
+
+
+SMALL_NETS = dict(actor_hidden=[64, 64], actor_activation="tanh",
+                  critic_hidden=[64, 64], critic_activation="tanh")
+PENDULUM_OPT = dict(lr=1e-3, epochs=10, minibatches=4, gamma=0.99, gae_lambda=0.95,
+                    reward_scale=0.1, entropy_coef=0.0)
+
+
+def pendulum_trainer(algo="fpo", seed=1, num_envs=8, horizon=32, env=Pendulum, **kw):
+    opt = dict(PENDULUM_OPT, clip_eps=0.2 if algo == "ppo" else 0.05)
+    opt.update(kw.pop("optimizer", {}))
+    return libfpo.Trainer(env, algo=algo, num_envs=num_envs, horizon=horizon, seed=seed,
+                          policy=dict(SMALL_NETS), optimizer=opt, **kw)
+
+
+def c_written_size(call, cls, cap=2048):
+    """How many bytes an fpo_copy_out-style call writes into a struct of size
+    cap: the library's sizeof(cls's C struct). Two fill patterns, so a value
+    equal to one pattern cannot hide a written byte."""
+    end = 0
+    for fill in (0xA5, 0x5A):
+        buf = ctypes.create_string_buffer(bytes([fill]) * cap, cap)
+        ctypes.c_size_t.from_buffer(buf).value = cap
+        rc = call(ctypes.cast(buf, ctypes.POINTER(cls)))
+        if rc:
+            raise AssertionError("call failed with %d" % rc)
+        raw = buf.raw
+        written = [i for i in range(ctypes.sizeof(ctypes.c_size_t), cap) if raw[i] != fill]
+        end = max(end, written[-1] + 1 if written else 0)
+    return end
+
+
+class VersionTest(unittest.TestCase):
+    def test_version_matches_header(self):
+        header = os.path.join(HERE, "..", "..", "include", "fpo", "version.h")
+        with open(header) as f:
+            text = f.read()
+        major, minor, patch = (int(re.search(r"#define FPO_VERSION_%s (\d+)" % k, text).group(1))
+                               for k in ("MAJOR", "MINOR", "PATCH"))
+        string = re.search(r'#define FPO_VERSION_STRING "([^"]+)"', text).group(1)
+        self.assertEqual(libfpo.version(), "%d.%d.%d" % (major, minor, patch))
+        self.assertEqual(libfpo.version(), string)
+        self.assertEqual(libfpo.__version__, string)
+        self.assertEqual(libfpo.version_number(), (major << 16) | (minor << 8) | patch)
+        self.assertEqual(libfpo.version_info(), (major, minor, patch))
+
+    def test_strerror(self):
+        self.assertIn("callback", libfpo.strerror(libfpo.ECALLBACK))
+        self.assertTrue(libfpo.strerror(-9999))  # never NULL
+
+
+class LayoutTest(unittest.TestCase):
+    """The ctypes Structures must match the C layouts byte for byte."""
+
+    def test_config_sizes_written_by_c(self):
+        cases = [(_ffi.fpo_policy_config, ()), (_ffi.fpo_sampler_config, ()),
+                 (_ffi.fpo_buffer_config, ()), (_ffi.fpo_optimizer_config, (0,)),
+                 (_ffi.fpo_optimizer_config, (1,)), (_ffi.fpo_vecenv_config, ()),
+                 (_ffi.fpo_trainer_config, ())]
+        for cls, args in cases:
+            with self.subTest(cls.__name__):
+                cfg, c_size = _ffi.config_init(cls, *args)
+                self.assertEqual(c_size, ctypes.sizeof(cls))
+                self.assertEqual(cfg.struct_size, ctypes.sizeof(cls))
+
+    def test_output_struct_sizes(self):
+        lib = _ffi.lib
+        p = libfpo.Policy(3, 1)
+        self.assertEqual(c_written_size(lambda o: lib.fpo_policy_get_info(p._handle, o),
+                                        _ffi.fpo_policy_info), ctypes.sizeof(_ffi.fpo_policy_info))
+        self.assertEqual(c_written_size(lambda o: lib.fpo_policy_get_config(p._handle, o),
+                                        _ffi.fpo_policy_config),
+                         ctypes.sizeof(_ffi.fpo_policy_config))
+        self.assertEqual(c_written_size(lambda o: lib.fpo_optimizer_key_info(0, o),
+                                        _ffi.fpo_key_info), ctypes.sizeof(_ffi.fpo_key_info))
+        venv = libfpo.VecEnv(Pendulum, num_envs=2)
+        self.assertEqual(c_written_size(lambda o: lib.fpo_vecenv_take_episode_stats(venv._handle, o),
+                                        _ffi.fpo_episode_stats),
+                         ctypes.sizeof(_ffi.fpo_episode_stats))
+        t = pendulum_trainer(num_envs=2, horizon=8)
+        self.assertEqual(c_written_size(lambda o: lib.fpo_trainer_iterate(t._handle, o),
+                                        _ffi.fpo_progress), ctypes.sizeof(_ffi.fpo_progress))
+        # the nested structs carry their C sizes
+        out = _ffi.new_out(_ffi.fpo_progress)
+        self.assertEqual(lib.fpo_trainer_iterate(t._handle, ctypes.byref(out)), 0)
+        self.assertEqual(out.episodes.contents.struct_size, ctypes.sizeof(_ffi.fpo_episode_stats))
+        self.assertEqual(out.update.contents.struct_size, ctypes.sizeof(_ffi.fpo_update_stats))
+        # the update stats are what fpo_optimizer_update writes (copy_out extent)
+        self.assertEqual(out.update.contents.steps, 10 * 4)  # epochs x minibatches
+        self.assertEqual(out.iteration, 3)
+        self.assertEqual(out.env_steps, 3 * 2 * 8)
+
+    def test_defaults_read_at_the_right_offsets(self):
+        cfg, _ = _ffi.config_init(_ffi.fpo_policy_config)
+        self.assertEqual(cfg.kind, 0)
+        self.assertEqual((cfg.actor_layers, list(cfg.actor_hidden)[:4]), (4, [32] * 4))
+        self.assertEqual((cfg.critic_layers, list(cfg.critic_hidden)[:5]), (5, [256] * 5))
+        self.assertAlmostEqual(cfg.flow_output_scale, 0.25)
+        self.assertAlmostEqual(cfg.init_std, 1.0)
+        self.assertAlmostEqual(cfg.min_std, 1e-3, places=6)
+        self.assertEqual(cfg.normalize_obs, 1)
+        self.assertAlmostEqual(cfg.obs_clip, 10.0)
+        self.assertAlmostEqual(cfg.raw_clip, 3.0)
+        self.assertFalse(cfg.action_low)
+        s, _ = _ffi.config_init(_ffi.fpo_sampler_config)
+        self.assertEqual((s.integrator, s.steps, s.init_noise, s.deterministic, s.max_batch),
+                         (0, 10, 0, 0, 1))
+        o, _ = _ffi.config_init(_ffi.fpo_optimizer_config, 0)
+        self.assertEqual(o.algo, 0)
+        self.assertAlmostEqual(o.lr, 3e-4, places=8)
+        self.assertAlmostEqual(o.adam_beta2, 0.999, places=6)
+        self.assertAlmostEqual(o.clip_eps, 0.05, places=6)
+        self.assertAlmostEqual(o.gamma, 0.995, places=6)
+        self.assertAlmostEqual(o.reward_scale, 10.0)
+        self.assertEqual((o.epochs, o.minibatches, o.normalize_advantages, o.threads), (16, 32, 1, 1))
+        self.assertAlmostEqual(o.ratio_clamp, 5.0)
+        o, _ = _ffi.config_init(_ffi.fpo_optimizer_config, 1)
+        self.assertEqual(o.algo, 1)
+        self.assertAlmostEqual(o.clip_eps, 0.1, places=6)
+        self.assertAlmostEqual(o.entropy_coef, 0.01, places=6)
+        t, _ = _ffi.config_init(_ffi.fpo_trainer_config)
+        self.assertEqual((t.num_envs, t.horizon, t.threads, t.n_mc, t.t_dist), (16, 64, 1, 8, 0))
+        self.assertFalse(t.env)
+        self.assertFalse(t.progress)
+
+    def test_policy_config_round_trip(self):
+        opts = dict(kind="gaussian", actor_hidden=[7, 9, 11], actor_activation="relu",
+                    critic_hidden=[13, 15], critic_activation="tanh", flow_output_scale=0.5,
+                    time_embedding="raw", std_mode="state_dependent", init_std=0.7,
+                    min_std=0.01, squash="clip", normalize_obs=False, obs_clip=5.0, seed=77,
+                    raw_clip=2.5)
+        p = libfpo.Policy(5, 2, **opts)
+        got = p.config
+        self.assertEqual(got["obs_dim"], 5)
+        self.assertEqual(got["act_dim"], 2)
+        self.assertEqual(got["actor_layers"], 3)
+        self.assertEqual(got["critic_layers"], 2)
+        for k, v in opts.items():
+            with self.subTest(k):
+                if isinstance(v, float):
+                    self.assertAlmostEqual(got[k], v, places=6)
+                else:
+                    self.assertEqual(got[k], int(v) if isinstance(v, bool) else v)
+        info = p.info
+        self.assertEqual((info.kind, info.obs_dim, info.act_dim, info.obs_count),
+                         ("gaussian", 5, 2, 0))
+        # actor 5-7-9-11-(2 mean + 2 std head), critic 5-13-15-1
+        self.assertEqual(info.critic_params, 5 * 13 + 13 + 13 * 15 + 15 + 15 + 1)
+
+
+class PolicyTest(unittest.TestCase):
+    def test_params_clone_and_bytes(self):
+        p = libfpo.Policy(3, 1, seed=3, actor_hidden=16, critic_hidden=[8])
+        self.assertEqual(p.config["actor_hidden"], [16] * 4)
+        self.assertEqual(p.config["critic_hidden"], [8])
+        n = p.param_count()
+        self.assertEqual(n, p.param_count("actor") + p.param_count("critic"))
+        params = p.get_params()
+        self.assertIsInstance(params, array.array)
+        self.assertEqual(len(params), n)
+        q = p.clone()
+        self.assertEqual(q.get_params(), params)
+        new = array.array("f", [0.001 * i for i in range(p.param_count("critic"))])
+        q.set_params(new, net="critic")
+        self.assertEqual(q.get_params("critic"), new)
+        self.assertEqual(p.get_params("critic"), params[p.param_count("actor"):])  # p untouched
+        q.set_params([float(v) for v in params])  # plain list
+        self.assertEqual(q.get_params(), params)
+        r = libfpo.Policy.from_bytes(p.to_bytes())
+        self.assertEqual(r.get_params(), params)
+        with self.assertRaises(libfpo.FpoError) as cm:
+            q.set_params([0.0] * 3)
+        self.assertIn(cm.exception.code, (libfpo.ESIZE, libfpo.EINVAL))
+        self.assertTrue(cm.exception.errmsg)
+
+    def test_obs_statistics(self):
+        p = libfpo.Policy(2, 1)
+        p.obs_accumulate([[1.0, 10.0], [3.0, 30.0]])
+        p.obs_commit()
+        mean, std = p.obs_stats()
+        self.assertAlmostEqual(mean[0], 2.0, places=5)
+        self.assertAlmostEqual(mean[1], 20.0, places=4)
+        self.assertEqual(p.info.obs_count, 2)
+
+    def test_bad_options(self):
+        with self.assertRaises(TypeError):
+            libfpo.Policy(3, 1, no_such_option=1)
+        with self.assertRaises(ValueError):
+            libfpo.Policy(3, 1, kind="diffusion")
+        with self.assertRaises(libfpo.FpoError) as cm:
+            libfpo.Policy(0, 1)
+        self.assertIn(cm.exception.code, (libfpo.EINVAL, libfpo.ERANGE))
+
+    def test_load_errors(self):
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaises(libfpo.FileError) as cm:
+                libfpo.Policy.load(os.path.join(d, "missing.fpo"))
+            self.assertEqual(cm.exception.code, libfpo.EIO)
+            bad = os.path.join(d, "bad.fpo")
+            with open(bad, "wb") as f:
+                f.write(b"not a checkpoint at all" * 10)
+            with self.assertRaises(libfpo.FormatError) as cm:
+                libfpo.Policy.load(bad)
+            self.assertTrue(cm.exception.errmsg)
+        with self.assertRaises(libfpo.FpoError):
+            libfpo.Policy.from_bytes(b"\0" * 64)
+
+    def test_closed_handles(self):
+        p = libfpo.Policy(3, 1)
+        p.close()
+        with self.assertRaises(ValueError):
+            p.get_params()
+        t = pendulum_trainer(num_envs=2, horizon=8)
+        pol = t.policy
+        pol.get_params()
+        t.close()
+        with self.assertRaises(ValueError):
+            pol.get_params()
+
+
+class SamplerTest(unittest.TestCase):
+    def test_shapes(self):
+        p = libfpo.Policy(3, 2, action_low=[-2, 0], action_high=[2, 5], seed=2)
+        s = libfpo.Sampler(p, max_batch=4, seed=1)
+        a = s.act([0.1, 0.2, 0.3])
+        self.assertIsInstance(a, list)
+        self.assertEqual(len(a), 2)
+        self.assertTrue(-2 <= a[0] <= 2 and 0 <= a[1] <= 5)
+        batch = [[0.1 * i, 0.2, -0.3] for i in range(10)]  # > max_batch: chunked
+        acts = s.act(batch)
+        self.assertEqual((len(acts), len(acts[0])), (10, 2))
+        flat = array.array("f", [v for row in batch for v in row])
+        fa = s.act(flat)
+        self.assertIsInstance(fa, array.array)
+        self.assertEqual(len(fa), 20)
+        acts, raw = s.act(batch, raw=True)
+        self.assertEqual(len(raw), 10)
+        v = s.value([0.1, 0.2, 0.3])
+        self.assertIsInstance(v, float)
+        vs = s.value(batch)
+        self.assertEqual(len(vs), 10)
+        self.assertAlmostEqual(vs[0], s.value(batch[0]), places=5)
+        with self.assertRaises(ValueError):
+            s.act([1.0, 2.0])
+
+    def test_deterministic_is_deterministic(self):
+        for kind in ("flow", "gaussian"):
+            p = libfpo.Policy(3, 1, kind=kind, seed=5)
+            s1 = libfpo.Sampler(p, deterministic=True, seed=1)
+            s2 = libfpo.Sampler(p, deterministic=True, seed=2)
+            obs = [0.3, -0.2, 0.5]
+            self.assertEqual(s1.act(obs), s2.act(obs))
+            r = libfpo.Sampler(p, seed=9)
+            first = [r.act(obs) for _ in range(5)]
+            self.assertGreater(len(set(tuple(a) for a in first)), 1)  # random draws differ
+            r.reseed(9)
+            self.assertEqual([r.act(obs) for _ in range(5)], first)
+
+    def test_nonfinite_observation(self):
+        p = libfpo.Policy(3, 1)
+        s = libfpo.Sampler(p)
+        with self.assertRaises(libfpo.NonFiniteError) as cm:
+            s.act([float("nan"), 0.0, 0.0])
+        e = cm.exception
+        self.assertEqual(e.code, libfpo.ENONFINITE)
+        self.assertEqual(e.name, "FPO_ENONFINITE")
+        self.assertEqual(e.function, "fpo_sampler_act")
+        self.assertTrue(e.errmsg)
+        self.assertIn(e.errmsg, str(e))
+        self.assertEqual(len(s.act([0.0, 0.0, 0.0])), 1)  # still usable
+
+
+class TrainingTest(unittest.TestCase):
+    def test_ppo_pendulum_improves(self):
+        t0 = time.time()
+        t = pendulum_trainer("ppo", seed=1)
+        seen = []
+        t.run(30000, progress=seen.append)
+        TIMINGS["ppo pendulum 30k"] = time.time() - t0
+        self.assertGreaterEqual(t.env_steps, 30000)
+        self.assertEqual(seen[-1].env_steps, t.env_steps)
+        self.assertEqual(seen[-1].total_steps, 30000)
+        self.assertEqual([p.iteration for p in seen], list(range(1, len(seen) + 1)))
+        returns = [p.episodes.mean_return for p in seen if p.episodes.episodes > 0]
+        self.assertGreaterEqual(len(returns), 10)
+        first, last = sum(returns[:3]) / 3, sum(returns[-3:]) / 3
+        # untrained: about -1200; 30k steps of PPO reach about -250 .. -550
+        self.assertGreater(last, first + 300, "returns %s" % returns)
+        self.assertEqual(t.policy.kind, "gaussian")
+        self.assertGreater(seen[-1].update.entropy, -10)
+
+    def test_fpo_pendulum_runs(self):
+        t0 = time.time()
+        t = pendulum_trainer("fpo", seed=2, n_mc=8)
+        seen = []
+        t.run(12000, progress=seen.append)
+        TIMINGS["fpo pendulum 12k"] = time.time() - t0
+        self.assertEqual(t.policy.kind, "flow")
+        for p in seen:
+            u = p.update
+            for v in (u.ratio_mean, u.ratio_min, u.ratio_max, u.cfm_loss, u.policy_loss,
+                      u.value_loss, u.approx_kl, u.clip_fraction):
+                self.assertTrue(math.isfinite(v), p)
+            self.assertTrue(u.ratio_min <= u.ratio_mean <= u.ratio_max)
+            self.assertTrue(0.5 < u.ratio_mean < 2.0)
+            self.assertGreater(u.cfm_loss, 0.0)
+            self.assertEqual(u.skipped_steps, 0)
+        self.assertEqual(seen[0].update.steps, 10 * 4)
+        self.assertEqual(t.optimizer.step_count, len(seen) * 10 * 4)
+
+    def test_iterate_progress_and_stop(self):
+        t = pendulum_trainer("fpo", num_envs=2, horizon=16)
+        p = t.iterate()
+        self.assertIsInstance(p, libfpo.Progress)
+        self.assertEqual((p.iteration, p.env_steps, p.total_steps), (1, 32, 0))
+        self.assertIsInstance(p.update, libfpo.UpdateStats)
+        self.assertIn("ratio_mean", p.as_dict()["update"])
+        calls = []
+        t.run(10 ** 6, progress=lambda pr: calls.append(pr.iteration) or True)  # stop at once
+        self.assertEqual(calls, [2])
+        self.assertEqual(t.env_steps, 64)
+
+        def bad(pr):
+            raise ZeroDivisionError("from progress")
+        with self.assertRaises(ZeroDivisionError):
+            t.run(10 ** 6, progress=bad)
+        self.assertEqual(t.env_steps, 96)
+        t.run(t.env_steps + 32)  # no callback: fine
+        self.assertEqual(t.env_steps, 128)
+
+    def test_save_reload_identical_actions(self):
+        for algo in ("fpo", "ppo"):
+            with self.subTest(algo):
+                t = pendulum_trainer(algo, num_envs=4, horizon=32)
+                t.run(512)
+                pol = t.policy
+                self.assertGreater(pol.info.obs_count, 0)
+                with tempfile.TemporaryDirectory() as d:
+                    path = os.path.join(d, "pendulum.fpo")
+                    pol.save(path)
+                    loaded = libfpo.Policy.load(path)
+                self.assertEqual(loaded.get_params(), pol.get_params())
+                self.assertEqual(loaded.obs_stats(), pol.obs_stats())
+                rng = random.Random(4)
+                obs = [[math.cos(a), math.sin(a), rng.uniform(-8, 8)]
+                       for a in (rng.uniform(-math.pi, math.pi) for _ in range(50))]
+                s1 = libfpo.Sampler(pol, deterministic=True, max_batch=50)
+                s2 = libfpo.Sampler(loaded, deterministic=True, max_batch=50)
+                a1, a2 = s1.act(obs), s2.act(obs)
+                self.assertEqual(a1, a2)
+                self.assertGreater(len(set(a[0] for a in a1)), 10)  # not a constant policy
+                self.assertEqual(s1.value(obs), s2.value(obs))
+                # a sampler made for one policy acts with another of the same shape
+                self.assertEqual(s1.act(obs, policy=loaded), a1)
+                # and the policy keeps working after the trainer moves on
+                t.iterate()
+                self.assertNotEqual(t.policy.get_params(), loaded.get_params())
+
+    def test_trainer_checkpoint(self):
+        t = pendulum_trainer("fpo", num_envs=2, horizon=16, seed=3)
+        t.run(64)
+        t.optimizer["lr"] = 7e-4
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "trainer.ckpt")
+            t.save(path)
+            u = pendulum_trainer("fpo", num_envs=2, horizon=16, seed=3)
+            u.restore(path)
+            self.assertEqual(u.env_steps, 64)
+            self.assertEqual(u.policy.get_params(), t.policy.get_params())
+            self.assertAlmostEqual(u.optimizer["lr"], 7e-4, places=8)
+            other = pendulum_trainer("fpo", num_envs=3, horizon=16, seed=3)
+            with self.assertRaises(libfpo.FpoError) as cm:
+                other.restore(path)
+            self.assertEqual(cm.exception.code, libfpo.EMISMATCH)
+            self.assertEqual(other.env_steps, 0)
+        u.iterate()
+        self.assertEqual(u.env_steps, 96)
+
+    def test_optimizer_keys(self):
+        keys = libfpo.Optimizer.keys()
+        for k in ("lr", "clip_eps", "epochs", "minibatches", "gamma", "ratio_clamp"):
+            self.assertIn(k, keys)
+        self.assertEqual(libfpo.Optimizer.key_info("epochs").type, "int")
+        self.assertEqual(libfpo.Optimizer.key_info("lr").type, "float")
+        t = pendulum_trainer("ppo", num_envs=2, horizon=16)
+        o = t.optimizer
+        self.assertAlmostEqual(o["lr"], 1e-3, places=7)
+        self.assertEqual(o.get("epochs"), 10)
+        self.assertIsInstance(o.get("epochs"), int)
+        o["lr"] = 5e-4
+        o.set("epochs", 3)
+        self.assertAlmostEqual(o.get("lr"), 5e-4, places=8)
+        self.assertEqual(o["epochs"], 3)
+        self.assertEqual(set(o.as_dict()), set(keys))
+        t.iterate()
+        self.assertEqual(o.step_count, 3 * 4)
+        with self.assertRaises(libfpo.RangeError) as cm:
+            o["lr"] = 5.0
+        self.assertIn("lr", cm.exception.errmsg)
+        with self.assertRaises(libfpo.RangeError):
+            o["epochs"] = 2.5
+        with self.assertRaises(libfpo.UnknownKeyError):
+            o["learning_rate"] = 1.0
+
+    def test_python_threads_in_callbacks(self):
+        # libfpo's worker threads call into Python: ctypes takes the GIL.
+        t = pendulum_trainer("fpo", num_envs=4, horizon=16, threads=2)
+        p = t.iterate()
+        self.assertEqual(p.env_steps, 64)
+        self.assertEqual(len(t.envs), 4)
+
+
+class FailingPendulum(Pendulum):
+    """Fails on demand: mode is 'raise', 'nan_obs', 'nan_reward', 'short_obs',
+    'bad_return', 'interrupt' or None, checked from step number fail_after."""
+
+    mode = None
+    fail_after = 5
+
+    def step(self, action):
+        obs, r, term, trunc = super().step(action)
+        if self.mode is None or self.t < FailingPendulum.fail_after:
+            return obs, r, term, trunc
+        mode = FailingPendulum.mode
+        if mode == "raise":
+            raise RuntimeError("boom in the simulator")
+        if mode == "nan_obs":
+            return [float("nan"), 0.0, 0.0], r, term, trunc
+        if mode == "nan_reward":
+            return obs, float("inf"), term, trunc
+        if mode == "short_obs":
+            return obs[:2], r, term, trunc
+        if mode == "bad_return":
+            return obs
+        if mode == "interrupt":
+            raise KeyboardInterrupt
+        return obs, r, term, trunc
+
+
+class ErrorTest(unittest.TestCase):
+    def setUp(self):
+        FailingPendulum.mode = None
+        self.t = pendulum_trainer("fpo", num_envs=2, horizon=16, env=FailingPendulum)
+        self.t.iterate()
+
+    def tearDown(self):
+        FailingPendulum.mode = None
+
+    def assert_usable_after(self, before_params, before_steps):
+        t = self.t
+        self.assertEqual(t.policy.get_params(), before_params)  # iteration discarded
+        self.assertEqual(t.env_steps, before_steps)
+        FailingPendulum.mode = None
+        p = t.iterate()
+        self.assertEqual(t.env_steps, before_steps + 32)
+        self.assertTrue(math.isfinite(p.update.ratio_mean))
+
+    def test_exception_in_step(self):
+        t = self.t
+        before, steps = t.policy.get_params(), t.env_steps
+        FailingPendulum.mode = "raise"
+        with self.assertRaises(libfpo.CallbackError) as cm:
+            t.iterate()
+        e = cm.exception
+        self.assertEqual(e.code, libfpo.ECALLBACK)
+        self.assertIsInstance(e, libfpo.FpoError)
+        self.assertIn("step", e.errmsg)
+        self.assertIsInstance(e.__cause__, RuntimeError)
+        self.assertIn("boom in the simulator", str(e))
+        self.assertIn("env.step", str(e))
+        self.assert_usable_after(before, steps)
+
+    def test_exception_in_step_during_run(self):
+        FailingPendulum.mode = "raise"
+        with self.assertRaises(libfpo.CallbackError) as cm:
+            self.t.run(10 ** 6)
+        self.assertEqual(cm.exception.function, "fpo_trainer_run")
+        self.assertIsInstance(cm.exception.__cause__, RuntimeError)
+
+    def test_nan_observation(self):
+        before, steps = self.t.policy.get_params(), self.t.env_steps
+        FailingPendulum.mode = "nan_obs"
+        with self.assertRaises(libfpo.NonFiniteError) as cm:
+            self.t.iterate()
+        self.assertEqual(cm.exception.code, libfpo.ENONFINITE)
+        self.assertIn("NaN", cm.exception.errmsg)
+        self.assert_usable_after(before, steps)
+
+    def test_nan_reward(self):
+        FailingPendulum.mode = "nan_reward"
+        with self.assertRaises(libfpo.NonFiniteError) as cm:
+            self.t.iterate()
+        self.assertIn("reward", cm.exception.errmsg)
+
+    def test_malformed_step_results(self):
+        for mode, cause in (("short_obs", ValueError), ("bad_return", TypeError)):
+            with self.subTest(mode):
+                before, steps = self.t.policy.get_params(), self.t.env_steps
+                FailingPendulum.mode = mode
+                with self.assertRaises(libfpo.CallbackError) as cm:
+                    self.t.iterate()
+                self.assertIsInstance(cm.exception.__cause__, cause)
+                self.assert_usable_after(before, steps)
+
+    def test_keyboard_interrupt_propagates_unwrapped(self):
+        FailingPendulum.mode = "interrupt"
+        with self.assertRaises(KeyboardInterrupt):
+            self.t.iterate()
+        FailingPendulum.mode = None
+        self.t.iterate()
+
+    def test_exception_in_reset_and_create(self):
+        class BadReset(Pendulum):
+            def reset(self, seed):
+                raise OSError("no simulator")
+        with self.assertRaises(libfpo.CallbackError) as cm:
+            pendulum_trainer(env=BadReset, num_envs=2, horizon=4).iterate()
+        self.assertIsInstance(cm.exception.__cause__, OSError)
+        self.assertIn("reset", cm.exception.errmsg)
+
+        class BadInit(Pendulum):
+            def __init__(self):
+                raise MemoryError("cannot make it")
+        with self.assertRaises(libfpo.CallbackError) as cm:
+            pendulum_trainer(env=BadInit, num_envs=2, horizon=4)
+        self.assertIsInstance(cm.exception.__cause__, MemoryError)
+
+    def test_bad_trainer_options(self):
+        with self.assertRaises(TypeError):
+            pendulum_trainer(bogus=1)
+        with self.assertRaises(TypeError):
+            pendulum_trainer(policy=dict(obs_dim=4))
+        with self.assertRaises(libfpo.FpoError) as cm:
+            pendulum_trainer(num_envs=0)
+        self.assertEqual(cm.exception.code, libfpo.ERANGE)
+
+
+class VecEnvTest(unittest.TestCase):
+    def test_evaluate_with_sampler(self):
+        venv = libfpo.VecEnv(Pendulum, num_envs=3, seed=7)
+        self.assertEqual(len(venv.envs), 3)
+        policy = libfpo.Policy(3, 1, kind="gaussian", action_low=[-2], action_high=[2])
+        s = libfpo.Sampler(policy, deterministic=True, max_batch=3)
+        obs = venv.reset()
+        self.assertEqual(len(obs), 3)
+        total = [0.0] * 3
+        for i in range(200):
+            r = venv.step(s.act(obs))
+            obs = r.obs
+            total = [a + b for a, b in zip(total, r.rewards)]
+        self.assertEqual(r.truncated, [True] * 3)
+        self.assertEqual(r.terminated, [False] * 3)
+        self.assertTrue(all(f is not None for f in r.final_obs))
+        st = venv.episode_stats()
+        self.assertEqual(st.episodes, 3)
+        self.assertEqual(st.mean_length, 200)
+        self.assertAlmostEqual(st.mean_return, sum(total) / 3, delta=1e-2 * abs(st.mean_return))
+        self.assertEqual(venv.episode_stats().episodes, 0)
+
+    def test_errors_and_reset_required(self):
+        FailingPendulum.mode, FailingPendulum.fail_after = "nan_obs", 1
+        try:
+            venv = libfpo.VecEnv(FailingPendulum, num_envs=2)
+            venv.reset()
+            with self.assertRaises(libfpo.NonFiniteError):
+                venv.step([[0.0], [0.0]])
+            with self.assertRaises(libfpo.StateError):
+                venv.step([[0.0], [0.0]])
+            FailingPendulum.mode = None
+            venv.reset()
+            venv.step([[0.0], [0.0]])
+        finally:
+            FailingPendulum.mode, FailingPendulum.fail_after = None, 5
+
+    def test_dims_from_instance(self):
+        class Dyn:
+            def __init__(self):
+                self.obs_dim, self.act_dim = 2, 1
+                self.closed = False
+
+            def reset(self, seed):
+                return [0.0, 1.0]
+
+            def step(self, action):
+                return [action[0], 1.0], 1.0, True, False
+
+            def close(self):
+                self.closed = True
+        venv = libfpo.VecEnv(Dyn, num_envs=2)
+        envs = venv.envs
+        venv.reset()
+        r = venv.step([[0.5], [-0.5]])
+        self.assertEqual(r.terminated, [True, True])
+        self.assertEqual([f[0] for f in r.final_obs], [0.5, -0.5])
+        self.assertEqual(r.obs, [[0.0, 1.0], [0.0, 1.0]])  # auto-reset
+        venv.close()
+        self.assertTrue(all(e.closed for e in envs))
+
+
+@unittest.skipIf(numpy is None, "numpy is not installed")
+class NumpyTest(unittest.TestCase):
+    def test_numpy_in_numpy_out(self):
+        p = libfpo.Policy(3, 2, seed=1)
+        s = libfpo.Sampler(p, deterministic=True, max_batch=8)
+        obs = numpy.random.default_rng(0).normal(size=(20, 3))  # float64, chunked
+        a = s.act(obs)
+        self.assertIsInstance(a, numpy.ndarray)
+        self.assertEqual((a.shape, a.dtype), ((20, 2), numpy.float32))
+        self.assertEqual(a.tolist(), s.act(obs.tolist()))
+        one = s.act(obs[0])
+        self.assertEqual(one.shape, (2,))
+        self.assertEqual(one.tolist(), a[0].tolist())
+        v = s.value(obs)
+        self.assertEqual(v.shape, (20,))
+        self.assertIsInstance(s.value(obs[0]), float)
+        params = numpy.frombuffer(p.get_params(), dtype=numpy.float32) * 0.5
+        p.set_params(params)
+        self.assertTrue(numpy.array_equal(numpy.frombuffer(p.get_params(), numpy.float32), params))
+        a2 = s.act(obs[:, :][::2])  # non-contiguous view
+        self.assertEqual(a2.shape, (10, 2))
+
+    def test_env_returning_numpy(self):
+        class NpPendulum(Pendulum):
+            def reset(self, seed):
+                return numpy.asarray(super().reset(seed), dtype=numpy.float64)
+
+            def step(self, action):
+                o, r, te, tr = super().step(action)
+                return numpy.asarray(o, dtype=numpy.float32), numpy.float32(r), te, tr
+        t = pendulum_trainer(env=NpPendulum, num_envs=2, horizon=16)
+        self.assertTrue(math.isfinite(t.iterate().update.value_loss))
+
+
+class LoadingTest(unittest.TestCase):
+    def test_missing_library_is_a_clear_import_error(self):
+        env = dict(os.environ, FPO_LIBRARY="/nonexistent/libfpo.so.1",
+                   PYTHONPATH=os.path.dirname(HERE))
+        r = subprocess.run([sys.executable, "-c", "import libfpo"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("ImportError", r.stderr)
+        self.assertIn("FPO_LIBRARY", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
