@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# FPO vs Gaussian PPO on the ten DM Control tasks at the same env-step budget
+# per task, several seeds: the grid behind docs/results.md.
+#
+#   bash bench/compare.sh [BUILD_DIR] [RESULTS_DIR]
+#
+# Environment overrides:
+#   SEEDS="1 2"            seeds to run
+#   TASKS="cartpole-balance point-mass ..."   tasks to run (default: all ten, in
+#                          the order below)
+#   ALGOS="fpo ppo"        algorithms
+#   THREADS=1              --threads of each run
+#   NICE=10                nice level
+#   EXTRA="..."            extra fpo-train flags (e.g. --reward-scale 10); use a
+#                          separate RESULTS_DIR for every variant
+#
+# One training at a time, under nice. Every run writes
+#   RESULTS_DIR/TASK/ALGO/seedS/{log.csv,policy.fpo,curve.svg,stdout.txt,wall.txt}
+# into a temporary directory that is renamed when the run has finished with its
+# evaluation line, so an interrupted grid resumes where it stopped: runs whose
+# directory exists are skipped. Then: python3 bench/compare_report.py RESULTS_DIR
+set -euo pipefail
+build=${1:-build}
+results=${2:-results/compare}
+train=$build/examples/fpo-train
+[ -x "$train" ] || { echo "compare.sh: no $train (build first)" >&2; exit 1; }
+
+# Per-task env-step budgets, sized for one core of a 2-core machine (see
+# docs/results.md for the measured throughput behind them).
+declare -A budget=(
+    [cartpole-balance]=1000000
+    [point-mass]=1000000
+    [cheetah-run]=500000
+    [reacher-easy]=500000
+    [reacher-hard]=500000
+    [finger-spin]=500000
+    [finger-turn-easy]=500000
+    [finger-turn-hard]=500000
+    [ball-in-cup]=500000
+    [fish-swim]=250000
+)
+all_tasks="cartpole-balance point-mass cheetah-run reacher-easy reacher-hard finger-spin
+           finger-turn-easy finger-turn-hard ball-in-cup fish-swim"
+tasks=${TASKS:-$all_tasks}
+seeds=${SEEDS:-1 2}
+algos=${ALGOS:-fpo ppo}
+threads=${THREADS:-1}
+nicelvl=${NICE:-10}
+extra=${EXTRA:-}
+
+mkdir -p "$results"
+for task in $tasks; do
+    steps=${budget[$task]:-}
+    [ -n "$steps" ] || { echo "compare.sh: no budget for $task" >&2; exit 1; }
+    for seed in $seeds; do
+        for algo in $algos; do
+            dir=$results/$task/$algo/seed$seed
+            if [ -d "$dir" ]; then
+                echo "skip  $task $algo seed $seed (done)"
+                continue
+            fi
+            tmp=$dir.tmp
+            rm -rf "$tmp"
+            mkdir -p "$tmp"
+            # shellcheck disable=SC2086
+            cmd=(nice -n "$nicelvl" "$train" --task "$task" --algo "$algo" --steps "$steps"
+                 --seed "$seed" --threads "$threads" --quiet --out "$tmp" $extra)
+            echo "${cmd[*]}" > "$tmp/command.txt"
+            s=$(date +%s.%N)
+            if ! "${cmd[@]}" > "$tmp/stdout.txt" 2> "$tmp/stderr.txt"; then
+                echo "FAIL  $task $algo seed $seed (see $tmp/stderr.txt)" >&2
+                continue
+            fi
+            e=$(date +%s.%N)
+            awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f\n", e - s }' > "$tmp/wall.txt"
+            grep -q '^evaluation over' "$tmp/stdout.txt" || {
+                echo "FAIL  $task $algo seed $seed (no evaluation line)" >&2
+                continue
+            }
+            mv "$tmp" "$dir"
+            printf 'done  %-18s %s seed %s  %6s s  %s\n' "$task" "$algo" "$seed" \
+                "$(cat "$dir/wall.txt")" "$(grep '^evaluation over' "$dir/stdout.txt")"
+        done
+    done
+done
