@@ -68,7 +68,7 @@ static uint64_t episode_seed(const fpo_vecenv *v, int i)
 static void vecenv_free(fpo_vecenv *v)
 {
     fpo_mem m = v->mem;
-    if (v->envs && v->table.destroy)
+    if (v->envs && v->created && v->table.destroy)
         for (int i = 0; i < v->num_envs; i++)
             if (v->created[i])
                 v->table.destroy(v->user, v->envs[i]);
