@@ -44,7 +44,7 @@ deps)
 demo)
     deps
     build build
-    exec build/examples/gridworld-demo --threads "$(nproc)" --svg gridworld.svg "${@:2}"
+    exec build/examples/gridworld-demo --steps 100000 --threads "$(nproc)" --svg gridworld.svg "${@:2}"
     ;;
 test)
     deps
