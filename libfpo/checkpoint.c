@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fpo/sampler.h"
 #include "policy_impl.h"
 #include "serial.h"
 #include "util.h"
@@ -61,6 +62,11 @@ static void serialize(const fpo_policy *p, wbuf *w)
         put_f64(w, p->mean[i]);
     for (int i = 0; i < c->obs_dim; i++)
         put_f64(w, p->m2[i]);
+    put_u32(w, (uint32_t)p->ds_integrator);
+    put_u32(w, (uint32_t)p->ds_steps);
+    put_u32(w, (uint32_t)p->ds_init_noise);
+    put_u32(w, (uint32_t)p->ds_deterministic);
+    put_f32(w, p->ds_sde_noise);
     put_u64(w, (uint64_t)p->n_params);
     for (size_t i = 0; i < p->n_params; i++)
         put_f32(w, p->params[i]);
@@ -151,6 +157,19 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
         p->mean[i] = get_f64(&r);
     for (int i = 0; i < c.obs_dim; i++)
         p->m2[i] = get_f64(&r);
+    uint32_t ds_integ = get_u32(&r), ds_steps = get_u32(&r), ds_noise = get_u32(&r),
+             ds_det = get_u32(&r);
+    float ds_sde = get_f32(&r);
+    if (r.bad || ds_integ > FPO_INTEGRATOR_MIDPOINT || ds_steps < 1 || ds_steps > 1000 ||
+        ds_noise > FPO_NOISE_ZERO || ds_det > 1 || !isfinite(ds_sde) || ds_sde < 0.0f) {
+        fpo_policy_destroy(p);
+        return fpo_fail(e, FPO_EFORMAT, "checkpoint has invalid sampler defaults");
+    }
+    p->ds_integrator = (int)ds_integ;
+    p->ds_steps = (int)ds_steps;
+    p->ds_init_noise = (int)ds_noise;
+    p->ds_deterministic = (int)ds_det;
+    p->ds_sde_noise = ds_sde;
     uint64_t np = get_u64(&r);
     if (r.bad || p->count < 0 || np != p->n_params || (r.len - r.pos) / 4 < np ||
         (r.len - r.pos) != np * 4) {

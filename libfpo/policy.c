@@ -232,6 +232,12 @@ int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *c, con
         }
     }
     refresh_norm(p);
+    /* Deployment default: FPO++'s zero sampling, 10 Euler steps. */
+    p->ds_integrator = 0;
+    p->ds_steps = 10;
+    p->ds_init_noise = 1;
+    p->ds_deterministic = 0;
+    p->ds_sde_noise = 0.0f;
     *out = p;
     return FPO_OK;
 }
@@ -271,6 +277,11 @@ int fpo_policy_clone(fpo_policy **out, const fpo_policy *src)
     memcpy(p->pm2, src->pm2, (size_t)od * sizeof(double));
     p->count = src->count;
     p->pcount = src->pcount;
+    p->ds_integrator = src->ds_integrator;
+    p->ds_steps = src->ds_steps;
+    p->ds_init_noise = src->ds_init_noise;
+    p->ds_deterministic = src->ds_deterministic;
+    p->ds_sde_noise = src->ds_sde_noise;
     refresh_norm(p);
     *out = p;
     return FPO_OK;

@@ -31,6 +31,11 @@ struct fpo_policy {
     double *mean, *m2, *pmean, *pm2;
     int64_t count, pcount;
     float *norm_mean, *norm_inv_std; /* float copies of the committed stats */
+    /* Sampler settings for deployment, saved in checkpoints
+     * (fpo_policy_get_sampler_defaults): integrator, steps, init noise, SDE
+     * noise, deterministic. */
+    int ds_integrator, ds_steps, ds_init_noise, ds_deterministic;
+    float ds_sde_noise;
 };
 
 static inline size_t fpo_policy_actor_params(const fpo_policy *p)

@@ -313,3 +313,34 @@ fpo_rng *fpo_sampler_rng(fpo_sampler *s)
 {
     return &s->rng;
 }
+
+int fpo_policy_get_sampler_defaults(const fpo_policy *p, fpo_sampler_config *cfg)
+{
+    if (!p || !cfg)
+        return FPO_EINVAL;
+    if (cfg->struct_size < offsetof(fpo_sampler_config, sde_noise) + sizeof(float))
+        return FPO_EINVAL; /* too old a struct to hold the settings */
+    cfg->integrator = (fpo_integrator)p->ds_integrator;
+    cfg->steps = p->ds_steps;
+    cfg->init_noise = (fpo_init_noise)p->ds_init_noise;
+    cfg->sde_noise = p->ds_sde_noise;
+    if (cfg->struct_size >= offsetof(fpo_sampler_config, deterministic) + sizeof(int))
+        cfg->deterministic = p->ds_deterministic;
+    return FPO_OK;
+}
+
+int fpo_policy_set_sampler_defaults(fpo_policy *p, const fpo_sampler_config *cfg)
+{
+    fpo_sampler_config c;
+    if (!p)
+        return FPO_EINVAL;
+    int rc = FPO_COPY_CONFIG(&p->err, &c, cfg, fpo_sampler_config_init(&c));
+    if (rc || (rc = check_sampling(&p->err, &c)))
+        return rc;
+    p->ds_integrator = (int)c.integrator;
+    p->ds_steps = c.steps;
+    p->ds_init_noise = (int)c.init_noise;
+    p->ds_sde_noise = c.sde_noise;
+    p->ds_deterministic = c.deterministic != 0;
+    return FPO_OK;
+}

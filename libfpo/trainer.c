@@ -144,6 +144,14 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     sc.allocator = c.allocator;
     if ((rc = fpo_sampler_create(&t->sampler, t->policy, &sc)))
         goto fail;
+    /* What a deployment should use by default: the rollout integrator and
+     * step count, from zero noise (flow) or the mean (Gaussian). */
+    fpo_sampler_config dc = sc;
+    dc.init_noise = FPO_NOISE_ZERO;
+    dc.sde_noise = 0.0f;
+    dc.deterministic = pc.kind == FPO_POLICY_GAUSSIAN;
+    if ((rc = fpo_policy_set_sampler_defaults(t->policy, &dc)))
+        goto fail;
 
     fpo_buffer_config bc;
     fpo_buffer_config_init(&bc);

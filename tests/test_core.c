@@ -270,6 +270,75 @@ START_TEST(direct_forward_matches_blis_forward)
 }
 END_TEST
 
+START_TEST(checkpoint_round_trip)
+{
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.kind = _i ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
+    pc.obs_dim = 3;
+    pc.act_dim = 2;
+    pc.seed = 9;
+    pc.critic_layers = 2; /* small: the corruption loop below reloads ~200 times */
+    pc.critic_hidden[0] = pc.critic_hidden[1] = 16;
+    const float lo[2] = {-2, 0}, hi[2] = {2, 1};
+    pc.action_low = lo;
+    pc.action_high = hi;
+    fpo_policy *p, *q;
+    ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+    float obs[12] = {1, 2, 3, -1, 0, 5, 2, 2, 2, 0.5f, -3, 1};
+    ck_assert_int_eq(fpo_policy_obs_accumulate(p, obs, 4), FPO_OK);
+    ck_assert_int_eq(fpo_policy_obs_commit(p), FPO_OK);
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.integrator = FPO_INTEGRATOR_HEUN;
+    sc.steps = 7;
+    sc.sde_noise = 0.25f;
+    ck_assert_int_eq(fpo_policy_set_sampler_defaults(p, &sc), FPO_OK);
+    size_t n;
+    ck_assert_int_eq(fpo_policy_save_mem(p, NULL, 0, &n), FPO_OK);
+    unsigned char *buf = malloc(n);
+    ck_assert_int_eq(fpo_policy_save_mem(p, buf, n, &n), FPO_OK);
+    ck_assert_int_eq(fpo_policy_load_mem(&q, buf, n, NULL), FPO_OK);
+    fpo_sampler_config got;
+    fpo_sampler_config_init(&got);
+    ck_assert_int_eq(fpo_policy_get_sampler_defaults(q, &got), FPO_OK);
+    ck_assert_int_eq(got.integrator, FPO_INTEGRATOR_HEUN);
+    ck_assert_int_eq(got.steps, 7);
+    ck_assert_float_eq(got.sde_noise, 0.25f);
+    /* Same actions from the same sampler stream, bounds included. */
+    got.max_batch = 4;
+    got.seed = 3;
+    fpo_sampler *s1, *s2;
+    ck_assert_int_eq(fpo_sampler_create(&s1, p, &got), FPO_OK);
+    ck_assert_int_eq(fpo_sampler_create(&s2, q, &got), FPO_OK);
+    float a1[8], a2[8];
+    ck_assert_int_eq(fpo_sampler_act(s1, p, obs, 4, a1, NULL), FPO_OK);
+    ck_assert_int_eq(fpo_sampler_act(s2, q, obs, 4, a2, NULL), FPO_OK);
+    ck_assert_mem_eq(a1, a2, sizeof a1);
+    for (int i = 0; i < 4; i++)
+        ck_assert(a1[2 * i] >= -2 && a1[2 * i] <= 2 && a1[2 * i + 1] >= 0 && a1[2 * i + 1] <= 1);
+    float m1[3], m2[3], d1[3], d2[3];
+    fpo_policy_obs_stats(p, m1, d1);
+    fpo_policy_obs_stats(q, m2, d2);
+    ck_assert_mem_eq(m1, m2, sizeof m1);
+    ck_assert_mem_eq(d1, d2, sizeof d1);
+    /* Every single-byte corruption is caught by the checksum or the parser. */
+    for (size_t i = 0; i < n; i += 1 + n / 200) {
+        buf[i] ^= 0x5a;
+        fpo_policy *bad = NULL;
+        int rc = fpo_policy_load_mem(&bad, buf, n, NULL);
+        ck_assert_msg(rc == FPO_EFORMAT || rc == FPO_EVERSION, "byte %zu: rc %d", i, rc);
+        ck_assert_ptr_null(bad);
+        buf[i] ^= 0x5a;
+    }
+    free(buf);
+    fpo_sampler_destroy(s1);
+    fpo_sampler_destroy(s2);
+    fpo_policy_destroy(p);
+    fpo_policy_destroy(q);
+}
+END_TEST
+
 /* ---- the update ------------------------------------------------------------- */
 
 /* Fill a buffer with synthetic experience: random obs and actions. */
@@ -678,6 +747,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(math, sampler_convergence_orders);
     tcase_add_test(math, zero_noise_is_deterministic);
     tcase_add_test(math, direct_forward_matches_blis_forward);
+    tcase_add_loop_test(math, checkpoint_round_trip, 0, 2);
     suite_add_tcase(s, math);
     TCase *upd = tcase_create("update");
     tcase_add_loop_test(upd, ratio_is_one_at_theta_old, 0, 4);

@@ -58,6 +58,17 @@ FPO_API const char *fpo_sampler_errmsg(const fpo_sampler *s);
 /* Change integrator, steps, init_noise, sde_noise or deterministic without
  * reallocating (max_batch, seed and allocator are ignored). */
 FPO_API int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg);
+/* The sampler settings a policy carries for deployment (saved in its
+ * checkpoint): integrator, steps, init_noise, sde_noise and deterministic;
+ * max_batch, seed and allocator are left as cfg had them (get) or ignored
+ * (set). A new policy carries FPO++'s deployment choice, zero initial noise
+ * with 10 Euler steps; fpo_trainer sets the rollout integrator and steps
+ * with zero noise. Typical use:
+ *   fpo_sampler_config sc; fpo_sampler_config_init(&sc);
+ *   fpo_policy_get_sampler_defaults(p, &sc); fpo_sampler_create(&s, p, &sc); */
+FPO_API int fpo_policy_get_sampler_defaults(const fpo_policy *p, fpo_sampler_config *cfg);
+FPO_API int fpo_policy_set_sampler_defaults(fpo_policy *p, const fpo_sampler_config *cfg);
+
 /* Restart the random stream. */
 FPO_API int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed);
 
