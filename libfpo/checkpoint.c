@@ -203,6 +203,15 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
         fpo_policy_obs_commit(p);
         p->cfg.normalize_obs = norm;
     }
+    /* Finite statistics can still overflow when merged (delta * count) or
+     * when narrowed to float: such a policy could never act or be loaded
+     * again after a save. */
+    for (int i = 0; i < c.obs_dim; i++)
+        if (!isfinite(p->mean[i]) || !isfinite(p->m2[i]) || !isfinite(p->norm_mean[i]) ||
+            !isfinite(p->norm_inv_std[i]) || !(p->norm_inv_std[i] > 0.0f)) {
+            fpo_policy_destroy(p);
+            return fpo_fail(e, FPO_EFORMAT, "checkpoint observation statistics overflow");
+        }
     *out = p;
     return FPO_OK;
 }
