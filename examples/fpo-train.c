@@ -311,7 +311,7 @@ int main(int argc, char **argv)
     if (o.eval_ckpt) {
         fpo_policy *p;
         if (fpo_policy_load(&p, o.eval_ckpt, NULL)) {
-            fprintf(stderr, "fpo-train: %s\n", fpo_load_errmsg());
+            fprintf(stderr, "fpo-train: %s\n", fpo_last_errmsg());
             status = 1;
         } else {
             status = run_eval(&o, task, user, p);
@@ -406,7 +406,8 @@ int main(int argc, char **argv)
     fpo_trainer *t;
     int rc = fpo_trainer_create(&t, &tc);
     if (rc) {
-        fprintf(stderr, "fpo-train: cannot create the trainer: %s\n", fpo_strerror(rc));
+        fprintf(stderr, "fpo-train: cannot create the trainer: %s: %s\n", fpo_strerror(rc),
+                fpo_last_errmsg());
         return 1;
     }
     long long steps = o.steps >= 0 ? o.steps : d->steps;

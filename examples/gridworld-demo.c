@@ -292,7 +292,8 @@ int main(int argc, char **argv)
             printf("training %s on GridWorld for %lld steps...\n", names[i], steps);
         int rc = train(algos[i], steps, seed, threads, user, &pol[i], &tm);
         if (rc) {
-            fprintf(stderr, "gridworld-demo: training failed: %s\n", fpo_strerror(rc));
+            fprintf(stderr, "gridworld-demo: training failed: %s (%s)\n", fpo_strerror(rc),
+                    fpo_last_errmsg());
             status = 1;
             break;
         }

@@ -38,7 +38,7 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     fpo_buffer_config c;
     fpo_mem mem;
     if (!out)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_buffer_create: out is NULL");
     *out = NULL;
     int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_buffer_config_init(&c));
     if (rc)
@@ -46,16 +46,19 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     if (c.num_envs < 1 || c.horizon < 1 || c.obs_dim < 1 || c.act_dim < 1 || c.n_mc < 0 ||
         c.n_mc > FPO_MAX_NMC || c.num_envs > (1 << 20) || c.horizon > (1 << 24) ||
         c.obs_dim > 65536 || c.act_dim > 65536)
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "buffer sizes out of range: num_envs %d (1..2^20), horizon %d (1..2^24), "
+                        "obs_dim %d, act_dim %d (1..65536), n_mc %d (0..%d)",
+                        c.num_envs, c.horizon, c.obs_dim, c.act_dim, c.n_mc, FPO_MAX_NMC);
     if ((double)c.num_envs * c.horizon > (double)(1 << 26))
-        return FPO_ERANGE; /* keeps every index in int range */
+        return fpo_fail(NULL, FPO_ERANGE, "num_envs * horizon must be <= 2^26"); /* int indices */
     if ((unsigned)c.t_dist > FPO_T_BETA || !isfinite(c.t_beta) || c.t_beta <= 0.0f)
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE, "t_dist must be an fpo_t_dist and t_beta finite and > 0");
     if ((rc = fpo_mem_init(&mem, c.allocator)))
         return rc;
     fpo_buffer *b = fpo_mem_calloc(&mem, 1, sizeof *b);
     if (!b)
-        return FPO_ENOMEM;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the buffer");
     b->mem = mem;
     b->cfg = c;
     b->cfg.allocator = NULL;
@@ -74,7 +77,7 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     if (!b->obs || !b->act || !b->rew || !b->flags || !b->final_obs || !b->last_obs ||
         !b->pair_t || !b->pair_eps) {
         buffer_free(b);
-        return FPO_ENOMEM;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating buffer arrays");
     }
     *out = b;
     return FPO_OK;

@@ -17,12 +17,6 @@
 #define CKPT_MAGIC "FPOPOLCY"
 #define CKPT_FORMAT 1u
 
-static _Thread_local fpo_errbuf load_err;
-
-const char *fpo_load_errmsg(void)
-{
-    return load_err.msg;
-}
 
 /* ---- the format ------------------------------------------------------------ */
 
@@ -92,7 +86,7 @@ int fpo_policy_save_mem(const fpo_policy *p, void *buf, size_t cap, size_t *size
 
 static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, const fpo_mem *mem)
 {
-    fpo_errbuf *e = &load_err;
+    fpo_errbuf *e = NULL; /* the thread's buffer: loads have no handle */
     if (n < 8 + 4 + 4 || memcmp(buf, CKPT_MAGIC, 8) != 0)
         return fpo_fail(e, FPO_EFORMAT, "not a libfpo policy checkpoint (bad magic)");
     if (crc32_update(0, buf, n - 4) !=
@@ -149,9 +143,13 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
     fpo_policy *p;
     int rc = fpo_policy_create_internal(&p, &c, mem, e);
     fpo_mem_free(mem, low);
-    if (rc)
-        return rc == FPO_ENOMEM ? rc : fpo_fail(e, FPO_EFORMAT, "checkpoint configuration: %s",
-                                                e->msg);
+    if (rc) {
+        if (rc == FPO_ENOMEM)
+            return rc;
+        char why[FPO_ERRMSG_LEN]; /* copy: the message is formatted into the same buffer */
+        snprintf(why, sizeof why, "%s", fpo_last_errmsg());
+        return fpo_fail(e, FPO_EFORMAT, "checkpoint configuration: %s", why);
+    }
     p->count = (int64_t)get_u64(&r);
     for (int i = 0; i < c.obs_dim; i++)
         p->mean[i] = get_f64(&r);
@@ -220,14 +218,14 @@ int fpo_policy_load_mem(fpo_policy **out, const void *buf, size_t size,
                         const fpo_allocator *allocator)
 {
     fpo_mem mem;
-    fpo_err_clear(&load_err);
+    
     if (!out)
-        return fpo_fail(&load_err, FPO_EINVAL, "out is NULL");
+        return fpo_fail(NULL, FPO_EINVAL, "out is NULL");
     *out = NULL;
     if (!buf)
-        return fpo_fail(&load_err, FPO_EINVAL, "buf is NULL");
+        return fpo_fail(NULL, FPO_EINVAL, "buf is NULL");
     if (fpo_mem_init(&mem, allocator))
-        return fpo_fail(&load_err, FPO_EINVAL, "invalid allocator");
+        return fpo_fail(NULL, FPO_EINVAL, "invalid allocator");
     return deserialize(out, buf, size, &mem);
 }
 
@@ -347,17 +345,17 @@ int fpo_policy_save(const fpo_policy *p, const char *path)
 
 int fpo_policy_load(fpo_policy **out, const char *path, const fpo_allocator *allocator)
 {
-    fpo_err_clear(&load_err);
+    
     if (out)
         *out = NULL;
     if (!out || !path)
-        return fpo_fail(&load_err, FPO_EINVAL, "out or path is NULL");
+        return fpo_fail(NULL, FPO_EINVAL, "out or path is NULL");
     fpo_mem mem;
     if (fpo_mem_init(&mem, allocator))
-        return fpo_fail(&load_err, FPO_EINVAL, "invalid allocator");
+        return fpo_fail(NULL, FPO_EINVAL, "invalid allocator");
     void *buf;
     size_t len;
-    int rc = fpo_read_file(path, &buf, &len, &mem, &load_err);
+    int rc = fpo_read_file(path, &buf, &len, &mem, NULL);
     if (rc)
         return rc;
     rc = fpo_policy_load_mem(out, buf, len, allocator);

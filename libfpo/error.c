@@ -5,9 +5,19 @@
 
 #include "fpo/version.h"
 
+/* Messages of failures that have no handle to hold them (creates, loads). */
+static _Thread_local fpo_errbuf thread_err;
+
+const char *fpo_last_errmsg(void)
+{
+    return thread_err.msg;
+}
+
 int fpo_fail(fpo_errbuf *e, int code, const char *fmt, ...)
 {
-    if (e) {
+    if (!e)
+        e = &thread_err;
+    {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);

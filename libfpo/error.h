@@ -18,8 +18,10 @@ typedef struct fpo_errbuf {
 #define FPO_PRINTF(a, b)
 #endif
 
-/* Format a message into e (if non-NULL) and return code, so callers can write
- *   return fpo_fail(&h->err, FPO_EINVAL, "obs_dim must be > 0, got %d", d); */
+/* Format a message into e and return code, so callers can write
+ *   return fpo_fail(&h->err, FPO_EINVAL, "obs_dim must be > 0, got %d", d);
+ * e == NULL (no handle yet: creates, loads) writes the calling thread's
+ * buffer that fpo_last_errmsg() returns. */
 int fpo_fail(fpo_errbuf *e, int code, const char *fmt, ...) FPO_PRINTF(3, 4);
 static inline void fpo_err_clear(fpo_errbuf *e) { if (e) e->msg[0] = '\0'; }
 static inline const char *fpo_err_get(const fpo_errbuf *e) { return e ? e->msg : ""; }

@@ -258,28 +258,29 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
     fpo_optimizer_config c;
     fpo_mem mem;
     if (!out)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_optimizer_create: out is NULL");
     *out = NULL;
     if (!p || !b)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_optimizer_create: policy or buffer is NULL");
     int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_optimizer_config_init(&c, FPO_ALGO_FPO));
     if (rc || (rc = check_config(NULL, &c)))
-        return rc;
+        return rc; /* the message is in the thread's buffer (fpo_last_errmsg) */
     if ((c.algo == FPO_ALGO_FPO) != (p->cfg.kind == FPO_POLICY_FLOW))
-        return FPO_EMISMATCH; /* FPO needs a flow policy, PPO a Gaussian one */
+        return fpo_fail(NULL, FPO_EMISMATCH, "FPO needs a flow policy and PPO a Gaussian one");
     if (b->cfg.obs_dim != p->cfg.obs_dim || b->cfg.act_dim != p->cfg.act_dim)
-        return FPO_EMISMATCH;
+        return fpo_fail(NULL, FPO_EMISMATCH, "buffer and policy sizes differ");
     if (c.algo == FPO_ALGO_FPO && b->cfg.n_mc < 1)
-        return FPO_EMISMATCH; /* FPO needs stored (t, eps) pairs */
+        return fpo_fail(NULL, FPO_EMISMATCH, "FPO needs a buffer with n_mc >= 1 (t, eps) pairs");
     int B = b->cfg.num_envs * b->cfg.horizon;
     if (c.minibatches > B)
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE, "minibatches (%d) exceeds the batch (%d transitions)",
+                        c.minibatches, B);
     if ((rc = fpo_mem_init(&mem, c.allocator)))
         return rc;
 
     fpo_optimizer *o = fpo_mem_calloc(&mem, 1, sizeof *o);
     if (!o)
-        return FPO_ENOMEM;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the optimizer");
     o->mem = mem;
     o->cfg = c;
     o->cfg.allocator = NULL;
@@ -326,7 +327,7 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
         !o->values || !o->adv || !o->ret || !o->old || !o->fvalues || !o->lastv || !o->perm ||
         !o->w) {
         optimizer_free(o);
-        return FPO_ENOMEM;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating optimizer workspaces");
     }
     /* Each thread handles at most `chunk` transitions at a time, in training
      * and in the precompute passes (which reuse the same chunking). */
@@ -352,7 +353,7 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
         if (!w->X || !w->Y || !w->dY || !w->cacheA || !w->V || !w->dV || !w->cacheC || !w->NO ||
             !w->scratch || !w->grad || !w->l) {
             optimizer_free(o);
-            return FPO_ENOMEM;
+            return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating optimizer workspaces");
         }
     }
     *out = o;

@@ -74,20 +74,20 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
     fpo_sampler_config c;
     fpo_mem mem;
     if (!out)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_sampler_create: out is NULL");
     *out = NULL;
     if (!p)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_sampler_create: policy is NULL");
     int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_sampler_config_init(&c));
     if (rc || (rc = check_sampling(NULL, &c)))
         return rc;
     if (c.max_batch < 1 || c.max_batch > (1 << 24))
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE, "max_batch must be in [1, 2^24], got %d", c.max_batch);
     if ((rc = fpo_mem_init(&mem, c.allocator)))
         return rc;
     fpo_sampler *s = fpo_mem_calloc(&mem, 1, sizeof *s);
     if (!s)
-        return FPO_ENOMEM;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the sampler");
     s->mem = mem;
     s->cfg = c;
     s->cfg.allocator = NULL;
@@ -113,7 +113,7 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
     s->scratch = fpo_mem_calloc(&mem, sa > sc ? sa : sc, sizeof(float));
     if (!s->X || !s->x || !s->xe || !s->v1 || !s->v2 || !s->nobs || !s->scratch) {
         sampler_free(s);
-        return FPO_ENOMEM;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating sampler scratch");
     }
     *out = s;
     return FPO_OK;

@@ -1,5 +1,6 @@
 /* The training loop: rollout with a sampler, then one optimizer update. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -77,26 +78,35 @@ static uint64_t sub_seed(uint64_t seed, uint64_t k)
     return x ^ (x >> 31);
 }
 
+/* Prefix the thread's last error message with the failing component. */
+static int with_context(int rc, const char *what)
+{
+    char why[FPO_ERRMSG_LEN];
+    snprintf(why, sizeof why, "%s", fpo_last_errmsg());
+    return fpo_fail(NULL, rc, "%s: %s", what, why);
+}
+
 int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
 {
     fpo_trainer_config c;
     fpo_mem mem;
-    fpo_errbuf err;
     if (!out)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_trainer_create: out is NULL");
     *out = NULL;
     int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_trainer_config_init(&c));
     if (rc)
         return rc;
     if (!c.env)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "the trainer config has no environment table");
     if (c.num_envs < 1 || c.horizon < 1 || c.threads < 1 || c.threads > 256 || c.n_mc < 0)
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "num_envs %d, horizon %d must be >= 1, threads %d in [1, 256], n_mc %d >= 0",
+                        c.num_envs, c.horizon, c.threads, c.n_mc);
     if ((rc = fpo_mem_init(&mem, c.allocator)))
         return rc;
     fpo_trainer *t = fpo_mem_calloc(&mem, 1, sizeof *t);
     if (!t)
-        return FPO_ENOMEM;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the trainer");
     t->mem = mem;
     t->cfg = c;
     t->cfg.policy = NULL;
@@ -107,7 +117,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
 
     /* Optimizer config first: it decides the algorithm. */
     fpo_optimizer_config oc;
-    rc = c.optimizer ? FPO_COPY_CONFIG(&err, &oc, c.optimizer,
+    rc = c.optimizer ? FPO_COPY_CONFIG(NULL, &oc, c.optimizer,
                                        fpo_optimizer_config_init(&oc, FPO_ALGO_FPO))
                      : (fpo_optimizer_config_init(&oc, FPO_ALGO_FPO), FPO_OK);
     if (rc)
@@ -117,7 +127,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     oc.allocator = c.allocator;
 
     fpo_policy_config pc;
-    rc = c.policy ? FPO_COPY_CONFIG(&err, &pc, c.policy, fpo_policy_config_init(&pc))
+    rc = c.policy ? FPO_COPY_CONFIG(NULL, &pc, c.policy, fpo_policy_config_init(&pc))
                   : (fpo_policy_config_init(&pc), FPO_OK);
     if (rc)
         goto fail;
@@ -130,20 +140,22 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     pc.seed = sub_seed(c.seed, 2);
     pc.allocator = c.allocator;
     if ((rc = fpo_policy_create(&t->policy, &pc))) {
-        fpo_fail(&t->err, rc, "policy: %s", fpo_strerror(rc));
-        goto fail_msg;
+        rc = with_context(rc, "policy");
+        goto fail;
     }
 
     fpo_sampler_config sc;
-    rc = c.sampler ? FPO_COPY_CONFIG(&err, &sc, c.sampler, fpo_sampler_config_init(&sc))
+    rc = c.sampler ? FPO_COPY_CONFIG(NULL, &sc, c.sampler, fpo_sampler_config_init(&sc))
                    : (fpo_sampler_config_init(&sc), FPO_OK);
     if (rc)
         goto fail;
     sc.max_batch = c.num_envs;
     sc.seed = sub_seed(c.seed, 3);
     sc.allocator = c.allocator;
-    if ((rc = fpo_sampler_create(&t->sampler, t->policy, &sc)))
+    if ((rc = fpo_sampler_create(&t->sampler, t->policy, &sc))) {
+        rc = with_context(rc, "sampler");
         goto fail;
+    }
     /* What a deployment should use by default: the rollout integrator and
      * step count, from zero noise (flow) or the mean (Gaussian). */
     fpo_sampler_config dc = sc;
@@ -163,10 +175,14 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     bc.t_dist = c.t_dist;
     bc.seed = sub_seed(c.seed, 4);
     bc.allocator = c.allocator;
-    if ((rc = fpo_buffer_create(&t->buffer, &bc)))
+    if ((rc = fpo_buffer_create(&t->buffer, &bc))) {
+        rc = with_context(rc, "buffer");
         goto fail;
-    if ((rc = fpo_optimizer_create(&t->opt, t->policy, t->buffer, &oc)))
+    }
+    if ((rc = fpo_optimizer_create(&t->opt, t->policy, t->buffer, &oc))) {
+        rc = with_context(rc, "optimizer");
         goto fail;
+    }
 
     fpo_vecenv_config vc;
     fpo_vecenv_config_init(&vc);
@@ -176,8 +192,10 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     vc.threads = c.threads;
     vc.seed = sub_seed(c.seed, 5);
     vc.allocator = c.allocator;
-    if ((rc = fpo_vecenv_create(&t->env, &vc)))
+    if ((rc = fpo_vecenv_create(&t->env, &vc))) {
+        rc = with_context(rc, "environments");
         goto fail;
+    }
 
     t->N = c.num_envs;
     t->od = tab->obs_dim;
@@ -191,15 +209,13 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     t->rew = fpo_mem_calloc(&mem, N, sizeof(float));
     t->flags = fpo_mem_calloc(&mem, N, sizeof(unsigned));
     if (!t->obs || !t->next_obs || !t->final_obs || !t->act || !t->raw || !t->rew || !t->flags) {
-        rc = FPO_ENOMEM;
+        rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating trainer arrays");
         goto fail;
     }
     t->need_reset = 1;
     *out = t;
     return FPO_OK;
 fail:
-    (void)err;
-fail_msg:
     trainer_free(t);
     return rc;
 }
@@ -446,7 +462,7 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
         goto out;
     }
     if ((rc = fpo_policy_load_mem(&pol, buf + r.pos, (size_t)npol, NULL))) {
-        fpo_fail(&t->err, rc, "%s: %s", path, fpo_load_errmsg());
+        fpo_fail(&t->err, rc, "%s: %s", path, fpo_last_errmsg());
         goto out;
     }
     r.pos += (size_t)npol;

@@ -95,33 +95,38 @@ int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
     fpo_vecenv_config c;
     fpo_mem mem;
     if (!out)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_vecenv_create: out is NULL");
     *out = NULL;
     int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_vecenv_config_init(&c));
     if (rc)
         return rc;
     const fpo_env_table *t = c.table;
     if (!t)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "the environment table is NULL");
     if (t->struct_size < TABLE_V1_SIZE || t->version < 1)
-        return FPO_EVERSION;
+        return fpo_fail(NULL, FPO_EVERSION,
+                        "environment table struct_size %zu / version %d is not supported",
+                        t->struct_size, t->version);
     if (!t->reset || !t->step)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "the environment table needs reset and step");
     if (t->obs_dim < 1 || t->act_dim < 1 || t->obs_dim > 65536 || t->act_dim > 65536)
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE, "obs_dim %d and act_dim %d must be in [1, 65536]",
+                        t->obs_dim, t->act_dim);
     if (c.num_envs < 1 || c.num_envs > (1 << 20) || c.threads < 1 || c.threads > 256)
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE, "num_envs %d must be in [1, 2^20], threads %d in [1, 256]",
+                        c.num_envs, c.threads);
     for (int i = 0; i < t->act_dim; i++) {
         float lo = t->action_low ? t->action_low[i] : -1.0f;
         float hi = t->action_high ? t->action_high[i] : 1.0f;
         if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
-            return FPO_ERANGE;
+            return fpo_fail(NULL, FPO_ERANGE, "action bounds [%g, %g] of dimension %d are invalid",
+                            (double)lo, (double)hi, i);
     }
     if ((rc = fpo_mem_init(&mem, c.allocator)))
         return rc;
     fpo_vecenv *v = fpo_mem_calloc(&mem, 1, sizeof *v);
     if (!v)
-        return FPO_ENOMEM;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the vecenv");
     v->mem = mem;
     memset(&v->table, 0, sizeof v->table);
     memcpy(&v->table, t, t->struct_size < sizeof v->table ? t->struct_size : sizeof v->table);
@@ -147,7 +152,7 @@ int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
     if (!v->envs || !v->created || !v->episode || !v->ret || !v->len || !v->done_ret || !v->done_len || !v->low || !v->high ||
         !v->act || !v->status) {
         vecenv_free(v);
-        return FPO_ENOMEM;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating vecenv arrays");
     }
     for (size_t i = 0; i < ad; i++) {
         v->low[i] = t->action_low ? t->action_low[i] : -1.0f;
@@ -162,7 +167,7 @@ int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
         if (v->table.create) {
             if (v->table.create(v->user, i, &v->envs[i]) != 0) {
                 vecenv_free(v);
-                return FPO_ECALLBACK;
+                return fpo_fail(NULL, FPO_ECALLBACK, "create callback of environment %d failed", i);
             }
         } else {
             v->envs[i] = (void *)(intptr_t)i;

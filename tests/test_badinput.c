@@ -8,7 +8,7 @@
  * (every kind of handle, all made successfully) and then checks that
  *   - the call returned exactly the expected negative code (no crash: each
  *     row is its own forked Check test),
- *   - the named handle's errmsg (or fpo_load_errmsg for loads) is non-empty,
+ *   - the named handle's errmsg (or fpo_last_errmsg for loads) is non-empty,
  *   - the failed call changed nothing observable: the policies' checkpoint
  *     bytes, the sampler's random stream and configuration (against a twin
  *     made identically), the buffer's contents and stream (against a twin),
@@ -234,7 +234,7 @@ static void fx_destroy(fx *f)
 
 enum {
     H_NONE,    /* no handle exists (creates, pure functions) */
-    H_LOAD,    /* fpo_load_errmsg() */
+    H_LOAD,    /* fpo_last_errmsg() */
     H_PF, H_PG, H_S, H_B, H_BFULL, H_O, H_V, H_T
 };
 
@@ -451,7 +451,11 @@ static int checkpoint_case(fx *f, int k)
     unsigned char *buf = policy_bytes(f->pf, &n);
     fpo_policy *out = (fpo_policy *)buf; /* poison */
     size_t cnt_off = CK_LOW + 8 * AD, mean_off = cnt_off + 8, m2_off = mean_off + 8 * OD;
-    size_t np_off = m2_off + 8 * OD, par_off = np_off + 8;
+    /* the parameter block is last: u64 count, floats, CRC */
+    fpo_policy_info pinfo = {sizeof pinfo};
+    fpo_policy_get_info(f->pf, &pinfo);
+    size_t np_off = n - 4 - 4 * (pinfo.actor_params + pinfo.critic_params) - 8;
+    size_t par_off = np_off + 8;
     int rc = -100;
     FILE *fp;
     switch (k) {
@@ -490,7 +494,7 @@ static int checkpoint_case(fx *f, int k)
     case 9: rc = fpo_policy_save_mem(f->pf, buf, n, NULL); break;
     case 10: rc = fpo_policy_save_mem(f->pf, buf, n - 1, &n); break;
     case 11: rc = fpo_policy_save_mem(f->pf, buf, 0, &n); break;
-    /* ---- loads: no handle, the message is fpo_load_errmsg() ---- */
+    /* ---- loads: no handle, the message is fpo_last_errmsg() ---- */
     case 12: rc = fpo_policy_load(NULL, f->path, NULL); break;
     case 13: rc = fpo_policy_load(&out, NULL, NULL); break;
     case 14: rc = fpo_policy_load(&out, "/nonexistent/dir/p.ckpt", NULL); break;
@@ -1216,7 +1220,7 @@ static int misc_case(fx *f, int k)
         s = c.struct_size == sizeof c ? "ok" : NULL;
         break;
     }
-    case 22: s = fpo_load_errmsg(); s = s ? "ok" : NULL; break;
+    case 22: s = fpo_last_errmsg(); s = s ? "ok" : NULL; break;
     }
     if (!s || !s[0])
         return -100;
@@ -1712,7 +1716,7 @@ static const bcase cases[] = {
 static const char *errmsg_of(const fx *f, int h)
 {
     switch (h) {
-    case H_LOAD: return fpo_load_errmsg();
+    case H_LOAD: return fpo_last_errmsg();
     case H_PF: return fpo_policy_errmsg(f->pf);
     case H_PG: return fpo_policy_errmsg(f->pg);
     case H_S: return fpo_sampler_errmsg(f->s);

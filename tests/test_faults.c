@@ -656,7 +656,7 @@ START_TEST(truncated_or_flipped_checkpoints_never_load)
         fclose(f);
         int rc = fpo_policy_load(&r, path, NULL);
         ck_assert_msg(rc == FPO_EFORMAT || rc == FPO_EVERSION, "file prefix %zu: %d", len, rc);
-        ck_assert_str_ne(fpo_load_errmsg(), "");
+        ck_assert_str_ne(fpo_last_errmsg(), "");
     }
     rm_rf(dir);
     printf("faults: checkpoint (%s, %zu bytes): %ld truncations, %ld byte flips rejected\n",

@@ -50,6 +50,12 @@ enum {
 /* A short, static, English description of an error code. Never NULL. */
 FPO_API const char *fpo_strerror(int code);
 
+/* The message of the last failure, on the calling thread, of a call that has
+ * no handle to keep it: every fpo_*_create, fpo_policy_clone and
+ * fpo_policy_load*. "" if none. Valid until the next such failure on this
+ * thread. */
+FPO_API const char *fpo_last_errmsg(void);
+
 /* FPO_VERSION of the library actually linked (compare with the header's). */
 FPO_API unsigned fpo_version(void);
 /* "MAJOR.MINOR.PATCH" of the library actually linked. */

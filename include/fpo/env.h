@@ -18,8 +18,8 @@ extern "C" {
 #define FPO_ENV_TABLE_VERSION 1
 
 /* The function table. Every callback receives `user` first and returns 0 on
- * success or any non-zero value on failure (reported as FPO_ECALLBACK; the
- * value is kept in the handle's error message).
+ * success or any non-zero value on failure (reported as FPO_ECALLBACK, with
+ * the callback and the instance named in the handle's error message).
  *
  * Threads: with threads > 1 in fpo_vecenv_config, create/reset/step of
  * DIFFERENT instances may run concurrently on libfpo's worker threads; calls

@@ -131,9 +131,6 @@ FPO_API int fpo_policy_load(fpo_policy **out, const char *path, const fpo_alloca
 FPO_API int fpo_policy_save_mem(const fpo_policy *p, void *buf, size_t cap, size_t *size);
 FPO_API int fpo_policy_load_mem(fpo_policy **out, const void *buf, size_t size,
                                 const fpo_allocator *allocator);
-/* For fpo_policy_load*: why the last load failed (loads have no handle). The
- * message is kept per thread. */
-FPO_API const char *fpo_load_errmsg(void);
 
 #ifdef __cplusplus
 }

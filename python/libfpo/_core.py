@@ -323,7 +323,7 @@ class Policy(_Handle):
         """Load a policy saved with :meth:`save` (``fpo_policy_load``)."""
         h = c_void_p()
         rc = lib.fpo_policy_load(byref(h), os.fsencode(path), None)
-        _check_plain(rc, "fpo_policy_load", _ffi.text(lib.fpo_load_errmsg()))
+        _check_plain(rc, "fpo_policy_load", _ffi.text(lib.fpo_last_errmsg()))
         return cls._wrap(h.value)
 
     @classmethod
@@ -332,7 +332,7 @@ class Policy(_Handle):
         data = bytes(data)
         h = c_void_p()
         rc = lib.fpo_policy_load_mem(byref(h), data, len(data), None)
-        _check_plain(rc, "fpo_policy_load_mem", _ffi.text(lib.fpo_load_errmsg()))
+        _check_plain(rc, "fpo_policy_load_mem", _ffi.text(lib.fpo_last_errmsg()))
         return cls._wrap(h.value)
 
     def save(self, path):

@@ -320,7 +320,7 @@ _proto("fpo_policy_save", c_int, _H, c_char_p)
 _proto("fpo_policy_load", c_int, P(_H), c_char_p, c_void_p)
 _proto("fpo_policy_save_mem", c_int, _H, c_void_p, c_size_t, P(c_size_t))
 _proto("fpo_policy_load_mem", c_int, P(_H), c_void_p, c_size_t, c_void_p)
-_proto("fpo_load_errmsg", c_char_p)
+_proto("fpo_last_errmsg", c_char_p)
 # sampler.h
 _proto("fpo_sampler_config_init", None, c_void_p)
 _proto("fpo_sampler_create", c_int, P(_H), _H, P(fpo_sampler_config))
