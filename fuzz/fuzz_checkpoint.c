@@ -83,7 +83,7 @@ static void one(const uint8_t *data, size_t size)
     }
     if (p != NULL || (rc != FPO_EFORMAT && rc != FPO_EVERSION && rc != FPO_ENOMEM))
         abort();
-    if (fpo_load_errmsg()[0] == '\0')
+    if (fpo_last_errmsg()[0] == '\0')
         abort();
 }
 
