@@ -2,7 +2,8 @@
 # libfpo developer entry point: installs what a fresh Debian 12 machine lacks
 # (apt-get, as root), builds, and runs the main job or the tests.
 #
-#   bash tools/dev.sh demo    train a flow policy on GridWorld and show the result
+#   bash tools/dev.sh demo    train a flow policy on GridWorld with fpo-train (about a
+#                             minute): progress, evaluation, out/gridworld-fpo/curve.svg
 #   bash tools/dev.sh test    build and run every test suite, then again under
 #                             AddressSanitizer + UBSan
 #   bash tools/dev.sh deps    only install the dependencies
@@ -44,7 +45,8 @@ deps)
 demo)
     deps
     build build
-    exec build/examples/gridworld-demo --steps 100000 --threads "$(nproc)" --svg gridworld.svg "${@:2}"
+    exec build/examples/fpo-train --task gridworld --algo fpo --steps 100000 \
+        --threads "$(nproc)" --out out/gridworld-fpo "${@:2}"
     ;;
 test)
     deps
