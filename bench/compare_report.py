@@ -45,14 +45,21 @@ def load_run(d):
     run["sampled"] = float(m.group(5))
     xs, ys = [], []
     last = None
+    frozen_from = None  # start of a trailing stretch where the policy no longer moves
     with open(os.path.join(d, "log.csv")) as f:
         for row in csv.DictReader(f):
             last = row
+            still = abs(float(row["approx_kl"])) < 1e-9 and float(row["clip_fraction"]) == 0.0
+            if not still:
+                frozen_from = None
+            elif frozen_from is None:
+                frozen_from = int(float(row["env_steps"]))
             y = float(row["mean_return"])
             if math.isfinite(y):
                 xs.append(float(row["env_steps"]))
                 ys.append(y)
     run["x"], run["y"] = xs, ys
+    run["frozen_from"] = frozen_from
     run["steps"] = int(float(last["env_steps"])) if last else 0
     run["train_s"] = float(last["elapsed_s"]) if last else float("nan")
     run["final_running"] = ys[-1] if ys else float("nan")
@@ -287,18 +294,22 @@ def main():
     md += ["## Per-run summary", "",
            "train s = the trainer's elapsed time (rollouts + updates); wall s = the whole process "
            "including the two final evaluations; steps/s = env steps / train s; final running = "
-           "the last running-mean training return.", "",
+           "the last running-mean training return; frozen from = the env step from which every "
+           "remaining iteration had |approx_kl| < 1e-9 and clip_fraction == 0 (the policy stopped "
+           "moving), if it happened.", "",
            "| task | algo | seed | steps | train s | wall s | steps/s | final running | "
-           "eval det (&plusmn; over episodes) | eval sampled |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "eval det (&plusmn; over episodes) | eval sampled | frozen from |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     total_wall = 0.0
     for task in TASKS:
         for algo in ALGOS:
             for r in sorted(runs.get((task, algo), []), key=lambda r: r["seed"]):
                 total_wall += r["wall"] if not math.isnan(r["wall"]) else 0
-                md.append("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f &plusmn; %.1f | %.1f |" % (
+                ff = r["frozen_from"]
+                md.append("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f &plusmn; %.1f | %.1f | %s |" % (
                     task, algo, r["seed"], r["steps"], r["train_s"], r["wall"], r["sps"],
-                    r["final_running"], r["det"], r["det_std"], r["sampled"]))
+                    r["final_running"], r["det"], r["det_std"], r["sampled"],
+                    fmt_steps(ff) if ff is not None and ff < r["steps"] else "-"))
     md += ["", "Total wall time of these runs: %.0f s (%.1f min), one run at a time." %
            (total_wall, total_wall / 60), ""]
     cmds = sorted({re.sub(r"--seed \S+", "--seed S", re.sub(r"--out \S+", "--out DIR", r["command"]))
