@@ -225,7 +225,14 @@ int fpo_gae(float *adv, float *ret, const float *rewards, const unsigned *flags,
     if (!(gamma >= 0.0f && gamma <= 1.0f) || !(lambda >= 0.0f && lambda <= 1.0f) ||
         !isfinite(reward_scale))
         return FPO_ERANGE;
-    size_t N = (size_t)num_envs;
+    size_t N = (size_t)num_envs, B = (size_t)steps * N;
+    if (!fpo_all_finite(rewards, B) || !fpo_all_finite(values, B) ||
+        !fpo_all_finite(last_values, N))
+        return FPO_ENONFINITE;
+    for (size_t i = 0; i < B; i++)
+        if ((flags[i] & FPO_STEP_TRUNCATED) && !(flags[i] & FPO_STEP_TERMINATED) &&
+            final_values && !isfinite(final_values[i]))
+            return FPO_ENONFINITE;
     for (size_t i = 0; i < (size_t)steps * N; i++)
         if ((flags[i] & FPO_STEP_TRUNCATED) && !(flags[i] & FPO_STEP_TERMINATED) && !final_values)
             return FPO_EINVAL;

@@ -18,6 +18,10 @@ fpo_rng *fpo_sampler_rng(fpo_sampler *s);
 fpo_rng *fpo_buffer_rng(fpo_buffer *b);
 /* Per-instance episode counters (episode seeds derive from them). */
 uint64_t *fpo_vecenv_episode_counters(fpo_vecenv *v, int *n);
+/* Save / restore the committed observation statistics (obs_dim doubles each),
+ * so a failed update can undo its commit. */
+void fpo_policy_stats_save(const fpo_policy *p, double *mean, double *m2, int64_t *count);
+void fpo_policy_stats_restore(fpo_policy *p, const double *mean, const double *m2, int64_t count);
 /* Copy parameters and observation statistics of src into dst (same shape). */
 void fpo_policy_copy_state(fpo_policy *dst, const fpo_policy *src);
 

@@ -56,6 +56,8 @@ struct fpo_optimizer {
     int64_t step;
     float *m, *v, *grad;
     float *bak_params, *bak_m, *bak_v;
+    double *bak_mean, *bak_m2; /* observation statistics before the update */
+    int64_t bak_count;
     /* Per-update arrays over the whole batch. */
     float *nobs, *values, *adv, *ret, *old;  /* old: l_old [B x n_mc] or logp_old [B] */
     float *fvalues, *lastv;
@@ -237,6 +239,8 @@ static void optimizer_free(fpo_optimizer *o)
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         fpo_mem_free(&m, *arrays[i]);
     fpo_mem_free(&m, o->perm);
+    fpo_mem_free(&m, o->bak_mean);
+    fpo_mem_free(&m, o->bak_m2);
     if (o->w) {
         for (int t = 0; t < o->threads; t++) {
             work *w = &o->w[t];
@@ -322,9 +326,11 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
     o->fvalues = fpo_mem_calloc(&mem, Bs, sizeof(float));
     o->lastv = fpo_mem_calloc(&mem, (size_t)o->num_envs, sizeof(float));
     o->perm = fpo_mem_calloc(&mem, Bs, sizeof(int));
+    o->bak_mean = fpo_mem_calloc(&mem, od, sizeof(double));
+    o->bak_m2 = fpo_mem_calloc(&mem, od, sizeof(double));
     o->w = fpo_mem_calloc(&mem, (size_t)c.threads, sizeof(work));
     if (!o->m || !o->v || !o->grad || !o->bak_params || !o->bak_m || !o->bak_v || !o->nobs ||
-        !o->values || !o->adv || !o->ret || !o->old || !o->fvalues || !o->lastv || !o->perm ||
+        !o->values || !o->adv || !o->ret || !o->old || !o->fvalues || !o->lastv || !o->perm || !o->bak_mean || !o->bak_m2 ||
         !o->w) {
         optimizer_free(o);
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating optimizer workspaces");
@@ -887,10 +893,13 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
     memcpy(o->bak_m, o->m, np * sizeof(float));
     memcpy(o->bak_v, o->v, np * sizeof(float));
     int64_t bak_step = o->step;
+    fpo_policy_stats_save(p, o->bak_mean, o->bak_m2, &o->bak_count);
 
     int rc = fpo_optimizer_prepare(o, p, b, &st);
-    if (rc)
+    if (rc) {
+        fpo_policy_stats_restore(p, o->bak_mean, o->bak_m2, o->bak_count);
         return rc;
+    }
 
     const fpo_optimizer_config *c = &o->cfg;
     fpo_adam_cfg ac = {c->lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay};
@@ -940,6 +949,7 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
         memcpy(o->m, o->bak_m, np * sizeof(float));
         memcpy(o->v, o->bak_v, np * sizeof(float));
         o->step = bak_step;
+        fpo_policy_stats_restore(p, o->bak_mean, o->bak_m2, o->bak_count);
         return fpo_fail(&o->err, FPO_EDIVERGED,
                         "the update produced non-finite parameters; the policy was restored");
     }
@@ -960,8 +970,10 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
     st.cfm_loss = last_cfm_n > 0 ? last_cfm / last_cfm_n : 0.0;
     if (stats && fpo_copy_out(stats, &st, sizeof st))
         return fpo_fail(&o->err, FPO_EINVAL, "stats->struct_size is not set");
-    if (st.steps == 0 && st.skipped_steps > 0)
+    if (st.steps == 0 && st.skipped_steps > 0) {
+        fpo_policy_stats_restore(p, o->bak_mean, o->bak_m2, o->bak_count);
         return fpo_fail(&o->err, FPO_EDIVERGED, "every step of the update was non-finite");
+    }
     return FPO_OK;
 }
 

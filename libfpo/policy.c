@@ -474,3 +474,23 @@ void fpo_policy_copy_state(fpo_policy *dst, const fpo_policy *src)
     dst->pcount = src->pcount;
     refresh_norm(dst);
 }
+
+void fpo_policy_stats_save(const fpo_policy *p, double *mean, double *m2, int64_t *count)
+{
+    size_t od = (size_t)p->cfg.obs_dim;
+    memcpy(mean, p->mean, od * sizeof(double));
+    memcpy(m2, p->m2, od * sizeof(double));
+    *count = p->count;
+}
+
+void fpo_policy_stats_restore(fpo_policy *p, const double *mean, const double *m2, int64_t count)
+{
+    size_t od = (size_t)p->cfg.obs_dim;
+    memcpy(p->mean, mean, od * sizeof(double));
+    memcpy(p->m2, m2, od * sizeof(double));
+    p->count = count;
+    p->pcount = 0;
+    memset(p->pmean, 0, od * sizeof(double));
+    memset(p->pm2, 0, od * sizeof(double));
+    refresh_norm(p);
+}

@@ -306,6 +306,8 @@ int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int
     if (fpo_policy_normalize(p, obs, n, s->nobs, s->obs_dim))
         return fpo_fail(&s->err, FPO_ENONFINITE, "an observation is NaN or Inf");
     fpo_mlp_forward_direct(&p->critic, p->params + p->critic_off, s->nobs, n, values, s->scratch);
+    if (!fpo_all_finite(values, (size_t)n))
+        return fpo_fail(&s->err, FPO_ENONFINITE, "the value network produced a non-finite value");
     return FPO_OK;
 }
 

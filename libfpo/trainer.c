@@ -98,6 +98,11 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
         return rc;
     if (!c.env)
         return fpo_fail(NULL, FPO_EINVAL, "the trainer config has no environment table");
+    /* The table's sizes are read below: check its layout version first. */
+    if (c.env->struct_size < offsetof(fpo_env_table, act_dim) + sizeof(int) || c.env->version < 1)
+        return fpo_fail(NULL, FPO_EVERSION,
+                        "environment table struct_size %zu / version %d is not supported",
+                        c.env->struct_size, c.env->version);
     if (c.num_envs < 1 || c.horizon < 1 || c.threads < 1 || c.threads > 256 || c.n_mc < 0)
         return fpo_fail(NULL, FPO_ERANGE,
                         "num_envs %d, horizon %d must be >= 1, threads %d in [1, 256], n_mc %d >= 0",
@@ -461,7 +466,8 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
         rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: truncated policy section", path);
         goto out;
     }
-    if ((rc = fpo_policy_load_mem(&pol, buf + r.pos, (size_t)npol, NULL))) {
+    fpo_allocator alloc = {sizeof alloc, t->mem.alloc, t->mem.free, t->mem.user};
+    if ((rc = fpo_policy_load_mem(&pol, buf + r.pos, (size_t)npol, &alloc))) {
         fpo_fail(&t->err, rc, "%s: %s", path, fpo_last_errmsg());
         goto out;
     }

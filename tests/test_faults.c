@@ -767,6 +767,10 @@ START_TEST(divergence_guard_keeps_parameters)
     for (size_t i = 0; i < np; i++)
         ck_assert(isfinite(w1[i]));
     ck_assert_int_eq(fpo_optimizer_step_count(o), 0);
+    /* the observation statistics committed at the start were rolled back too */
+    fpo_policy_info after = {sizeof after};
+    ck_assert_int_eq(fpo_policy_get_info(p, &after), FPO_OK);
+    ck_assert_int_eq(after.obs_count, info.obs_count);
     /* the same optimizer and policy update normally on sane data */
     rew[0] = 1.0f;
     rew[1] = -1.0f;

@@ -77,7 +77,8 @@ FPO_API int fpo_buffer_get_view(const fpo_buffer *b, fpo_buffer_view *out);
  * truncation); last_values: V of the observation after the last step
  * (num_envs). Terminated transitions bootstrap with 0, truncated ones with
  * final_values, the rest with the next value. rewards are multiplied by
- * reward_scale. Writes advantages and returns (advantages + values). */
+ * reward_scale. Writes advantages and returns (advantages + values).
+ * FPO_ENONFINITE if an input it reads is NaN or Inf. */
 FPO_API int fpo_gae(float *advantages, float *returns, const float *rewards,
                     const unsigned *flags, const float *values, const float *final_values,
                     const float *last_values, int steps, int num_envs, float gamma,
