@@ -61,8 +61,9 @@ static void check_loaded(fpo_policy *p, const uint8_t *data, size_t size)
         for (int i = 0; rc == FPO_OK && i < info.act_dim; i++)
             if (!(act[i] == act[i])) /* NaN escaped the finiteness check */
                 abort();
+        /* finite but huge weights can overflow: that must be reported */
         rc = fpo_sampler_value(s, p, obs, 1, &v);
-        if (rc != FPO_OK)
+        if ((rc != FPO_OK && rc != FPO_ENONFINITE) || (rc == FPO_OK && !(v - v == 0.0f)))
             abort();
     }
     free(obs);

@@ -5,13 +5,13 @@
 #   bash tools/dev.sh demo    train a flow policy on GridWorld with fpo-train (about a
 #                             minute): progress, evaluation, out/gridworld-fpo/curve.svg
 #   bash tools/dev.sh test    build and run every test suite, then again under
-#                             AddressSanitizer + UBSan
+#                             AddressSanitizer + UBSan, then 30 s of fuzzing
 #   bash tools/dev.sh deps    only install the dependencies
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build pkg-config gcc g++ libblis-dev check libmujoco-dev
-          libmujoco-samples abigail-tools)
+          libmujoco-samples abigail-tools clang libclang-rt-14-dev python3)
 
 deps() {
     local missing=()
@@ -58,6 +58,8 @@ test)
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite release
+    echo "== a bounded libFuzzer run on the checkpoint parser (ASan + UBSan)"
+    bash fuzz/run.sh 30 "$PWD/build-fuzz"
     ;;
 *)
     sed -n '2,9p' "$0"
