@@ -45,10 +45,17 @@ def load_run(d):
     run["sampled"] = float(m.group(5))
     xs, ys = [], []
     last = None
+    max_kl = max_cfm = 0.0
     frozen_from = None  # start of a trailing stretch where the policy no longer moves
     with open(os.path.join(d, "log.csv")) as f:
         for row in csv.DictReader(f):
             last = row
+            for key, val in (("kl", float(row["approx_kl"])), ("cfm", float(row["cfm_loss"]))):
+                if not math.isfinite(val) or val > (max_kl if key == "kl" else max_cfm):
+                    if key == "kl":
+                        max_kl = val if math.isfinite(max_kl) else max_kl
+                    else:
+                        max_cfm = val if math.isfinite(max_cfm) else max_cfm
             still = abs(float(row["approx_kl"])) < 1e-9 and float(row["clip_fraction"]) == 0.0
             if not still:
                 frozen_from = None
@@ -60,6 +67,7 @@ def load_run(d):
                 ys.append(y)
     run["x"], run["y"] = xs, ys
     run["frozen_from"] = frozen_from
+    run["max_kl"], run["max_cfm"] = max_kl, max_cfm
     run["steps"] = int(float(last["env_steps"])) if last else 0
     run["train_s"] = float(last["elapsed_s"]) if last else float("nan")
     run["final_running"] = ys[-1] if ys else float("nan")
@@ -296,20 +304,22 @@ def main():
            "including the two final evaluations; steps/s = env steps / train s; final running = "
            "the last running-mean training return; frozen from = the env step from which every "
            "remaining iteration had |approx_kl| < 1e-9 and clip_fraction == 0 (the policy stopped "
-           "moving), if it happened.", "",
+           "moving), if it happened; max KL / max CFM = the largest approx_kl and (FPO) cfm_loss of any "
+           "iteration: large values mark the divergent updates discussed below.", "",
            "| task | algo | seed | steps | train s | wall s | steps/s | final running | "
-           "eval det (&plusmn; over episodes) | eval sampled | frozen from |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "eval det (&plusmn; over episodes) | eval sampled | frozen from | max KL | max CFM |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     total_wall = 0.0
     for task in TASKS:
         for algo in ALGOS:
             for r in sorted(runs.get((task, algo), []), key=lambda r: r["seed"]):
                 total_wall += r["wall"] if not math.isnan(r["wall"]) else 0
                 ff = r["frozen_from"]
-                md.append("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f &plusmn; %.1f | %.1f | %s |" % (
+                md.append("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f &plusmn; %.1f | %.1f | %s | %.3g | %s |" % (
                     task, algo, r["seed"], r["steps"], r["train_s"], r["wall"], r["sps"],
                     r["final_running"], r["det"], r["det_std"], r["sampled"],
-                    fmt_steps(ff) if ff is not None and ff < r["steps"] else "-"))
+                    fmt_steps(ff) if ff is not None and ff < r["steps"] else "-", r["max_kl"],
+                    "%.3g" % r["max_cfm"] if algo == "fpo" else "-"))
     md += ["", "Total wall time of these runs: %.0f s (%.1f min), one run at a time." %
            (total_wall, total_wall / 60), ""]
     cmds = sorted({re.sub(r"--seed \S+", "--seed S", re.sub(r"--out \S+", "--out DIR", r["command"]))
