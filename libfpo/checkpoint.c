@@ -15,7 +15,7 @@
 #include "util.h"
 
 #define CKPT_MAGIC "FPOPOLCY"
-#define CKPT_FORMAT 1u
+#define CKPT_FORMAT 2u /* 1: development layout without the sampler settings */
 
 
 /* ---- the format ------------------------------------------------------------ */

@@ -524,7 +524,7 @@ static int checkpoint_case(fx *f, int k)
     case 26: buf[n / 2] ^= 0x10; rc = fpo_policy_load_mem(&out, buf, n, NULL); break;
     case 27: buf[0] = 'X'; reseal(buf, n); rc = fpo_policy_load_mem(&out, buf, n, NULL); break;
     /* re-sealed (valid CRC) but invalid contents */
-    case 28: put32(buf + CK_FORMAT, 2); break;
+    case 28: put32(buf + CK_FORMAT, 3); break; /* a future format */
     case 29: put32(buf + CK_FORMAT, 0); break;
     case 30: put32(buf + CK_KIND, 7); break;
     case 31: put32(buf + CK_OBS, 0); break;
@@ -1346,7 +1346,7 @@ static const bcase cases[] = {
     {"policy_load_mem bad allocator", checkpoint_case, 25, E(EINVAL), H_LOAD, 0},
     {"policy_load_mem bit flip", checkpoint_case, 26, E(EFORMAT), H_LOAD, 0},
     {"policy_load_mem bad magic", checkpoint_case, 27, E(EFORMAT), H_LOAD, 0},
-    {"policy_load_mem format 2", checkpoint_case, 28, E(EVERSION), H_LOAD, 0},
+    {"policy_load_mem format 3", checkpoint_case, 28, E(EVERSION), H_LOAD, 0},
     {"policy_load_mem format 0", checkpoint_case, 29, E(EVERSION), H_LOAD, 0},
     {"policy_load_mem kind 7", checkpoint_case, 30, E(EFORMAT), H_LOAD, 0},
     {"policy_load_mem obs_dim 0", checkpoint_case, 31, E(EFORMAT), H_LOAD, 0},

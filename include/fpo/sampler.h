@@ -76,8 +76,10 @@ FPO_API int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed);
  * actions: n * act_dim floats, squashed and mapped onto the policy's action
  * bounds (what an environment consumes). raw: n * act_dim floats of the
  * unbounded action x_0 before squashing (what training stores); may be NULL.
- * Either output may be NULL but not both. Non-finite observations are
- * rejected with FPO_ENONFINITE. No allocation. */
+ * Either output may be NULL but not both. Non-finite observations, and a
+ * non-finite action from the policy, are rejected with FPO_ENONFINITE (the
+ * message says which). On any error the outputs are left untouched. No
+ * allocation. */
 FPO_API int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n,
                             float *actions, float *raw);
 /* State values V(o) for n observations. No allocation. */
