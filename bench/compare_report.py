@@ -39,6 +39,16 @@ def load_run(d):
                 m = mm
     if not m:
         return None
+    run["train_eval_det"] = float(m.group(2))
+    # Prefer the longest re-evaluation (compare.sh EVAL_EPISODES -> evalN.txt).
+    best = 0
+    for name in os.listdir(d):
+        mm = re.fullmatch(r"eval(\d+)\.txt", name)
+        if mm and int(mm.group(1)) > best:
+            with open(os.path.join(d, name)) as f:
+                e = EVAL_RE.search(f.read())
+            if e:
+                best, m = int(mm.group(1)), e
     run["eval_episodes"] = int(m.group(1))
     run["det"] = float(m.group(2))
     run["det_std"] = float(m.group(3))
@@ -233,8 +243,10 @@ def main():
     md += ["## Final evaluation return", "",
            "Deterministic evaluation of the final policy (FPO: zero sampling, the flow integrated "
            "from x_1 = 0; PPO: the Gaussian mean), mean &plusmn; std over seeds (population std) "
-           "of each seed's mean over its evaluation episodes. *Sampled* is the same with the "
-           "stochastic policy. Budget = env steps per run, the same for both algorithms.", "",
+           "of each seed's mean over its evaluation episodes (%s per run). *Sampled* is the same with the "
+           "stochastic policy. Budget = env steps per run, the same for both algorithms." % (
+               "/".join(str(n) for n in sorted({r["eval_episodes"] for rr in runs.values() for r in rr}))
+               or "n/a"), "",
            "| task | budget | seeds | FPO | Gaussian PPO | FPO sampled | PPO sampled |",
            "|---|---:|---:|---:|---:|---:|---:|"]
     complete = []
