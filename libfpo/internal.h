@@ -11,6 +11,7 @@ typedef struct fpo_opt_state {
     size_t n;
     int64_t *step;
     fpo_rng *rng;   /* minibatch shuffling */
+    const fpo_optimizer_config *cfg;
 } fpo_opt_state;
 
 void fpo_optimizer_state(fpo_optimizer *o, fpo_opt_state *out);

@@ -984,4 +984,5 @@ void fpo_optimizer_state(fpo_optimizer *o, fpo_opt_state *out)
     out->n = o->n_params;
     out->step = &o->step;
     out->rng = &o->rng;
+    out->cfg = &o->cfg;
 }

@@ -360,6 +360,27 @@ static void get_rng(rbuf *r, fpo_rng *out)
         r->bad = 1;
 }
 
+enum { FIXED_COUNT = 10 };
+static const char *const fixed_names[FIXED_COUNT] = {
+    "horizon", "n_mc", "t_dist", "algo", "cfm_loss", "ratio_mode", "aspo",
+    "normalize_advantages", "adam_beta1", "adam_beta2"};
+
+static void trainer_fixed_settings(fpo_trainer *t, uint32_t out[FIXED_COUNT])
+{
+    fpo_opt_state os;
+    fpo_optimizer_state(t->opt, &os);
+    const fpo_optimizer_config *c = os.cfg;
+    uint32_t b1, b2;
+    memcpy(&b1, &c->adam_beta1, 4);
+    memcpy(&b2, &c->adam_beta2, 4);
+    uint32_t v[FIXED_COUNT] = {(uint32_t)t->cfg.horizon,
+                               c->algo == FPO_ALGO_FPO ? (uint32_t)t->cfg.n_mc : 0u,
+                               (uint32_t)t->cfg.t_dist, (uint32_t)c->algo, (uint32_t)c->cfm_loss,
+                               (uint32_t)c->ratio_mode, (uint32_t)c->aspo,
+                               (uint32_t)c->normalize_advantages, b1, b2};
+    memcpy(out, v, sizeof v);
+}
+
 static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol, size_t npol)
 {
     fpo_opt_state os;
@@ -378,6 +399,12 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
     put_rng(w, os.rng);
     put_rng(w, fpo_buffer_rng(t->buffer));
     put_rng(w, fpo_sampler_rng(t->sampler));
+    /* Settings that are not tunables but must match for the run to continue
+     * the same way: checked by restore. */
+    uint32_t fixed[FIXED_COUNT];
+    trainer_fixed_settings(t, fixed);
+    for (int i = 0; i < FIXED_COUNT; i++)
+        put_u32(w, fixed[i]);
     put_u32(w, (uint32_t)FPO_OPT_KEY_COUNT_);
     for (int k = 0; k < FPO_OPT_KEY_COUNT_; k++) {
         double v = 0;
@@ -497,6 +524,20 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
     get_rng(&r, &rng_o);
     get_rng(&r, &rng_b);
     get_rng(&r, &rng_s);
+    uint32_t fixed[FIXED_COUNT], mine[FIXED_COUNT];
+    trainer_fixed_settings(t, mine);
+    for (int i = 0; i < FIXED_COUNT; i++)
+        fixed[i] = get_u32(&r);
+    if (r.bad) {
+        rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: truncated settings section", path);
+        goto out;
+    }
+    for (int i = 0; i < FIXED_COUNT; i++)
+        if (fixed[i] != mine[i]) {
+            rc = fpo_fail(&t->err, FPO_EMISMATCH,
+                          "%s was saved with another %s than this trainer's", path, fixed_names[i]);
+            goto out;
+        }
     uint32_t nkeys = get_u32(&r);
     double keys[FPO_OPT_KEY_COUNT_];
     if (r.bad || nkeys > 4096) {

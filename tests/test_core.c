@@ -661,7 +661,7 @@ static int walk_step(void *user, void *env, const float *a, float *obs, float *r
 static const fpo_env_table walk_table = {sizeof(fpo_env_table), FPO_ENV_TABLE_VERSION, 1, 1,
                                          NULL, NULL, NULL, walk_reset, walk_step, NULL};
 
-static fpo_trainer *walk_trainer(float *state, fpo_algo algo)
+static fpo_trainer *walk_trainer_aspo(float *state, fpo_algo algo, int aspo)
 {
     fpo_trainer_config tc;
     fpo_trainer_config_init(&tc);
@@ -679,12 +679,18 @@ static fpo_trainer *walk_trainer(float *state, fpo_algo algo)
     fpo_optimizer_config_init(&oc, algo);
     oc.epochs = 2;
     oc.minibatches = 2;
+    oc.aspo = aspo;
     tc.policy = &pc;
     tc.optimizer = &oc;
     tc.n_mc = 4;
     fpo_trainer *t;
     ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_OK);
     return t;
+}
+
+static fpo_trainer *walk_trainer(float *state, fpo_algo algo)
+{
+    return walk_trainer_aspo(state, algo, 0);
 }
 
 START_TEST(resume_equals_uninterrupted_run)
@@ -726,6 +732,12 @@ START_TEST(resume_equals_uninterrupted_run)
     ck_assert_int_eq(fpo_trainer_restore(d, path), FPO_EMISMATCH);
     ck_assert_int_eq(fpo_trainer_iterate(d, NULL), FPO_OK);
     fpo_trainer_destroy(d);
+    /* So does one of the same shape with another objective. */
+    float s4[8];
+    fpo_trainer *e = walk_trainer_aspo(s4, algo, 1);
+    ck_assert_int_eq(fpo_trainer_restore(e, path), FPO_EMISMATCH);
+    ck_assert_ptr_nonnull(strstr(fpo_trainer_errmsg(e), "aspo"));
+    fpo_trainer_destroy(e);
     unlink(path);
     free(pa);
     free(pc);
