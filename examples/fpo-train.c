@@ -14,6 +14,7 @@
 
 #include "evaluate.h"
 #include "svg.h"
+#include "task_config.h"
 #include "tasks/task.h"
 
 typedef struct opts {
@@ -324,37 +325,44 @@ int main(int argc, char **argv)
 
     const task_defaults *d = &task->defaults;
     fpo_policy_config pc;
-    fpo_policy_config_init(&pc);
-    pc.kind = o.algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
-    pc.actor_layers = o.actor_layers >= 0 ? o.actor_layers : d->actor_layers;
-    pc.critic_layers = o.critic_layers >= 0 ? o.critic_layers : d->critic_layers;
-    for (int i = 0; i < FPO_MAX_LAYERS; i++) {
-        pc.actor_hidden[i] = o.actor_layers >= 0 ? o.actor_hidden : d->actor_hidden;
-        pc.critic_hidden[i] = o.critic_layers >= 0 ? o.critic_hidden : d->critic_hidden;
+    fpo_optimizer_config oc;
+    fpo_trainer_config tc;
+    task_default_configs(task, o.algo, &pc, &oc, &tc);
+    /* the flags override the task's defaults */
+    if (o.actor_layers >= 0) {
+        pc.actor_layers = o.actor_layers;
+        for (int i = 0; i < FPO_MAX_LAYERS; i++)
+            pc.actor_hidden[i] = o.actor_hidden;
     }
-    pc.actor_activation = d->actor_act;
+    if (o.critic_layers >= 0) {
+        pc.critic_layers = o.critic_layers;
+        for (int i = 0; i < FPO_MAX_LAYERS; i++)
+            pc.critic_hidden[i] = o.critic_hidden;
+    }
     if (!isnan(o.raw_clip))
         pc.raw_clip = o.raw_clip;
-    pc.critic_activation = d->critic_act;
-    if (o.algo == FPO_ALGO_PPO && d->gauss_fixed_std > 0) {
-        pc.std_mode = FPO_STD_FIXED;
-        pc.init_std = d->gauss_fixed_std;
-    }
-    fpo_optimizer_config oc;
-    fpo_optimizer_config_init(&oc, o.algo);
-    oc.lr = isnan(o.lr) ? d->lr : o.lr;
-    oc.clip_eps = !isnan(o.clip) ? o.clip : o.algo == FPO_ALGO_FPO ? d->clip_fpo : d->clip_ppo;
-    oc.gamma = isnan(o.gamma) ? d->gamma : o.gamma;
-    oc.gae_lambda = isnan(o.lambda) ? d->gae_lambda : o.lambda;
-    oc.reward_scale = isnan(o.reward_scale) ? d->reward_scale : o.reward_scale;
-    oc.entropy_coef = o.algo == FPO_ALGO_FPO ? 0.0f : isnan(o.entropy) ? d->entropy_coef : o.entropy;
+    if (!isnan(o.lr))
+        oc.lr = o.lr;
+    if (!isnan(o.clip))
+        oc.clip_eps = o.clip;
+    if (!isnan(o.gamma))
+        oc.gamma = o.gamma;
+    if (!isnan(o.lambda))
+        oc.gae_lambda = o.lambda;
+    if (!isnan(o.reward_scale))
+        oc.reward_scale = o.reward_scale;
+    if (o.algo == FPO_ALGO_PPO && !isnan(o.entropy))
+        oc.entropy_coef = o.entropy;
     if (!isnan(o.value_coef))
         oc.value_coef = o.value_coef;
     if (!isnan(o.max_grad_norm))
         oc.max_grad_norm = o.max_grad_norm;
-    oc.epochs = o.epochs > 0 ? o.epochs : d->epochs;
-    oc.minibatches = o.minibatches > 0 ? o.minibatches : d->minibatches;
-    oc.cfm_loss = o.cfm >= 0 ? (fpo_cfm_loss)o.cfm : d->cfm_u_mse ? FPO_CFM_U : FPO_CFM_EPS;
+    if (o.epochs > 0)
+        oc.epochs = o.epochs;
+    if (o.minibatches > 0)
+        oc.minibatches = o.minibatches;
+    if (o.cfm >= 0)
+        oc.cfm_loss = (fpo_cfm_loss)o.cfm;
     oc.ratio_mode = (fpo_ratio_mode)o.ratio_mode;
     oc.aspo = o.aspo;
     fpo_sampler_config sc;
@@ -363,18 +371,18 @@ int main(int argc, char **argv)
     sc.steps = o.sampler_steps;
     sc.sde_noise = o.sde_noise;
 
-    fpo_trainer_config tc;
-    fpo_trainer_config_init(&tc);
-    tc.env = task->table;
     tc.env_user = user;
-    tc.num_envs = o.num_envs > 0 ? o.num_envs : d->num_envs;
-    tc.horizon = o.horizon > 0 ? o.horizon : d->horizon;
+    if (o.num_envs > 0)
+        tc.num_envs = o.num_envs;
+    if (o.horizon > 0)
+        tc.horizon = o.horizon;
     tc.threads = o.threads;
     tc.seed = o.seed;
     tc.policy = &pc;
     tc.sampler = &sc;
     tc.optimizer = &oc;
-    tc.n_mc = o.n_mc > 0 ? o.n_mc : d->n_mc;
+    if (o.n_mc > 0)
+        tc.n_mc = o.n_mc;
     tc.t_dist = (fpo_t_dist)o.t_dist;
     run_log L;
     memset(&L, 0, sizeof L);

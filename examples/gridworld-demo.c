@@ -12,6 +12,7 @@
 #include <fpo/fpo.h>
 
 #include "svg.h"
+#include "task_config.h"
 #include "tasks/gridworld.h"
 
 #define EPISODES 100
@@ -60,42 +61,15 @@ static int on_progress(void *user, const fpo_progress *p)
 static int train(fpo_algo algo, long long steps, uint64_t seed, int threads, void *user,
                  fpo_policy **out, timing *tm)
 {
-    const task_defaults *d = &task_gridworld.defaults;
     fpo_policy_config pc;
-    fpo_policy_config_init(&pc);
-    pc.kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
-    pc.actor_layers = d->actor_layers;
-    pc.critic_layers = d->critic_layers;
-    for (int i = 0; i < FPO_MAX_LAYERS; i++)
-        pc.actor_hidden[i] = pc.critic_hidden[i] = d->actor_hidden;
-    pc.actor_activation = d->actor_act;
-    pc.critic_activation = d->critic_act;
-    if (algo == FPO_ALGO_PPO) {
-        pc.std_mode = FPO_STD_FIXED; /* the reference's fixed covariance 0.5 I */
-        pc.init_std = d->gauss_fixed_std;
-    }
     fpo_optimizer_config oc;
-    fpo_optimizer_config_init(&oc, algo);
-    oc.lr = d->lr;
-    oc.clip_eps = algo == FPO_ALGO_FPO ? d->clip_fpo : d->clip_ppo;
-    oc.gamma = d->gamma;
-    oc.gae_lambda = d->gae_lambda;
-    oc.reward_scale = d->reward_scale;
-    oc.entropy_coef = 0.0f;
-    oc.epochs = d->epochs;
-    oc.minibatches = d->minibatches;
-    oc.cfm_loss = d->cfm_u_mse ? FPO_CFM_U : FPO_CFM_EPS;
     fpo_trainer_config tc;
-    fpo_trainer_config_init(&tc);
-    tc.env = task_gridworld.table;
+    task_default_configs(&task_gridworld, algo, &pc, &oc, &tc);
     tc.env_user = user;
-    tc.num_envs = d->num_envs;
-    tc.horizon = d->horizon;
     tc.threads = threads;
     tc.seed = seed;
     tc.policy = &pc;
     tc.optimizer = &oc;
-    tc.n_mc = d->n_mc;
     tc.progress = on_progress;
     tc.progress_user = tm;
     fpo_trainer *t;

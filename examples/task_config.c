@@ -1,0 +1,42 @@
+#include "task_config.h"
+
+void task_default_configs(const task_info *task, fpo_algo algo, fpo_policy_config *pc,
+                          fpo_optimizer_config *oc, fpo_trainer_config *tc)
+{
+    const task_defaults *d = &task->defaults;
+    if (pc) {
+        fpo_policy_config_init(pc);
+        pc->kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+        pc->actor_layers = d->actor_layers;
+        pc->critic_layers = d->critic_layers;
+        for (int i = 0; i < FPO_MAX_LAYERS; i++) {
+            pc->actor_hidden[i] = d->actor_hidden;
+            pc->critic_hidden[i] = d->critic_hidden;
+        }
+        pc->actor_activation = d->actor_act;
+        pc->critic_activation = d->critic_act;
+        if (algo == FPO_ALGO_PPO && d->gauss_fixed_std > 0) {
+            pc->std_mode = FPO_STD_FIXED;
+            pc->init_std = d->gauss_fixed_std;
+        }
+    }
+    if (oc) {
+        fpo_optimizer_config_init(oc, algo);
+        oc->lr = d->lr;
+        oc->clip_eps = algo == FPO_ALGO_FPO ? d->clip_fpo : d->clip_ppo;
+        oc->gamma = d->gamma;
+        oc->gae_lambda = d->gae_lambda;
+        oc->reward_scale = d->reward_scale;
+        oc->entropy_coef = algo == FPO_ALGO_FPO ? 0.0f : d->entropy_coef;
+        oc->epochs = d->epochs;
+        oc->minibatches = d->minibatches;
+        oc->cfm_loss = d->cfm_u_mse ? FPO_CFM_U : FPO_CFM_EPS;
+    }
+    if (tc) {
+        fpo_trainer_config_init(tc);
+        tc->env = task->table;
+        tc->num_envs = d->num_envs;
+        tc->horizon = d->horizon;
+        tc->n_mc = d->n_mc;
+    }
+}
