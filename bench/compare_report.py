@@ -244,7 +244,8 @@ def main():
            "Deterministic evaluation of the final policy (FPO: zero sampling, the flow integrated "
            "from x_1 = 0; PPO: the Gaussian mean), mean &plusmn; std over seeds (population std) "
            "of each seed's mean over its evaluation episodes (%s per run). *Sampled* is the same with the "
-           "stochastic policy. Budget = env steps per run, the same for both algorithms." % (
+           "stochastic policy. Budget = `--steps` of every run, the same for both algorithms (the "
+           "trainer rounds up to whole 1024-step iterations)." % (
                "/".join(str(n) for n in sorted({r["eval_episodes"] for rr in runs.values() for r in rr}))
                or "n/a"), "",
            "| task | budget | seeds | FPO | Gaussian PPO | FPO sampled | PPO sampled |",
@@ -257,7 +258,8 @@ def main():
         if not f and not p:
             md.append("| %s | | 0 | not run | not run | | |" % task)
             continue
-        budget = max(r["steps"] for r in f + p)
+        asked = [int(m.group(1)) for r in f + p for m in [re.search(r"--steps (\d+)", r["command"])] if m]
+        budget = max(asked) if asked else max(r["steps"] for r in f + p)
         nseeds = "%d / %d" % (len(f), len(p))
         md.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             task, fmt_steps(budget), nseeds,
