@@ -56,6 +56,7 @@ def load_run(d):
     xs, ys = [], []
     last = None
     max_kl = max_cfm = 0.0
+    n_iter = n_bigkl = 0
     frozen_from = None  # start of a trailing stretch where the policy no longer moves
     with open(os.path.join(d, "log.csv")) as f:
         for row in csv.DictReader(f):
@@ -66,6 +67,10 @@ def load_run(d):
                         max_kl = val if math.isfinite(max_kl) else max_kl
                     else:
                         max_cfm = val if math.isfinite(max_cfm) else max_cfm
+            n_iter += 1
+            kl = float(row["approx_kl"])
+            if not (kl <= 0.1):
+                n_bigkl += 1
             still = abs(float(row["approx_kl"])) < 1e-9 and float(row["clip_fraction"]) == 0.0
             if not still:
                 frozen_from = None
@@ -78,6 +83,7 @@ def load_run(d):
     run["x"], run["y"] = xs, ys
     run["frozen_from"] = frozen_from
     run["max_kl"], run["max_cfm"] = max_kl, max_cfm
+    run["bigkl_pct"] = 100.0 * n_bigkl / n_iter if n_iter else float("nan")
     run["steps"] = int(float(last["env_steps"])) if last else 0
     run["train_s"] = float(last["elapsed_s"]) if last else float("nan")
     run["final_running"] = ys[-1] if ys else float("nan")
@@ -319,21 +325,22 @@ def main():
            "the last running-mean training return; frozen from = the env step from which every "
            "remaining iteration had |approx_kl| < 1e-9 and clip_fraction == 0 (the policy stopped "
            "moving), if it happened; max KL / max CFM = the largest approx_kl and (FPO) cfm_loss of any "
-           "iteration: large values mark the divergent updates discussed below.", "",
+           "iteration; KL>0.1 = the share of iterations whose approx_kl exceeded 0.1 (or was not "
+           "finite): large values mark the divergent updates discussed below.", "",
            "| task | algo | seed | steps | train s | wall s | steps/s | final running | "
-           "eval det (&plusmn; over episodes) | eval sampled | frozen from | max KL | max CFM |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "eval det (&plusmn; over episodes) | eval sampled | frozen from | max KL | max CFM | KL>0.1 |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     total_wall = 0.0
     for task in TASKS:
         for algo in ALGOS:
             for r in sorted(runs.get((task, algo), []), key=lambda r: r["seed"]):
                 total_wall += r["wall"] if not math.isnan(r["wall"]) else 0
                 ff = r["frozen_from"]
-                md.append("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f &plusmn; %.1f | %.1f | %s | %.3g | %s |" % (
+                md.append("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f &plusmn; %.1f | %.1f | %s | %.3g | %s | %.0f%% |" % (
                     task, algo, r["seed"], r["steps"], r["train_s"], r["wall"], r["sps"],
                     r["final_running"], r["det"], r["det_std"], r["sampled"],
                     fmt_steps(ff) if ff is not None and ff < r["steps"] else "-", r["max_kl"],
-                    "%.3g" % r["max_cfm"] if algo == "fpo" else "-"))
+                    "%.3g" % r["max_cfm"] if algo == "fpo" else "-", r["bigkl_pct"]))
     md += ["", "Total wall time of these runs: %.0f s (%.1f min), one run at a time." %
            (total_wall, total_wall / 60), ""]
     cmds = sorted({re.sub(r"--seed \S+", "--seed S", re.sub(r"--out \S+", "--out DIR", r["command"]))
