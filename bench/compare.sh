@@ -13,6 +13,11 @@
 #   NICE=10                nice level
 #   EXTRA="..."            extra fpo-train flags (e.g. --reward-scale 10); use a
 #                          separate RESULTS_DIR for every variant
+#   EVAL_EPISODES=20       after training, re-evaluate each run's policy.fpo over
+#                          this many episodes (deterministic and sampled, eval seed
+#                          as in training) into evalN.txt; 0 = off. The report
+#                          prefers the largest evalN.txt over the trainer's own
+#                          final (5-episode) evaluation line.
 #
 # One training at a time, under nice. Every run writes
 #   RESULTS_DIR/TASK/ALGO/seedS/{log.csv,policy.fpo,curve.svg,stdout.txt,wall.txt}
@@ -47,6 +52,22 @@ algos=${ALGOS:-fpo ppo}
 threads=${THREADS:-1}
 nicelvl=${NICE:-10}
 extra=${EXTRA:-}
+eval_eps=${EVAL_EPISODES:-20}
+
+reeval() { # dir task seed
+    [ "$eval_eps" -gt 0 ] || return 0
+    local f=$1/eval$eval_eps.txt
+    [ -s "$f" ] && return 0
+    # shellcheck disable=SC2086
+    if nice -n "$nicelvl" "$train" --task "$2" --eval "$1/policy.fpo" --eval-episodes "$eval_eps" \
+        --seed "$3" --threads "$threads" $extra > "$f.tmp" 2>&1 &&
+        grep -q '^evaluation over' "$f.tmp"; then
+        mv "$f.tmp" "$f"
+        printf 'eval  %-18s %s\n' "$2" "$(cat "$f")"
+    else
+        echo "FAIL  eval of $1 (see $f.tmp)" >&2
+    fi
+}
 
 mkdir -p "$results"
 for task in $tasks; do
@@ -57,6 +78,7 @@ for task in $tasks; do
             dir=$results/$task/$algo/seed$seed
             if [ -d "$dir" ]; then
                 echo "skip  $task $algo seed $seed (done)"
+                reeval "$dir" "$task" "$seed"
                 continue
             fi
             tmp=$dir.tmp
@@ -80,6 +102,7 @@ for task in $tasks; do
             mv "$tmp" "$dir"
             printf 'done  %-18s %s seed %s  %6s s  %s\n' "$task" "$algo" "$seed" \
                 "$(cat "$dir/wall.txt")" "$(grep '^evaluation over' "$dir/stdout.txt")"
+            reeval "$dir" "$task" "$seed"
         done
     done
 done
