@@ -16,6 +16,9 @@
 
 #define FPO_MAX_THREADS 256
 
+/* Largest global gradient norm a step is taken with (see the guard). */
+#define FPO_MAX_GRAD_NORM_APPLIED 1e18
+
 /* Per-thread accumulators of update statistics. */
 typedef struct acc {
     double policy_loss, value_loss, entropy, cfm, ratio_sum, ratio_max, ratio_min, clipped, kl;
@@ -919,8 +922,13 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
             minibatch(o, p, b, idx, n, &mbacc);
             double gn = fpo_grad_norm(o->grad, np);
             double loss = minibatch_loss(c, &mbacc, n);
-            if (!isfinite(gn) || !isfinite(loss)) {
-                st.skipped_steps++; /* divergence guard: never apply a NaN step */
+            /* Divergence guard: never apply a NaN step, nor one whose square
+             * overflows float32 in Adam's second moment: v would become Inf
+             * and freeze those parameters for the rest of training (and no
+             * checkpoint could hold it). Clipping cannot help once g^2
+             * overflows, since Adam squares before anything else. */
+            if (!isfinite(gn) || !isfinite(loss) || gn > FPO_MAX_GRAD_NORM_APPLIED) {
+                st.skipped_steps++;
                 continue;
             }
             if (c->max_grad_norm > 0.0f && gn > c->max_grad_norm)

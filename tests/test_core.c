@@ -9,6 +9,7 @@
 #include "mlp.h"
 #include "mlp_direct.h"
 #include "rng.h"
+#include "internal.h"
 #include "optimizer_impl.h"
 #include "policy_impl.h"
 #include "testutil.h"
@@ -506,6 +507,31 @@ START_TEST(loss_gradient_matches_finite_differences)
 }
 END_TEST
 
+START_TEST(huge_gradients_do_not_poison_adam)
+{
+    /* Rewards of 1e30 give value-loss gradients near 1e29: finite in float,
+     * but their squares overflow Adam's second moment. Such steps must be
+     * skipped, leaving m and v finite (before the guard, v became Inf and
+     * froze the parameters for good). */
+    setup s = make_setup(FPO_ALGO_PPO, 0, FPO_STD_STATE_INDEPENDENT, 1);
+    fpo_buffer_clear(s.b);
+    float obs[4 * 3] = {0}, act[4 * 2] = {0}, rew[4] = {1e30f, -1e30f, 1e30f, 0};
+    unsigned fl[4] = {0};
+    for (int t = 0; t < 8; t++)
+        ck_assert_int_eq(fpo_buffer_add(s.b, obs, act, rew, fl, NULL), FPO_OK);
+    ck_assert_int_eq(fpo_buffer_set_last_obs(s.b, obs), FPO_OK);
+    fpo_update_stats st = {sizeof st};
+    int rc = fpo_optimizer_update(s.o, s.p, s.b, &st);
+    ck_assert_msg(rc == FPO_EDIVERGED, "rc %d", rc);
+    fpo_opt_state os;
+    fpo_optimizer_state(s.o, &os);
+    for (size_t i = 0; i < os.n; i++)
+        ck_assert(isfinite(os.m[i]) && isfinite(os.v[i]));
+    ck_assert_int_eq(*os.step, 0);
+    free_setup(&s);
+}
+END_TEST
+
 /* ---- learning on tasks with a known answer -------------------------------- */
 
 /* One-step bandits: obs is constant, the episode terminates after one action. */
@@ -766,6 +792,7 @@ Suite *fpo_test_suite(void)
     tcase_add_loop_test(upd, loss_gradient_matches_finite_differences, 0, 4);
     tcase_add_loop_test(upd, same_seed_same_parameters, 0, 4);
     tcase_add_loop_test(upd, resume_equals_uninterrupted_run, 0, 2);
+    tcase_add_test(upd, huge_gradients_do_not_poison_adam);
     suite_add_tcase(s, upd);
     TCase *learn = tcase_create("learning");
     tcase_set_timeout(learn, 600);

@@ -80,7 +80,9 @@ typedef struct fpo_update_stats {
     double explained_variance; /* of the value function before the update */
     double adv_mean, adv_std;  /* raw advantages before normalization */
     int64_t steps;           /* Adam steps taken */
-    int64_t skipped_steps;   /* steps skipped by the divergence guard */
+    int64_t skipped_steps;   /* steps skipped by the divergence guard: a non-finite loss
+                              * or gradient, or a gradient norm above 1e18 (its square
+                              * would overflow Adam's float32 second moment) */
 } fpo_update_stats;
 
 FPO_API void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo);
@@ -91,8 +93,8 @@ FPO_API void fpo_optimizer_destroy(fpo_optimizer *o);
 FPO_API const char *fpo_optimizer_errmsg(const fpo_optimizer *o);
 
 /* Run one update of p on the full buffer b (see above); stats may be NULL.
- * If a step produces a non-finite loss or gradient it is skipped and
- * counted; if parameters would become non-finite, p is restored to its state
+ * If a step produces a non-finite loss or gradient, or a gradient norm above
+ * 1e18, it is skipped and counted; if parameters would become non-finite, p is restored to its state
  * before the update and FPO_EDIVERGED is returned. */
 FPO_API int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b,
                                  fpo_update_stats *stats);
