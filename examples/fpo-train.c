@@ -107,7 +107,7 @@ static int progress(void *user, const fpo_progress *p)
     if (L->quiet)
         return 0;
     double frac = p->total_steps > 0 ? (double)p->env_steps / (double)p->total_steps : 0;
-    double eta = frac > 0 ? p->elapsed_seconds * (1 - frac) / frac : 0;
+    double eta = frac > 0 && frac < 1 ? p->elapsed_seconds * (1 - frac) / frac : 0;
     if (L->tty) {
         char bar[31];
         int fill = (int)(frac * 30);
