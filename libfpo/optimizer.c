@@ -864,12 +864,8 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
     /* The parameter count alone is not enough: two networks of different
      * shapes (time embedding, widths) can have the same count, and the
      * workspaces were sized for this optimizer's shapes. */
-    if (p->n_params != o->n_params || p->cfg.obs_dim != o->obs_dim ||
-        p->cfg.act_dim != o->act_dim || p->cfg.kind != o->kind ||
-        p->actor.n_layers != o->actor_shape.n_layers ||
-        p->critic.n_layers != o->critic_shape.n_layers ||
-        memcmp(p->actor.dims, o->actor_shape.dims, sizeof p->actor.dims) != 0 ||
-        memcmp(p->critic.dims, o->critic_shape.dims, sizeof p->critic.dims) != 0)
+    if (p->n_params != o->n_params ||
+        !fpo_policy_fits(p, o->kind, &o->actor_shape, &o->critic_shape))
         return fpo_fail(&o->err, FPO_EMISMATCH, "the policy does not fit this optimizer");
     if (b->cfg.num_envs != o->num_envs || b->cfg.horizon != o->horizon ||
         b->cfg.obs_dim != o->obs_dim || b->cfg.act_dim != o->act_dim ||

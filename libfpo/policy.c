@@ -452,14 +452,20 @@ int fpo_policy_normalize(const fpo_policy *p, const float *obs, int n, float *ou
     return FPO_OK;
 }
 
+int fpo_policy_fits(const fpo_policy *p, fpo_policy_kind kind, const fpo_mlp *actor,
+                    const fpo_mlp *critic)
+{
+    /* The dims pin obs_dim (critic input), act_dim and the time embedding
+     * (actor input and output) as well as every width. */
+    return p->cfg.kind == kind && p->actor.n_layers == actor->n_layers &&
+           p->critic.n_layers == critic->n_layers &&
+           memcmp(p->actor.dims, actor->dims, sizeof actor->dims) == 0 &&
+           memcmp(p->critic.dims, critic->dims, sizeof critic->dims) == 0;
+}
+
 int fpo_policy_same_shape(const fpo_policy *a, const fpo_policy *b)
 {
-    return a->cfg.kind == b->cfg.kind && a->cfg.obs_dim == b->cfg.obs_dim &&
-           a->cfg.act_dim == b->cfg.act_dim && a->n_params == b->n_params &&
-           a->critic_off == b->critic_off && a->emb_dim == b->emb_dim &&
-           a->actor.n_layers == b->actor.n_layers && a->critic.n_layers == b->critic.n_layers &&
-           memcmp(a->actor.dims, b->actor.dims, sizeof a->actor.dims) == 0 &&
-           memcmp(a->critic.dims, b->critic.dims, sizeof a->critic.dims) == 0;
+    return fpo_policy_fits(a, b->cfg.kind, &b->actor, &b->critic) && a->n_params == b->n_params;
 }
 
 void fpo_policy_copy_state(fpo_policy *dst, const fpo_policy *src)

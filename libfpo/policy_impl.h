@@ -76,8 +76,11 @@ static inline void fpo_policy_map_action(const fpo_policy *p, const float *x, fl
     }
 }
 
-/* Do two policies have the same sizes and network shapes (so samplers,
- * optimizers and parameter vectors fit both)? */
+/* Does p have this kind and these network shapes (what samplers and
+ * optimizers were sized for)? And do two policies have the same shapes and
+ * parameter count (so parameter vectors fit both)? */
+int fpo_policy_fits(const fpo_policy *p, fpo_policy_kind kind, const fpo_mlp *actor,
+                    const fpo_mlp *critic);
 int fpo_policy_same_shape(const fpo_policy *a, const fpo_policy *b);
 
 /* Offset, within layer l's weights, of the weight from input i to output o

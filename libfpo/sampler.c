@@ -161,10 +161,7 @@ static int check_call(fpo_sampler *s, const fpo_policy *p, const void *obs, int 
     if (n < 0 || n > s->cfg.max_batch)
         return fpo_fail(&s->err, FPO_ERANGE, "n must be in [0, max_batch = %d], got %d",
                         s->cfg.max_batch, n);
-    if (p->cfg.kind != s->kind || p->cfg.obs_dim != s->obs_dim || p->cfg.act_dim != s->act_dim ||
-        memcmp(p->actor.dims, s->actor.dims, sizeof s->actor.dims) != 0 ||
-        memcmp(p->critic.dims, s->critic.dims, sizeof s->critic.dims) != 0 ||
-        p->actor.n_layers != s->actor.n_layers || p->critic.n_layers != s->critic.n_layers)
+    if (!fpo_policy_fits(p, s->kind, &s->actor, &s->critic))
         return fpo_fail(&s->err, FPO_EMISMATCH,
                         "the policy's sizes or network shapes differ from the sampler's");
     return FPO_OK;
