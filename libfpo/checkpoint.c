@@ -89,9 +89,7 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
     fpo_errbuf *e = NULL; /* the thread's buffer: loads have no handle */
     if (n < 8 + 4 + 4 || memcmp(buf, CKPT_MAGIC, 8) != 0)
         return fpo_fail(e, FPO_EFORMAT, "not a libfpo policy checkpoint (bad magic)");
-    if (crc32_update(0, buf, n - 4) !=
-        ((uint32_t)buf[n - 4] | (uint32_t)buf[n - 3] << 8 | (uint32_t)buf[n - 2] << 16 |
-         (uint32_t)buf[n - 1] << 24))
+    if (!fpo_crc_ok(buf, n))
         return fpo_fail(e, FPO_EFORMAT, "checkpoint checksum mismatch (corrupted or truncated)");
     rbuf r = {buf, n - 4, 8, 0};
     uint32_t format = get_u32(&r);

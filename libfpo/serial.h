@@ -108,6 +108,15 @@ static inline double get_f64(rbuf *r)
 }
 
 
+/* Does the CRC-32 stored in the last 4 bytes of buf (n >= 4) match the
+ * bytes before it? */
+static inline int fpo_crc_ok(const unsigned char *buf, size_t n)
+{
+    uint32_t stored = (uint32_t)buf[n - 4] | (uint32_t)buf[n - 3] << 8 |
+                      (uint32_t)buf[n - 2] << 16 | (uint32_t)buf[n - 1] << 24;
+    return crc32_update(0, buf, n - 4) == stored;
+}
+
 /* Atomically replace path with the n bytes of buf: temp file in the same
  * directory, write, fsync, rename, fsync the directory. Returns FPO_OK or
  * FPO_EIO/FPO_ENOMEM with a message in err. */

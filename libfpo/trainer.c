@@ -477,8 +477,7 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
         rc = fpo_fail(&t->err, FPO_EFORMAT, "%s is not a libfpo trainer checkpoint", path);
         goto out;
     }
-    if (crc32_update(0, buf, n - 4) != ((uint32_t)buf[n - 4] | (uint32_t)buf[n - 3] << 8 |
-                                        (uint32_t)buf[n - 2] << 16 | (uint32_t)buf[n - 1] << 24)) {
+    if (!fpo_crc_ok(buf, n)) {
         rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: checksum mismatch (corrupted or truncated)", path);
         goto out;
     }
