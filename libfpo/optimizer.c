@@ -511,21 +511,13 @@ float fpo_surrogate(const fpo_optimizer_config *c, float rho, float A, float *sl
     return cl;
 }
 
-static void run_pass(void *ctx, int task, int n_tasks)
+/* One thread's share of a pass over transitions idx[0..n): theta_old
+ * quantities, or loss gradients accumulated into w->grad. */
+static void pass_rows(const pass *ps, work *w, const int *idx, int n)
 {
-    pass *ps = ctx;
     fpo_optimizer *o = ps->o;
     fpo_policy *p = ps->p;
     const fpo_buffer *b = ps->b;
-    work *w = &o->w[task];
-    int per = (ps->n + n_tasks - 1) / n_tasks;
-    int begin = task * per, end = begin + per > ps->n ? ps->n : begin + per;
-    int n = end - begin;
-    if (ps->mode == PASS_TRAIN)
-        memset(w->grad, 0, o->n_params * sizeof(float));
-    if (n <= 0)
-        return;
-    const int *idx = ps->idx + begin;
     int od = o->obs_dim, ad = o->act_dim, nmc = o->n_mc;
     const float *theta = p->params;
     const fpo_optimizer_config *c = &o->cfg;
@@ -682,6 +674,28 @@ static void run_pass(void *ctx, int task, int n_tasks)
     }
     fpo_mlp_backward(&p->critic, theta + p->critic_off, w->NO, n, w->cacheC, w->dV,
                      w->grad + p->critic_off, NULL, w->scratch);
+}
+
+/* Rows per sub-batch: the activations of one forward/backward stay in the
+ * caches (the loss is separable per transition once the minibatch's
+ * advantage statistics are fixed, so sub-batches only change summation
+ * order). */
+#define FPO_PASS_ROWS 2048
+
+static void run_pass(void *ctx, int task, int n_tasks)
+{
+    pass *ps = ctx;
+    fpo_optimizer *o = ps->o;
+    work *w = &o->w[task];
+    int per = (ps->n + n_tasks - 1) / n_tasks;
+    int begin = task * per, end = begin + per > ps->n ? ps->n : begin + per;
+    if (ps->mode == PASS_TRAIN)
+        memset(w->grad, 0, o->n_params * sizeof(float));
+    int sub = o->n_mc > 0 ? FPO_PASS_ROWS / o->n_mc : FPO_PASS_ROWS;
+    if (sub < 1)
+        sub = 1;
+    for (int s0 = begin; s0 < end; s0 += sub)
+        pass_rows(ps, w, ps->idx + s0, end - s0 < sub ? end - s0 : sub);
 }
 
 /* Gradient (into o->grad) and statistics of one minibatch at the current
