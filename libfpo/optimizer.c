@@ -827,16 +827,24 @@ int fpo_optimizer_prepare(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_up
     }
     /* 3. bootstrap values: final observations where episodes ended, and the
      * observation after the last step. */
+    /* Gather the ended transitions (perm is free until the epochs shuffle
+     * it) and evaluate their final observations a chunk at a time. */
     int n_end = 0;
     for (int i = 0; i < B; i++)
-        if (b->flags[i]) {
-            /* compact the ended rows' final obs at the front of X-sized blocks
-             * one by one: a simple loop keeps memory bounded. */
-            if ((rc = values_of(o, p, b->final_obs + (size_t)i * (size_t)od, 1, &o->fvalues[i])))
-                return fpo_fail(&o->err, rc, "non-finite final observation");
-            n_end++;
-        }
-    (void)n_end;
+        if (b->flags[i])
+            o->perm[n_end++] = i;
+    work *w0 = &o->w[0];
+    for (int s = 0; s < n_end; s += o->chunk) {
+        int m = n_end - s < o->chunk ? n_end - s : o->chunk;
+        for (int r = 0; r < m; r++)
+            if (fpo_policy_normalize(p, b->final_obs + (size_t)o->perm[s + r] * (size_t)od, 1,
+                                     w0->NO + (size_t)r * (size_t)od, od))
+                return fpo_fail(&o->err, FPO_ENONFINITE, "non-finite final observation");
+        fpo_mlp_forward(&p->critic, p->params + p->critic_off, w0->NO, m, w0->V, NULL,
+                        w0->scratch);
+        for (int r = 0; r < m; r++)
+            o->fvalues[o->perm[s + r]] = w0->V[r];
+    }
     if ((rc = values_of(o, p, b->last_obs, N, o->lastv)))
         return fpo_fail(&o->err, rc, "non-finite last observation");
     /* 4. GAE. */
