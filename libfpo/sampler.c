@@ -241,15 +241,13 @@ static void gaussian_sample(fpo_sampler *s, const fpo_policy *p, int n)
             x[i] = y[i];
             if (s->cfg.deterministic)
                 continue;
-            float raw;
+            float std;
             if (p->cfg.std_mode == FPO_STD_FIXED)
-                raw = NAN; /* unused */
+                std = p->cfg.init_std;
             else if (p->cfg.std_mode == FPO_STD_STATE_DEPENDENT)
-                raw = y[ad + i];
+                std = fpo_softplus(y[ad + i]) + p->cfg.min_std;
             else
-                raw = p->params[p->std_off + (size_t)i];
-            float std = p->cfg.std_mode == FPO_STD_FIXED ? p->cfg.init_std
-                                                         : fpo_softplus(raw) + p->cfg.min_std;
+                std = fpo_softplus(p->params[p->std_off + (size_t)i]) + p->cfg.min_std;
             x[i] += std * s->xe[(size_t)r * (size_t)ad + (size_t)i];
         }
     }
