@@ -113,10 +113,17 @@ void fpo_time_embed(const fpo_policy *p, float t, float *out)
         out[0] = t;
         return;
     }
-    float f = 1.0f;
-    for (int k = 0; k < 4; k++, f *= 2.0f) {
-        out[k] = cosf(t * f);
-        out[4 + k] = sinf(t * f);
+    /* cos/sin of t * 2^k for k = 0..3 from one sincos and the double-angle
+     * identities (error ~1e-6, the same for sampler and optimizer, which
+     * share this function). It runs for every network row of every FPO
+     * update: four sincosf calls per row were 8% of GridWorld's training. */
+    float c = cosf(t), s = sinf(t);
+    for (int k = 0; k < 4; k++) {
+        out[k] = c;
+        out[4 + k] = s;
+        float c2 = 2.0f * c * c - 1.0f;
+        s = 2.0f * s * c;
+        c = c2;
     }
 }
 
