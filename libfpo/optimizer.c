@@ -204,7 +204,7 @@ static int check_config(fpo_errbuf *err, const fpo_optimizer_config *c)
 {
     if ((unsigned)c->algo > FPO_ALGO_PPO)
         return fpo_fail(err, FPO_ERANGE, "algo %d is not an fpo_algo", (int)c->algo);
-    if ((unsigned)c->cfm_loss > FPO_CFM_U)
+    if ((unsigned)c->cfm_loss > FPO_CFM_ELBO)
         return fpo_fail(err, FPO_ERANGE, "cfm_loss %d is not valid", (int)c->cfm_loss);
     if ((unsigned)c->ratio_mode > FPO_RATIO_PER_SAMPLE)
         return fpo_fail(err, FPO_ERANGE, "ratio_mode %d is not valid", (int)c->ratio_mode);
@@ -419,12 +419,24 @@ static void flow_inputs(const fpo_optimizer *o, const fpo_policy *p, const fpo_b
     }
 }
 
-float fpo_cfm_pair(const float *v, const float *eps, const float *a, float t, int D, int eps_mse,
-                   float *dv)
+float fpo_cfm_weight(fpo_cfm_loss kind, float t)
 {
-    /* eps - (x_t + (1 - t) v) = (1 - t)(eps - a - v): eps-MSE is u-MSE
-     * weighted by (1 - t)^2, so both share one residual. */
-    float w = eps_mse ? (1.0f - t) * (1.0f - t) : 1.0f;
+    switch (kind) {
+    case FPO_CFM_EPS:
+        return (1.0f - t) * (1.0f - t);
+    case FPO_CFM_ELBO:
+        return (1.0f - t) / (t > FPO_ELBO_T_FLOOR ? t : FPO_ELBO_T_FLOOR);
+    default:
+        return 1.0f;
+    }
+}
+
+float fpo_cfm_pair(const float *v, const float *eps, const float *a, float t, int D,
+                   fpo_cfm_loss kind, float *dv)
+{
+    /* eps - (x_t + (1 - t) v) = (1 - t)(eps - a - v): every loss kind is
+     * u-MSE times a weight of t, so all share one residual. */
+    float w = fpo_cfm_weight(kind, t);
     float invD = 1.0f / (float)D, s = 0.0f;
     for (int d = 0; d < D; d++) {
         float res = v[d] - (eps[d] - a[d]);
@@ -441,7 +453,7 @@ static void cfm_losses(const fpo_optimizer *o, const fpo_buffer *b, const int *i
                        const float *Y, float *l, float *dY)
 {
     int ad = o->act_dim, nmc = o->n_mc;
-    int eps_mse = o->cfg.cfm_loss == FPO_CFM_EPS;
+    fpo_cfm_loss kind = o->cfg.cfm_loss;
     for (int r = 0; r < n; r++) {
         size_t i = (size_t)idx[r];
         const float *a = b->act + i * (size_t)ad;
@@ -449,7 +461,7 @@ static void cfm_losses(const fpo_optimizer *o, const fpo_buffer *b, const int *i
             size_t pk = i * (size_t)nmc + (size_t)k;
             size_t row = (size_t)r * (size_t)nmc + (size_t)k;
             l[row] = fpo_cfm_pair(Y + row * (size_t)ad, b->pair_eps + pk * (size_t)ad, a,
-                                  b->pair_t[pk], ad, eps_mse, dY ? dY + row * (size_t)ad : NULL);
+                                  b->pair_t[pk], ad, kind, dY ? dY + row * (size_t)ad : NULL);
         }
     }
 }

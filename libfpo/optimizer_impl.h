@@ -5,10 +5,15 @@
 #include "fpo/optimizer.h"
 
 /* CFM loss of one (t, eps) pair for velocity v and action a (D dims),
- * averaged over dimensions: u-MSE mean_d (v - (eps - a))^2, or eps-MSE
- * (1 - t)^2 times that. If dv is non-NULL it receives d loss / d v. */
-float fpo_cfm_pair(const float *v, const float *eps, const float *a, float t, int D, int eps_mse,
-                   float *dv);
+ * averaged over dimensions: u-MSE mean_d (v - (eps - a))^2 times the weight
+ * of the loss kind (fpo_cfm_weight). If dv is non-NULL it receives
+ * d loss / d v. */
+float fpo_cfm_pair(const float *v, const float *eps, const float *a, float t, int D,
+                   fpo_cfm_loss kind, float *dv);
+/* The weight of u-MSE at time t: 1 (u-MSE), (1-t)^2 (eps-MSE), or
+ * (1-t)/max(t, FPO_ELBO_T_FLOOR) (ELBO). */
+float fpo_cfm_weight(fpo_cfm_loss kind, float t);
+#define FPO_ELBO_T_FLOOR 0.05f
 
 /* The clipped (or ASPO) surrogate objective for one ratio: returns the
  * objective to maximize and its slope d obj / d rho; *clipped is incremented

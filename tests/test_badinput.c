@@ -798,7 +798,7 @@ static int optimizer_create_case(fx *f, int k)
     case 29: c.weight_decay = NAN; break;
     case 30: c.weight_decay = -0.1f; break;
     case 31: c.ratio_clamp = 0.0f; break;
-    case 32: c.cfm_loss = (fpo_cfm_loss)2; break;
+    case 32: c.cfm_loss = (fpo_cfm_loss)3; break;
     case 33: c.ratio_mode = (fpo_ratio_mode)2; break;
     case 34: c.threads = 0; break;
     case 35: c.threads = 257; break;
@@ -1530,7 +1530,7 @@ static const bcase cases[] = {
     {"optimizer_create weight_decay NaN", optimizer_create_case, 29, E(ERANGE), H_NONE, 0},
     {"optimizer_create weight_decay -0.1", optimizer_create_case, 30, E(ERANGE), H_NONE, 0},
     {"optimizer_create ratio_clamp 0", optimizer_create_case, 31, E(ERANGE), H_NONE, 0},
-    {"optimizer_create cfm_loss 2", optimizer_create_case, 32, E(ERANGE), H_NONE, 0},
+    {"optimizer_create cfm_loss 3", optimizer_create_case, 32, E(ERANGE), H_NONE, 0},
     {"optimizer_create ratio_mode 2", optimizer_create_case, 33, E(ERANGE), H_NONE, 0},
     {"optimizer_create threads 0", optimizer_create_case, 34, E(ERANGE), H_NONE, 0},
     {"optimizer_create threads 257", optimizer_create_case, 35, E(ERANGE), H_NONE, 0},

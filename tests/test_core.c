@@ -67,11 +67,11 @@ START_TEST(cfm_hand_computed)
     const float v[2] = {0.5f, -1.0f}, eps[2] = {1.0f, 0.0f}, a[2] = {0.25f, 0.5f};
     /* u = eps - a = (.75, -.5); residual v - u = (-.25, -.5); u-MSE = (.0625 + .25)/2 */
     float dv[2];
-    float lu = fpo_cfm_pair(v, eps, a, 0.3f, 2, 0, dv);
+    float lu = fpo_cfm_pair(v, eps, a, 0.3f, 2, FPO_CFM_U, dv);
     ck_assert_close(lu, 0.15625, 1e-7);
     ck_assert_close(dv[0], -0.25, 1e-7); /* 2/2 * res */
     ck_assert_close(dv[1], -0.5, 1e-7);
-    float le = fpo_cfm_pair(v, eps, a, 0.3f, 2, 1, dv);
+    float le = fpo_cfm_pair(v, eps, a, 0.3f, 2, FPO_CFM_EPS, dv);
     ck_assert_close(le, 0.49 * 0.15625, 1e-7);
     ck_assert_close(dv[0], 0.49 * -0.25, 1e-7);
     /* eps-MSE straight from its definition: eps_hat = x_t + (1 - t) v. */
@@ -95,10 +95,33 @@ START_TEST(eps_mse_is_weighted_u_mse)
             eps[d] = cosf(0.7f * trial - d);
             a[d] = 0.1f * (float)(trial % 7) - 0.3f * d;
         }
-        float lu = fpo_cfm_pair(v, eps, a, t, 3, 0, NULL);
-        float le = fpo_cfm_pair(v, eps, a, t, 3, 1, NULL);
+        float lu = fpo_cfm_pair(v, eps, a, t, 3, FPO_CFM_U, NULL);
+        float le = fpo_cfm_pair(v, eps, a, t, 3, FPO_CFM_EPS, NULL);
         ck_assert_close(le, (1 - t) * (1 - t) * lu, 1e-6);
     }
+}
+END_TEST
+
+START_TEST(elbo_weighting_hand_computed)
+{
+    /* The ELBO weighting (Kingma & Gao, w = 1) on the path x_t = t eps + (1-t) a:
+     * lambda = log SNR = 2 log((1-t)/t), -dlambda/dt = 2/(t(1-t)), and the
+     * loss is 1/2 * that * eps-MSE = eps-MSE / (t(1-t)) = (1-t)/t * u-MSE. */
+    const float v[2] = {0.5f, -1.0f}, eps[2] = {1.0f, 0.0f}, a[2] = {0.25f, 0.5f};
+    float dv[2];
+    float l = fpo_cfm_pair(v, eps, a, 0.3f, 2, FPO_CFM_ELBO, dv);
+    ck_assert_close(l, 0.7 / 0.3 * 0.15625, 1e-6);
+    ck_assert_close(dv[1], 0.7 / 0.3 * -0.5, 1e-6);
+    for (int k = 1; k < 20; k++) {
+        float t = 0.05f * (float)k;
+        float le = fpo_cfm_pair(v, eps, a, t, 2, FPO_CFM_EPS, NULL);
+        float lb = fpo_cfm_pair(v, eps, a, t, 2, FPO_CFM_ELBO, NULL);
+        ck_assert_close(lb, le / (t * (1.0f - t)), 1e-5 * lb);
+    }
+    /* Below t = 0.05 the weight is held at its value there: (1-t)/0.05. */
+    float lu = fpo_cfm_pair(v, eps, a, 0.01f, 2, FPO_CFM_U, NULL);
+    ck_assert_close(fpo_cfm_pair(v, eps, a, 0.01f, 2, FPO_CFM_ELBO, NULL), 0.99 / 0.05 * lu, 1e-5);
+    ck_assert_close(fpo_cfm_pair(v, eps, a, 0.0f, 2, FPO_CFM_ELBO, NULL), 20.0 * 0.15625, 1e-5);
 }
 END_TEST
 
@@ -780,6 +803,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(math, gae_two_envs_bootstrap_last);
     tcase_add_test(math, cfm_hand_computed);
     tcase_add_test(math, eps_mse_is_weighted_u_mse);
+    tcase_add_test(math, elbo_weighting_hand_computed);
     tcase_add_test(math, surrogate_regions);
     tcase_add_test(math, gaussian_logp_hand_computed);
     tcase_add_test(math, sampler_convergence_orders);

@@ -32,7 +32,15 @@ typedef enum fpo_algo {
 
 typedef enum fpo_cfm_loss {
     FPO_CFM_EPS = 0, /* eps-MSE: mean_d (eps - (x_t + (1-t) v))^2 = (1-t)^2 u-MSE */
-    FPO_CFM_U = 1    /* u-MSE:   mean_d (v - (eps - a))^2 */
+    FPO_CFM_U = 1,   /* u-MSE:   mean_d (v - (eps - a))^2 */
+    /* ELBO-weighted: (1-t)/max(t, 0.05) u-MSE = eps-MSE / (t(1-t)), the
+     * weighting under which the denoising loss is the negative ELBO itself
+     * (Kingma & Gao's w = 1), so the FPO ratio estimates the likelihood ratio
+     * more closely; small t weigh most. Noisier than eps-MSE: it learned more
+     * slowly on the DM Control tasks, but keeps bimodal action distributions
+     * where eps-MSE and u-MSE collapse them (docs/multimodality.md). The
+     * 0.05 floor bounds the weight when t is drawn from (0, 1). */
+    FPO_CFM_ELBO = 2
 } fpo_cfm_loss;
 
 typedef enum fpo_ratio_mode {

@@ -53,7 +53,7 @@ ENUMS = {
     "init_noise": {"random": 0, "zero": 1},
     "t_dist": {"grid": 0, "uniform": 1, "beta": 2},
     "algo": {"fpo": 0, "ppo": 1},
-    "cfm_loss": {"eps": 0, "u": 1},
+    "cfm_loss": {"eps": 0, "u": 1, "elbo": 2},
     "ratio_mode": {"averaged": 0, "per_sample": 1},
     "value_type": {"float": 0, "int": 1},
 }
