@@ -3,6 +3,7 @@
  * curve and a final evaluation; or evaluate a saved policy. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ typedef struct opts {
     uint64_t seed;
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
     float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
-    int cfm, ratio_mode, aspo, sampler_steps, quiet, t_dist;
+    int cfm, ratio_mode, aspo, sampler_steps, quiet, t_dist; /* -1: the task's default */
     fpo_integrator integrator;
     int actor_layers, actor_hidden, critic_layers, critic_hidden;
 } opts;
@@ -55,15 +56,66 @@ static void usage(FILE *f)
             "  --value-coef X --max-grad-norm X\n"
             "  --n-mc N              (t, eps) pairs per transition (FPO)\n"
             "  --t-dist grid|uniform|beta\n"
-            "  --cfm eps|u           CFM loss (FPO)\n"
-            "  --ratio avg|per-sample  FPO ratio (per-sample = FPO++)\n"
-            "  --aspo                FPO++ asymmetric objective for negative advantages\n"
+            "  --cfm eps|u|elbo      CFM loss (FPO; default: the task's)\n"
+            "  --ratio avg|per-sample  FPO ratio (per-sample = FPO++; default: the task's)\n"
+            "  --aspo, --no-aspo     FPO++ asymmetric objective for negative advantages, or not\n"
             "  --sampler euler|heun|midpoint  --sampler-steps K  --sde-noise X\n"
             "  --actor L:W --critic L:W  hidden layers and width\n"
             "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off; default 3)\n"
             "  --eval-episodes N     episodes of the final evaluation\n"
             "  --model-dir DIR       where MuJoCo task models are\n"
             "  --quiet               no progress output\n");
+}
+
+/* Whole-string number parsing for the flags: garbage, trailing characters and
+ * out-of-range values are errors, not zeros. */
+static int num_ll(const char *flag, const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "fpo-train: --%s wants an integer in [%lld, %lld], got '%s'\n", flag, lo,
+                hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int num_int(const char *flag, const char *s, int lo, int *out)
+{
+    long long v;
+    if (num_ll(flag, s, lo, 1 << 30, &v))
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int num_f(const char *flag, const char *s, float *out)
+{
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end || !isfinite(v)) {
+        fprintf(stderr, "fpo-train: --%s wants a finite number, got '%s'\n", flag, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Index of s in names[0..n), or -1 after an error message naming the flag. */
+static int choice(const char *flag, const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    fprintf(stderr, "fpo-train: --%s must be one of:", flag);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, " %s", names[i]);
+    fprintf(stderr, " (got '%s')\n", s);
+    return -1;
 }
 
 static int parse_layers(const char *s, int *layers, int *width)
@@ -188,8 +240,7 @@ int main(int argc, char **argv)
     o.steps = -1;
     o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
     o.max_grad_norm = o.value_coef = o.raw_clip = NAN;
-    o.cfm = -1;
-    o.ratio_mode = FPO_RATIO_AVERAGED;
+    o.cfm = o.ratio_mode = o.aspo = -1;
     o.integrator = FPO_INTEGRATOR_EULER;
     o.sampler_steps = 10;
     o.actor_layers = o.critic_layers = -1;
@@ -198,7 +249,7 @@ int main(int argc, char **argv)
     enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_MB, O_LR,
            O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
            O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
-           O_LIST, O_TASK, O_HELP, O_RAWCLIP };
+           O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO };
     static const struct option lo[] = {
         {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -211,7 +262,13 @@ int main(int argc, char **argv)
         {"sampler-steps", 1, 0, O_SSTEPS}, {"sde-noise", 1, 0, O_SDE}, {"actor", 1, 0, O_ACTOR},
         {"critic", 1, 0, O_CRITIC}, {"eval", 1, 0, O_EVAL}, {"eval-episodes", 1, 0, O_EVALEP},
         {"model-dir", 1, 0, O_MDIR}, {"quiet", 0, 0, O_QUIET}, {"list", 0, 0, O_LIST},
-        {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {0, 0, 0, 0}};
+        {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {"no-aspo", 0, 0, O_NOASPO},
+        {0, 0, 0, 0}};
+    /* Names in the order of the enums they select. */
+    static const char *const t_dists[] = {"grid", "uniform", "beta"};
+    static const char *const cfms[] = {"eps", "u", "elbo"};
+    static const char *const ratios[] = {"avg", "per-sample"};
+    static const char *const samplers[] = {"euler", "heun", "midpoint"};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -226,41 +283,53 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case O_STEPS: o.steps = atoll(optarg); break;
-        case O_SEED: o.seed = strtoull(optarg, NULL, 10); break;
-        case O_THREADS: o.threads = atoi(optarg); break;
-        case O_OUT: o.out = optarg; break;
-        case O_NENV: o.num_envs = atoi(optarg); break;
-        case O_HOR: o.horizon = atoi(optarg); break;
-        case O_EP: o.epochs = atoi(optarg); break;
-        case O_MB: o.minibatches = atoi(optarg); break;
-        case O_LR: o.lr = strtof(optarg, NULL); break;
-        case O_CLIP: o.clip = strtof(optarg, NULL); break;
-        case O_GAMMA: o.gamma = strtof(optarg, NULL); break;
-        case O_LAMBDA: o.lambda = strtof(optarg, NULL); break;
-        case O_RS: o.reward_scale = strtof(optarg, NULL); break;
-        case O_ENT: o.entropy = strtof(optarg, NULL); break;
-        case O_VC: o.value_coef = strtof(optarg, NULL); break;
-        case O_MGN: o.max_grad_norm = strtof(optarg, NULL); break;
-        case O_NMC: o.n_mc = atoi(optarg); break;
-        case O_TD:
-            o.t_dist = !strcmp(optarg, "uniform") ? FPO_T_UNIFORM
-                       : !strcmp(optarg, "beta")  ? FPO_T_BETA
-                                                  : FPO_T_GRID;
+        case O_STEPS: if (num_ll("steps", optarg, 0, (long long)1 << 62, &o.steps)) return 2; break;
+        case O_SEED: {
+            long long v;
+            if (num_ll("seed", optarg, 0, LLONG_MAX, &v))
+                return 2;
+            o.seed = (uint64_t)v;
             break;
-        case O_CFM: o.cfm = !strcmp(optarg, "u") ? FPO_CFM_U : FPO_CFM_EPS; break;
+        }
+        case O_THREADS: if (num_int("threads", optarg, 1, &o.threads)) return 2; break;
+        case O_OUT: o.out = optarg; break;
+        case O_NENV: if (num_int("num-envs", optarg, 1, &o.num_envs)) return 2; break;
+        case O_HOR: if (num_int("horizon", optarg, 1, &o.horizon)) return 2; break;
+        case O_EP: if (num_int("epochs", optarg, 1, &o.epochs)) return 2; break;
+        case O_MB: if (num_int("minibatches", optarg, 1, &o.minibatches)) return 2; break;
+        case O_LR: if (num_f("lr", optarg, &o.lr)) return 2; break;
+        case O_CLIP: if (num_f("clip", optarg, &o.clip)) return 2; break;
+        case O_GAMMA: if (num_f("gamma", optarg, &o.gamma)) return 2; break;
+        case O_LAMBDA: if (num_f("lambda", optarg, &o.lambda)) return 2; break;
+        case O_RS: if (num_f("reward-scale", optarg, &o.reward_scale)) return 2; break;
+        case O_ENT: if (num_f("entropy", optarg, &o.entropy)) return 2; break;
+        case O_VC: if (num_f("value-coef", optarg, &o.value_coef)) return 2; break;
+        case O_MGN: if (num_f("max-grad-norm", optarg, &o.max_grad_norm)) return 2; break;
+        case O_NMC: if (num_int("n-mc", optarg, 1, &o.n_mc)) return 2; break;
+        case O_TD:
+            if ((o.t_dist = choice("t-dist", optarg, t_dists, 3)) < 0)
+                return 2;
+            break;
+        case O_CFM:
+            if ((o.cfm = choice("cfm", optarg, cfms, 3)) < 0)
+                return 2;
+            break;
         case O_RATIO:
-            o.ratio_mode = !strcmp(optarg, "per-sample") ? FPO_RATIO_PER_SAMPLE : FPO_RATIO_AVERAGED;
+            if ((o.ratio_mode = choice("ratio", optarg, ratios, 2)) < 0)
+                return 2;
             break;
         case O_ASPO: o.aspo = 1; break;
-        case O_SAMP:
-            o.integrator = !strcmp(optarg, "heun")       ? FPO_INTEGRATOR_HEUN
-                           : !strcmp(optarg, "midpoint") ? FPO_INTEGRATOR_MIDPOINT
-                                                         : FPO_INTEGRATOR_EULER;
+        case O_NOASPO: o.aspo = 0; break;
+        case O_SAMP: {
+            int k = choice("sampler", optarg, samplers, 3);
+            if (k < 0)
+                return 2;
+            o.integrator = (fpo_integrator)k;
             break;
-        case O_SSTEPS: o.sampler_steps = atoi(optarg); break;
-        case O_SDE: o.sde_noise = strtof(optarg, NULL); break;
-        case O_RAWCLIP: o.raw_clip = strtof(optarg, NULL); break;
+        }
+        case O_SSTEPS: if (num_int("sampler-steps", optarg, 1, &o.sampler_steps)) return 2; break;
+        case O_SDE: if (num_f("sde-noise", optarg, &o.sde_noise)) return 2; break;
+        case O_RAWCLIP: if (num_f("raw-clip", optarg, &o.raw_clip)) return 2; break;
         case O_ACTOR:
             if (parse_layers(optarg, &o.actor_layers, &o.actor_hidden)) {
                 fprintf(stderr, "fpo-train: --actor wants LAYERS:WIDTH\n");
@@ -274,7 +343,7 @@ int main(int argc, char **argv)
             }
             break;
         case O_EVAL: o.eval_ckpt = optarg; break;
-        case O_EVALEP: o.eval_episodes = atoi(optarg); break;
+        case O_EVALEP: if (num_int("eval-episodes", optarg, 1, &o.eval_episodes)) return 2; break;
         case O_MDIR: o.model_dir = optarg; break;
         case O_QUIET: o.quiet = 1; break;
         case O_LIST: list = 1; break;
@@ -296,10 +365,6 @@ int main(int argc, char **argv)
     const task_info *task = task_find(o.task);
     if (!task) {
         fprintf(stderr, "fpo-train: unknown task '%s' (see --list)\n", o.task);
-        return 2;
-    }
-    if (o.threads < 1) {
-        fprintf(stderr, "fpo-train: --threads must be >= 1\n");
         return 2;
     }
     char err[512] = "";
@@ -363,8 +428,10 @@ int main(int argc, char **argv)
         oc.minibatches = o.minibatches;
     if (o.cfm >= 0)
         oc.cfm_loss = (fpo_cfm_loss)o.cfm;
-    oc.ratio_mode = (fpo_ratio_mode)o.ratio_mode;
-    oc.aspo = o.aspo;
+    if (o.ratio_mode >= 0)
+        oc.ratio_mode = (fpo_ratio_mode)o.ratio_mode;
+    if (o.aspo >= 0)
+        oc.aspo = o.aspo;
     fpo_sampler_config sc;
     fpo_sampler_config_init(&sc);
     sc.integrator = o.integrator;

@@ -30,7 +30,9 @@ void task_default_configs(const task_info *task, fpo_algo algo, fpo_policy_confi
         oc->entropy_coef = algo == FPO_ALGO_FPO ? 0.0f : d->entropy_coef;
         oc->epochs = d->epochs;
         oc->minibatches = d->minibatches;
-        oc->cfm_loss = d->cfm_u_mse ? FPO_CFM_U : FPO_CFM_EPS;
+        oc->cfm_loss = d->cfm;
+        oc->ratio_mode = d->ratio;
+        oc->aspo = d->aspo;
     }
     if (tc) {
         fpo_trainer_config_init(tc);

@@ -289,7 +289,8 @@ START_TEST(registered_with_defaults)
     ck_assert_int_eq(d->critic_layers, 3);
     ck_assert_int_eq(d->critic_hidden, 128);
     ck_assert_int_eq(d->critic_act, FPO_ACT_SILU);
-    ck_assert_int_eq(d->cfm_u_mse, 0);
+    ck_assert_int_eq(d->cfm, FPO_CFM_EPS);
+    ck_assert_int_eq(d->ratio, FPO_RATIO_PER_SAMPLE);
     ck_assert_float_eq(d->entropy_coef, 0.01f);
     ck_assert_int_eq(d->eval_episodes, 20);
     ck_assert_int_eq((d->num_envs * d->horizon) % d->minibatches, 0);

@@ -604,12 +604,14 @@ START_TEST(registry_defaults_are_sane)
     ck_assert_float_eq(g->gae_lambda, 0.98f);
     ck_assert_int_eq(g->epochs, 10);
     ck_assert_int_eq(g->n_mc, 50);
-    ck_assert_int_eq(g->cfm_u_mse, 1);
+    ck_assert_int_eq(g->cfm, FPO_CFM_ELBO);
+    ck_assert_int_eq(g->ratio, FPO_RATIO_PER_SAMPLE);
+    ck_assert_int_eq(g->aspo, 1);
     ck_assert_close(g->gauss_fixed_std * g->gauss_fixed_std, 0.5, 1e-6);
     ck_assert_int_eq(g->actor_act, FPO_ACT_RELU);
     const task_defaults *p = &task_find("pendulum")->defaults;
     ck_assert_int_eq(p->num_envs * p->horizon, 256);
-    ck_assert_int_eq(p->cfm_u_mse, 0);
+    ck_assert_int_eq(p->cfm, FPO_CFM_EPS);
     ck_assert_int_eq(p->n_mc, 8);
     for (int i = 0; i < 2; i++) {
         const task_defaults *d = i ? p : g;

@@ -19,7 +19,13 @@ typedef struct task_defaults {
     fpo_activation actor_act;
     int critic_layers, critic_hidden;
     fpo_activation critic_act;
-    int cfm_u_mse;         /* 1: u-MSE CFM loss (GridWorld reference), 0: eps-MSE */
+    /* FPO's loss and ratio. 0-initialized: eps-MSE, FPO's averaged ratio,
+     * no ASPO (the paper's FPO). The bundled tasks use FPO++'s per-sample
+     * ratio with ASPO, which kept FPO stable at these small batches (see
+     * docs/results.md), and GridWorld the ELBO weighting (docs/multimodality.md). */
+    fpo_cfm_loss cfm;
+    fpo_ratio_mode ratio;
+    int aspo;
     float gauss_fixed_std; /* > 0: Gaussian PPO uses this fixed std */
     float entropy_coef;    /* Gaussian PPO */
     int eval_episodes;

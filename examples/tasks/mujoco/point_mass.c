@@ -92,7 +92,7 @@ const task_info task_point_mass = {
             .clip_ppo = 0.1f, .epochs = 4, .minibatches = 8, .n_mc = 8,
             .actor_layers = 4, .actor_hidden = 32, .actor_act = FPO_ACT_SILU,
             .critic_layers = 3, .critic_hidden = 128, .critic_act = FPO_ACT_SILU,
-            .cfm_u_mse = 0, .gauss_fixed_std = 0.0f, .entropy_coef = 0.01f,
+            .cfm = FPO_CFM_EPS, .ratio = FPO_RATIO_PER_SAMPLE, .aspo = 1, .gauss_fixed_std = 0.0f, .entropy_coef = 0.01f,
             .eval_episodes = 5,
         },
 };
