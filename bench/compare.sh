@@ -33,16 +33,16 @@ train=$build/examples/fpo-train
 # Per-task env-step budgets, sized for one core of a 2-core machine (see
 # docs/results.md for the measured throughput behind them).
 declare -A budget=(
-    [cartpole-balance]=1000000
-    [point-mass]=1000000
-    [cheetah-run]=500000
-    [reacher-easy]=500000
-    [reacher-hard]=500000
-    [finger-spin]=500000
-    [finger-turn-easy]=500000
-    [finger-turn-hard]=500000
-    [ball-in-cup]=500000
-    [fish-swim]=250000
+    [cartpole-balance]=2000000
+    [point-mass]=2000000
+    [cheetah-run]=1000000
+    [reacher-easy]=1000000
+    [reacher-hard]=1000000
+    [finger-spin]=1000000
+    [finger-turn-easy]=1000000
+    [finger-turn-hard]=1000000
+    [ball-in-cup]=1000000
+    [fish-swim]=500000
 )
 all_tasks="cartpole-balance point-mass cheetah-run reacher-easy reacher-hard finger-spin
            finger-turn-easy finger-turn-hard ball-in-cup fish-swim"

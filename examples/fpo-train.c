@@ -26,6 +26,7 @@ typedef struct opts {
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
     float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
     int cfm, ratio_mode, aspo, sampler_steps, quiet, t_dist; /* -1: the task's default */
+    int time_emb;                                            /* -1: the task's default */
     fpo_integrator integrator;
     int actor_layers, actor_hidden, critic_layers, critic_hidden;
 } opts;
@@ -61,6 +62,7 @@ static void usage(FILE *f)
             "  --aspo, --no-aspo     FPO++ asymmetric objective for negative advantages, or not\n"
             "  --sampler euler|heun|midpoint  --sampler-steps K  --sde-noise X\n"
             "  --actor L:W --critic L:W  hidden layers and width\n"
+            "  --time-emb sin|raw    flow time features: 8 sinusoids or t itself (default: the task's)\n"
             "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off; default 3)\n"
             "  --eval-episodes N     episodes of the final evaluation\n"
             "  --model-dir DIR       where MuJoCo task models are\n"
@@ -240,7 +242,7 @@ int main(int argc, char **argv)
     o.steps = -1;
     o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
     o.max_grad_norm = o.value_coef = o.raw_clip = NAN;
-    o.cfm = o.ratio_mode = o.aspo = -1;
+    o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
     o.integrator = FPO_INTEGRATOR_EULER;
     o.sampler_steps = 10;
     o.actor_layers = o.critic_layers = -1;
@@ -249,7 +251,7 @@ int main(int argc, char **argv)
     enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_MB, O_LR,
            O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
            O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
-           O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO };
+           O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB };
     static const struct option lo[] = {
         {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -263,12 +265,14 @@ int main(int argc, char **argv)
         {"critic", 1, 0, O_CRITIC}, {"eval", 1, 0, O_EVAL}, {"eval-episodes", 1, 0, O_EVALEP},
         {"model-dir", 1, 0, O_MDIR}, {"quiet", 0, 0, O_QUIET}, {"list", 0, 0, O_LIST},
         {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {"no-aspo", 0, 0, O_NOASPO},
+        {"time-emb", 1, 0, O_TEMB},
         {0, 0, 0, 0}};
     /* Names in the order of the enums they select. */
     static const char *const t_dists[] = {"grid", "uniform", "beta"};
     static const char *const cfms[] = {"eps", "u", "elbo"};
     static const char *const ratios[] = {"avg", "per-sample"};
     static const char *const samplers[] = {"euler", "heun", "midpoint"};
+    static const char *const time_embs[] = {"sin", "raw"};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -316,6 +320,10 @@ int main(int argc, char **argv)
             break;
         case O_RATIO:
             if ((o.ratio_mode = choice("ratio", optarg, ratios, 2)) < 0)
+                return 2;
+            break;
+        case O_TEMB:
+            if ((o.time_emb = choice("time-emb", optarg, time_embs, 2)) < 0)
                 return 2;
             break;
         case O_ASPO: o.aspo = 1; break;
@@ -406,6 +414,8 @@ int main(int argc, char **argv)
     }
     if (!isnan(o.raw_clip))
         pc.raw_clip = o.raw_clip;
+    if (o.time_emb >= 0)
+        pc.time_embedding = (fpo_time_embedding)o.time_emb;
     if (!isnan(o.lr))
         oc.lr = o.lr;
     if (!isnan(o.clip))
