@@ -232,6 +232,26 @@ static void draw_panel(FILE *f, double ox, double oy, const result *r)
     for (int i = 0; i < SAMPLES; i++)
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.8\" fill=\"#333\" fill-opacity=\"0.5\"/>\n",
                 cx + r->act[i][0] * A / 2, cy - r->act[i][1] * A / 2);
+    /* The vertical component decides the band: its histogram, 20 bins over
+     * [-1, 1], beside the scatter (the move rounds it: below -0.5 down, above
+     * 0.5 up, between stay). */
+    enum { BINS = 20 };
+    int h[BINS] = {0}, hmax = 1;
+    for (int i = 0; i < SAMPLES; i++) {
+        int b = (int)((r->act[i][1] + 1.0f) * 0.5f * BINS);
+        b = b < 0 ? 0 : (b >= BINS ? BINS - 1 : b);
+        if (++h[b] > hmax)
+            hmax = h[b];
+    }
+    double hx = cx + A / 2 + 8, HW = 60, bh = A / BINS;
+    for (int b = 0; b < BINS; b++) {
+        double len = HW * h[b] / hmax;
+        const char *col = b < BINS / 4 ? "#2a9d8f" : (b >= BINS - BINS / 4 ? "#e76f51" : "#aaa");
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
+                hx, ay + A - (b + 1) * bh, len, bh - 1, col);
+    }
+    svg_text(f, hx, ay - 6, 10, "start", "a_y: up");
+    svg_text(f, hx, ay + A + 12, 10, "start", "down");
 }
 
 static int write_svg(const char *path, const result *a, const result *b)
@@ -239,11 +259,11 @@ static int write_svg(const char *path, const result *a, const result *b)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    svg_begin(f, 720, 640);
-    svg_text(f, 360, 24, 16, "middle",
+    svg_begin(f, 760, 660);
+    svg_text(f, 380, 24, 16, "middle",
              "GridWorld: sampled episodes from the saddle starts (12,12) red, (17,12) blue");
     draw_panel(f, 40, 80, a);
-    draw_panel(f, 380, 80, b);
+    draw_panel(f, 400, 80, b);
     svg_end(f);
     return fclose(f);
 }
