@@ -30,9 +30,11 @@ void task_default_configs(const task_info *task, fpo_algo algo, fpo_policy_confi
         oc->entropy_coef = algo == FPO_ALGO_FPO ? 0.0f : d->entropy_coef;
         oc->epochs = d->epochs;
         oc->minibatches = d->minibatches;
-        oc->cfm_loss = d->cfm;
-        oc->ratio_mode = d->ratio;
-        oc->aspo = d->aspo;
+        if (algo == FPO_ALGO_FPO) { /* FPO's own objective; PPO keeps its clipped one */
+            oc->cfm_loss = d->cfm;
+            oc->ratio_mode = d->ratio;
+            oc->aspo = d->aspo;
+        }
     }
     if (tc) {
         fpo_trainer_config_init(tc);

@@ -9,6 +9,7 @@
 #include "gridworld.h"
 #include "pendulum.h"
 #include "task.h"
+#include "task_config.h"
 #include "testutil.h"
 
 #define PI 3.14159265358979323846
@@ -596,6 +597,28 @@ START_TEST(registry_finds_tasks)
 }
 END_TEST
 
+START_TEST(task_configs_keep_each_algorithms_objective)
+{
+    /* The task's FPO choices (ratio mode, ASPO, CFM loss) must not leak into
+     * Gaussian PPO, whose objective is PPO's clipped one. */
+    int n;
+    const task_info *const *list = task_list(&n);
+    for (int i = 0; i < n; i++) {
+        fpo_optimizer_config fpo, ppo, ref;
+        task_default_configs(list[i], FPO_ALGO_FPO, NULL, &fpo, NULL);
+        task_default_configs(list[i], FPO_ALGO_PPO, NULL, &ppo, NULL);
+        fpo_optimizer_config_init(&ref, FPO_ALGO_PPO);
+        ck_assert_msg(ppo.aspo == ref.aspo && ppo.ratio_mode == ref.ratio_mode &&
+                          ppo.cfm_loss == ref.cfm_loss,
+                      "%s: Gaussian PPO got aspo %d ratio %d", list[i]->name, ppo.aspo,
+                      (int)ppo.ratio_mode);
+        ck_assert_int_eq(fpo.aspo, list[i]->defaults.aspo);
+        ck_assert_int_eq(fpo.ratio_mode, list[i]->defaults.ratio);
+        ck_assert_int_eq(fpo.cfm_loss, list[i]->defaults.cfm);
+    }
+}
+END_TEST
+
 START_TEST(registry_defaults_are_sane)
 {
     const task_defaults *g = &task_find("gridworld")->defaults;
@@ -673,6 +696,7 @@ Suite *fpo_test_suite(void)
     TCase *rg = tcase_create("registry");
     tcase_add_test(rg, registry_finds_tasks);
     tcase_add_test(rg, registry_defaults_are_sane);
+    tcase_add_test(rg, task_configs_keep_each_algorithms_objective);
     tcase_add_test(rg, registry_open_close);
     suite_add_tcase(s, rg);
     return s;
