@@ -54,6 +54,8 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
         return fpo_fail(NULL, FPO_ERANGE, "num_envs * horizon must be <= 2^26"); /* int indices */
     if ((unsigned)c.t_dist > FPO_T_BETA || !isfinite(c.t_beta) || c.t_beta <= 0.0f)
         return fpo_fail(NULL, FPO_ERANGE, "t_dist must be an fpo_t_dist and t_beta finite and > 0");
+    if (c.env_offset < 0 || c.env_offset > (1 << 30))
+        return fpo_fail(NULL, FPO_ERANGE, "env_offset must be in [0, 2^30], got %d", c.env_offset);
     if ((rc = fpo_mem_init(&mem, c.allocator)))
         return rc;
     fpo_buffer *b = fpo_mem_calloc(&mem, 1, sizeof *b);
@@ -104,15 +106,15 @@ int fpo_buffer_clear(fpo_buffer *b)
 }
 
 /* Beta(1, b) by inversion: F(x) = 1 - (1 - x)^b. */
-static float draw_t(fpo_buffer *b)
+static float draw_t(const fpo_buffer *b, fpo_rng *rng)
 {
     switch (b->cfg.t_dist) {
     case FPO_T_GRID:
-        return 0.1f * (float)(1 + fpo_rng_below(&b->rng, 10));
+        return 0.1f * (float)(1 + fpo_rng_below(rng, 10));
     case FPO_T_UNIFORM:
-        return fpo_rng_uniform(&b->rng);
+        return fpo_rng_uniform(rng);
     default: {
-        float u = fpo_rng_uniform(&b->rng);
+        float u = fpo_rng_uniform(rng);
         float x = 1.0f - powf(1.0f - u, 1.0f / b->cfg.t_beta);
         return 0.005f + 0.99f * x;
     }
@@ -159,9 +161,16 @@ int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions, co
             memcpy(b->final_obs + (base + e) * od, final_obs + e * od, od * sizeof(float));
     size_t nmc = (size_t)b->cfg.n_mc;
     if (nmc) {
-        for (size_t i = 0; i < N * nmc; i++)
-            b->pair_t[base * nmc + i] = draw_t(b);
-        fpo_rng_normal(&b->rng, b->pair_eps + base * nmc * ad, N * nmc * ad);
+        /* Each environment's pairs from its own stream (buffer.h: env_offset). */
+        for (size_t e = 0; e < N; e++) {
+            fpo_rng r;
+            fpo_rng_fork(&r, &b->rng, (uint64_t)b->cfg.env_offset + e);
+            size_t pk = (base + e) * nmc;
+            for (size_t k = 0; k < nmc; k++)
+                b->pair_t[pk + k] = draw_t(b, &r);
+            fpo_rng_normal(&r, b->pair_eps + pk * ad, nmc * ad);
+        }
+        b->rng.ctr++;
     }
     b->steps++;
     return FPO_OK;

@@ -11,7 +11,7 @@ struct fpo_buffer {
     fpo_errbuf err;
     fpo_mem mem;
     fpo_buffer_config cfg;
-    fpo_rng rng;
+    fpo_rng rng;     /* keyed: its counter numbers the steps added (fpo_rng_fork) */
     int steps;       /* filled so far */
     int has_last;    /* set_last_obs called since clear */
     size_t cap;      /* num_envs * horizon */

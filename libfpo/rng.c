@@ -29,6 +29,24 @@ void fpo_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4
     out[3] = c3;
 }
 
+/* splitmix64's finalizer: a bijection, so distinct streams give distinct keys. */
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+void fpo_rng_fork(fpo_rng *out, const fpo_rng *base, uint64_t index)
+{
+    uint64_t draw = base->ctr;
+    /* 128-bit counter = [block: 32 | draw low: 32 | index: 48 | draw high: 16]. */
+    uint64_t stream = (index & 0xffffffffffffull) | (draw >> 32) << 48;
+    fpo_rng_init(out, base->key ^ mix64(base->stream), stream);
+    out->ctr = draw << 32;
+}
+
 void fpo_rng_init(fpo_rng *r, uint64_t seed, uint64_t stream)
 {
     r->key = seed;

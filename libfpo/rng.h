@@ -29,6 +29,17 @@ void fpo_rng_uniform_fill(fpo_rng *r, float *out, size_t n);
 /* Standard normal samples (Box-Muller, computed in double). */
 void fpo_rng_normal(fpo_rng *r, float *out, size_t n);
 
+/* Keyed draws: numbers for item `index` (an environment, a batch row) at
+ * draw number base->ctr of a keyed generator `base` (made with
+ * fpo_rng_init, then used only through this function; the caller
+ * increments base->ctr after each batch). out is an independent stream of
+ * 2^32 blocks that depends only on (base key, base stream, index, draw), so
+ * an item's numbers do not depend on which other items share its batch, or
+ * on the process that draws them. Distinct (index, draw) pairs never
+ * overlap for index < 2^48 and draw < 2^48, and never overlap a stream
+ * used directly (the key differs). */
+void fpo_rng_fork(fpo_rng *out, const fpo_rng *base, uint64_t index);
+
 /* The raw block function: out = Philox4x32-10(ctr, key). Exposed for tests
  * (Random123 known-answer vectors) and for stateless per-index draws. */
 void fpo_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);

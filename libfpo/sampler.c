@@ -23,6 +23,7 @@ struct fpo_sampler {
     float *v1, *v2; /* velocities / actor output [max_batch x out_dim] */
     float *nobs;    /* normalized observations for the critic */
     float *scratch; /* MLP scratch */
+    fpo_rng *rows;  /* per-row streams of the call in progress [max_batch] */
 };
 
 #define FPO_MAX_SAMPLER_STEPS 1000
@@ -66,6 +67,7 @@ static void sampler_free(fpo_sampler *s)
     fpo_mem_free(&m, s->v2);
     fpo_mem_free(&m, s->nobs);
     fpo_mem_free(&m, s->scratch);
+    fpo_mem_free(&m, s->rows);
     fpo_mem_free(&m, s);
 }
 
@@ -83,6 +85,8 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
         return rc;
     if (c.max_batch < 1 || c.max_batch > (1 << 24))
         return fpo_fail(NULL, FPO_ERANGE, "max_batch must be in [1, 2^24], got %d", c.max_batch);
+    if (c.row_offset < 0 || c.row_offset > (1 << 30))
+        return fpo_fail(NULL, FPO_ERANGE, "row_offset must be in [0, 2^30], got %d", c.row_offset);
     if ((rc = fpo_mem_init(&mem, c.allocator)))
         return rc;
     fpo_sampler *s = fpo_mem_calloc(&mem, 1, sizeof *s);
@@ -111,7 +115,8 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
     s->v2 = fpo_mem_calloc(&mem, B * (size_t)s->out_dim, sizeof(float));
     s->nobs = fpo_mem_calloc(&mem, B * (size_t)s->obs_dim, sizeof(float));
     s->scratch = fpo_mem_calloc(&mem, sa > sc ? sa : sc, sizeof(float));
-    if (!s->X || !s->x || !s->xe || !s->v1 || !s->v2 || !s->nobs || !s->scratch) {
+    s->rows = fpo_mem_calloc(&mem, B, sizeof(fpo_rng));
+    if (!s->X || !s->x || !s->xe || !s->v1 || !s->v2 || !s->nobs || !s->scratch || !s->rows) {
         sampler_free(s);
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating sampler scratch");
     }
@@ -182,6 +187,23 @@ static void velocity(fpo_sampler *s, const fpo_policy *p, const float *x, float 
     fpo_mlp_forward_direct(&p->actor, p->params, s->X, n, v, s->scratch);
 }
 
+/* The streams of rows 0..n-1 for this call: keyed by the row's global index
+ * (row_offset + r) and the call number, so a row's noise does not depend on
+ * the batch it is in (or on the process, in data-parallel training). */
+static void fork_rows(fpo_sampler *s, int n)
+{
+    for (int r = 0; r < n; r++)
+        fpo_rng_fork(&s->rows[r], &s->rng, (uint64_t)s->cfg.row_offset + (uint64_t)r);
+    s->rng.ctr++;
+}
+
+/* Standard normals for n rows of d values each, row r from its own stream. */
+static void row_normals(fpo_sampler *s, float *out, int n, int d)
+{
+    for (int r = 0; r < n; r++)
+        fpo_rng_normal(&s->rows[r], out + (size_t)r * (size_t)d, (size_t)d);
+}
+
 static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
 {
     const fpo_sampler_config *c = &s->cfg;
@@ -189,10 +211,12 @@ static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
     float *x = s->x, *xe = s->xe, *v1 = s->v1, *v2 = s->v2;
     int zero = c->deterministic || c->init_noise == FPO_NOISE_ZERO;
     float sde = c->deterministic ? 0.0f : c->sde_noise;
+    if (!zero || sde > 0.0f)
+        fork_rows(s, n);
     if (zero)
         memset(x, 0, m * sizeof(float));
     else
-        fpo_rng_normal(&s->rng, x, m);
+        row_normals(s, x, n, s->act_dim);
     int K = c->steps;
     float dt = -1.0f / (float)K;
     for (int k = 0; k < K; k++) {
@@ -219,7 +243,7 @@ static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
             break;
         }
         if (sde > 0.0f && k + 1 < K) {
-            fpo_rng_normal(&s->rng, xe, m);
+            row_normals(s, xe, n, s->act_dim);
             float a = sde * sqrtf(-dt);
             for (size_t i = 0; i < m; i++)
                 x[i] += a * xe[i];
@@ -231,9 +255,10 @@ static void gaussian_sample(fpo_sampler *s, const fpo_policy *p, int n)
 {
     int ad = s->act_dim, od = s->out_dim;
     fpo_mlp_forward_direct(&p->actor, p->params, s->X, n, s->v1, s->scratch);
-    size_t m = (size_t)n * (size_t)ad;
-    if (!s->cfg.deterministic)
-        fpo_rng_normal(&s->rng, s->xe, m);
+    if (!s->cfg.deterministic) {
+        fork_rows(s, n);
+        row_normals(s, s->xe, n, ad);
+    }
     for (int r = 0; r < n; r++) {
         const float *y = s->v1 + (size_t)r * (size_t)od;
         float *x = s->x + (size_t)r * (size_t)ad;

@@ -16,6 +16,7 @@ struct fpo_vecenv {
     fpo_env_table table;
     void *user;
     int num_envs, obs_dim, act_dim, threads;
+    int env_offset; /* global index of instance 0 (episode seeds) */
     uint64_t seed;
     fpo_pool *pool;
     void **envs;
@@ -51,7 +52,7 @@ void fpo_vecenv_config_init(fpo_vecenv_config *cfg)
     cfg->threads = 1;
 }
 
-/* splitmix64: episode seeds from (vecenv seed, instance, episode). */
+/* splitmix64: episode seeds from (vecenv seed, global instance index, episode). */
 static uint64_t mix(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ull;
@@ -62,7 +63,8 @@ static uint64_t mix(uint64_t x)
 
 static uint64_t episode_seed(const fpo_vecenv *v, int i)
 {
-    return mix(mix(v->seed ^ mix((uint64_t)i + 1)) + v->episode[i]);
+    uint64_t global = (uint64_t)v->env_offset + (uint64_t)i;
+    return mix(mix(v->seed ^ mix(global + 1)) + v->episode[i]);
 }
 
 static void vecenv_free(fpo_vecenv *v)
@@ -115,6 +117,8 @@ int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
     if (c.num_envs < 1 || c.num_envs > (1 << 20) || c.threads < 1 || c.threads > 256)
         return fpo_fail(NULL, FPO_ERANGE, "num_envs %d must be in [1, 2^20], threads %d in [1, 256]",
                         c.num_envs, c.threads);
+    if (c.env_offset < 0 || c.env_offset > (1 << 30))
+        return fpo_fail(NULL, FPO_ERANGE, "env_offset must be in [0, 2^30], got %d", c.env_offset);
     for (int i = 0; i < t->act_dim; i++) {
         float lo = t->action_low ? t->action_low[i] : -1.0f;
         float hi = t->action_high ? t->action_high[i] : 1.0f;
@@ -136,6 +140,7 @@ int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
     v->act_dim = t->act_dim;
     v->threads = c.threads < c.num_envs ? c.threads : c.num_envs;
     v->seed = c.seed;
+    v->env_offset = c.env_offset;
     v->need_reset = 1;
     size_t N = (size_t)c.num_envs, ad = (size_t)t->act_dim;
     v->envs = fpo_mem_calloc(&mem, N, sizeof(void *));

@@ -37,6 +37,12 @@ typedef struct fpo_buffer_config {
     float t_beta;        /* for FPO_T_BETA: 1.5 */
     uint64_t seed;
     const fpo_allocator *allocator;
+    /* The (t, eps) pairs of environment e at a step are drawn from a stream
+     * keyed by (seed, env_offset + e, number of the step since creation), so
+     * they do not depend on how many environments share the buffer.
+     * Data-parallel training sets env_offset to the global index of this
+     * process's first environment (fpo/collective.h). 0..2^30: 0. */
+    int env_offset;
 } fpo_buffer_config;
 
 FPO_API void fpo_buffer_config_init(fpo_buffer_config *cfg);

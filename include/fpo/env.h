@@ -63,6 +63,12 @@ typedef struct fpo_vecenv_config {
     int threads;                /* worker threads for stepping (1 = caller only) */
     uint64_t seed;              /* episode seeds derive from it */
     const fpo_allocator *allocator; /* NULL = malloc/free */
+    /* Episode seeds derive from (seed, env_offset + instance index, episode
+     * number): data-parallel training sets env_offset to the global index of
+     * this process's first environment (fpo/collective.h), so an
+     * environment's episodes do not depend on the process that steps it.
+     * create still receives the local index. 0..2^30: 0. */
+    int env_offset;
 } fpo_vecenv_config;
 
 /* Statistics of the episodes completed since the last call to

@@ -12,7 +12,9 @@
  * after each step (SDE-style exploration). FPO's update needs only the final
  * action, so any of these may be used for rollouts and for deployment.
  * Gaussian policies draw mean + std * N(0, I), or return the mean when
- * deterministic is set. */
+ * deterministic is set. Each row of a call draws its noise from its own
+ * stream (see row_offset), so acting on rows together or apart, or on
+ * several processes, gives every row the same noise. */
 #ifndef FPO_SAMPLER_H
 #define FPO_SAMPLER_H
 
@@ -46,6 +48,12 @@ typedef struct fpo_sampler_config {
     int max_batch;             /* largest n passed to act/value: 1 */
     uint64_t seed;
     const fpo_allocator *allocator;
+    /* Random numbers: row r of an act call draws from its own stream, keyed
+     * by (seed, row_offset + r, number of the call), so a row's noise does
+     * not depend on the other rows of the batch. Data-parallel training sets
+     * row_offset to the global index of this process's first environment
+     * (fpo/collective.h). 0..2^30: 0. */
+    int row_offset;
 } fpo_sampler_config;
 
 FPO_API void fpo_sampler_config_init(fpo_sampler_config *cfg);
@@ -56,7 +64,7 @@ FPO_API void fpo_sampler_destroy(fpo_sampler *s);
 FPO_API const char *fpo_sampler_errmsg(const fpo_sampler *s);
 
 /* Change integrator, steps, init_noise, sde_noise or deterministic without
- * reallocating (max_batch, seed and allocator are ignored). */
+ * reallocating (max_batch, seed, allocator and row_offset are ignored). */
 FPO_API int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg);
 /* The sampler settings a policy carries for deployment (saved in its
  * checkpoint): integrator, steps, init_noise, sde_noise and deterministic;

@@ -115,7 +115,8 @@ class fpo_sampler_config(Structure):
                 ("deterministic", c_int),
                 ("max_batch", c_int),
                 ("seed", c_uint64),
-                ("allocator", c_void_p)]
+                ("allocator", c_void_p),
+                ("row_offset", c_int)]
 
 
 class fpo_buffer_config(Structure):
@@ -128,7 +129,8 @@ class fpo_buffer_config(Structure):
                 ("t_dist", c_int),
                 ("t_beta", c_float),
                 ("seed", c_uint64),
-                ("allocator", c_void_p)]
+                ("allocator", c_void_p),
+                ("env_offset", c_int)]
 
 
 class fpo_optimizer_config(Structure):
@@ -214,7 +216,8 @@ class fpo_vecenv_config(Structure):
                 ("num_envs", c_int),
                 ("threads", c_int),
                 ("seed", c_uint64),
-                ("allocator", c_void_p)]
+                ("allocator", c_void_p),
+                ("env_offset", c_int)]
 
 
 class fpo_episode_stats(Structure):
