@@ -45,6 +45,7 @@ const char *fpo_strerror(int code)
     case FPO_EUNSUPPORTED: return "unsupported operation";
     case FPO_ETHREAD: return "thread creation failed";
     case FPO_EKEY: return "unknown key";
+    case FPO_EREMOTE: return "failed on another rank";
     default: return "unknown error code";
     }
 }

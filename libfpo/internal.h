@@ -4,6 +4,7 @@
 #define FPO_INTERNAL_INTERNAL_H
 
 #include "fpo/fpo.h"
+#include "coll.h"
 #include "rng.h"
 
 typedef struct fpo_opt_state {
@@ -15,6 +16,12 @@ typedef struct fpo_opt_state {
 } fpo_opt_state;
 
 void fpo_optimizer_state(fpo_optimizer *o, fpo_opt_state *out);
+/* The trainer's create: it has made the handshake (layout) and agrees on
+ * the outcome of its whole create itself, so this makes no collective call. */
+int fpo_optimizer_create_for(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,
+                             const fpo_optimizer_config *cfg, const fpo_layout *layout);
+/* Fingerprint (coll.h) of the settings every rank must share, chained on h. */
+uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_t h);
 fpo_rng *fpo_sampler_rng(fpo_sampler *s);
 fpo_rng *fpo_buffer_rng(fpo_buffer *b);
 /* Per-instance episode counters (episode seeds derive from them). */
@@ -25,5 +32,15 @@ void fpo_policy_stats_save(const fpo_policy *p, double *mean, double *m2, int64_
 void fpo_policy_stats_restore(fpo_policy *p, const double *mean, const double *m2, int64_t count);
 /* Copy parameters and observation statistics of src into dst (same shape). */
 void fpo_policy_copy_state(fpo_policy *dst, const fpo_policy *src);
+
+/* Observation statistics over ranks (optimizer.c). The pending (gathered,
+ * not yet committed) statistics as 1 + 2 * obs_dim doubles: count, mean,
+ * M2. merge replaces them by the Chan merge of n such blocks (stride
+ * doubles apart) in block order, so every rank that merges the same blocks
+ * gets the same bits; one block is copied exactly. */
+void fpo_policy_pending_export(const fpo_policy *p, double *out);
+void fpo_policy_pending_merge(fpo_policy *p, const double *blocks, int n, size_t stride);
+/* Fingerprint (coll.h) of the parameters and committed statistics, chained on h. */
+uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "fpo/optimizer.h"
 #include "adam.h"
+#include "coll.h"
 #include "internal.h"
 #include "optimizer_impl.h"
 #include "buffer_impl.h"
@@ -53,9 +54,17 @@ struct fpo_optimizer {
     int num_envs, horizon, obs_dim, act_dim, n_mc;
     size_t n_params;
     fpo_mlp actor_shape, critic_shape; /* network shapes the workspaces were sized for */
-    int B;          /* transitions per update */
+    int B;          /* transitions per update in this process's buffer */
     int min_minibatches; /* minibatches may only grow: workspaces fit B / this */
-    int chunk;      /* transitions per thread per minibatch (upper bound) */
+    int chunk;      /* transitions per thread per pass (a minibatch's local rows
+                     * beyond chunk * threads run in further passes) */
+    /* Data-parallel training (fpo/collective.h); single process otherwise. */
+    fpo_coll coll;
+    fpo_layout lay; /* this rank's environments among all ranks' */
+    int G;          /* transitions per update over all ranks (B without a collective) */
+    int *mbidx;     /* local rows of the current minibatch [B] */
+    double *xb;     /* exchange buffer of the collective sums */
+    size_t xb_cap;  /* its doubles */
     int64_t step;
     float *m, *v, *grad;
     float *bak_params, *bak_m, *bak_v;
@@ -64,7 +73,7 @@ struct fpo_optimizer {
     /* Per-update arrays over the whole batch. */
     float *nobs, *values, *adv, *ret, *old;  /* old: l_old [B x n_mc] or logp_old [B] */
     float *fvalues, *lastv;
-    int *perm;
+    int *perm;      /* permutation of the G global transitions */
     work *w;
 };
 
@@ -155,6 +164,37 @@ static int *key_int(fpo_optimizer_config *c, fpo_opt_key key)
     }
 }
 
+/* Doubles the collective exchanges of one update need: the observation
+ * statistics (a status and 1 + 2 obs_dim per rank), the advantage sums of
+ * every minibatch, the end-of-update statistics, the create handshake. */
+static size_t xb_need(const fpo_optimizer *o, int epochs, int mbs)
+{
+    size_t P = (size_t)o->coll.size, od = (size_t)o->obs_dim;
+    size_t a = P * (3 + 2 * od);
+    size_t b = P + 8 + 2 * (size_t)epochs * (size_t)mbs;
+    size_t c = 4 * P + 16;
+    size_t n = a > b ? a : b;
+    n = n > c ? n : c;
+    size_t h = fpo_coll_scratch_doubles(&o->coll);
+    return n > h ? n : h;
+}
+
+/* Grow the exchange buffer for epochs x mbs (allocates only when tunables
+ * grow: fpo_optimizer_set and create, never in an update). */
+static int ensure_xb(fpo_optimizer *o, int epochs, int mbs)
+{
+    size_t need = xb_need(o, epochs, mbs);
+    if (need <= o->xb_cap)
+        return FPO_OK;
+    double *nb = fpo_mem_calloc(&o->mem, need, sizeof(double));
+    if (!nb)
+        return FPO_ENOMEM;
+    fpo_mem_free(&o->mem, o->xb);
+    o->xb = nb;
+    o->xb_cap = need;
+    return FPO_OK;
+}
+
 int fpo_optimizer_set(fpo_optimizer *o, fpo_opt_key key, double value)
 {
     if (!o)
@@ -173,10 +213,15 @@ int fpo_optimizer_set(fpo_optimizer *o, fpo_opt_key key, double value)
     if (value != floor(value))
         return fpo_fail(&o->err, FPO_ERANGE, "%s must be an integer, got %g", key_table[key].name,
                         value);
-    if (key == FPO_OPT_MINIBATCHES && (value < o->min_minibatches || value > o->B))
+    if (key == FPO_OPT_MINIBATCHES && (value < o->min_minibatches || value > o->G))
         return fpo_fail(&o->err, FPO_ERANGE,
                         "minibatches must be in [%d, %d] (the workspaces were sized for %d)",
-                        o->min_minibatches, o->B, o->min_minibatches);
+                        o->min_minibatches, o->G, o->min_minibatches);
+    int epochs = key == FPO_OPT_EPOCHS ? (int)value : o->cfg.epochs;
+    int mbs = key == FPO_OPT_MINIBATCHES ? (int)value : o->cfg.minibatches;
+    if (ensure_xb(o, epochs, mbs))
+        return fpo_fail(&o->err, FPO_ENOMEM, "out of memory for %d epochs x %d minibatches",
+                        epochs, mbs);
     *i = (int)value;
     return FPO_OK;
 }
@@ -242,6 +287,8 @@ static void optimizer_free(fpo_optimizer *o)
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         fpo_mem_free(&m, *arrays[i]);
     fpo_mem_free(&m, o->perm);
+    fpo_mem_free(&m, o->mbidx);
+    fpo_mem_free(&m, o->xb);
     fpo_mem_free(&m, o->bak_mean);
     fpo_mem_free(&m, o->bak_m2);
     if (o->w) {
@@ -259,11 +306,36 @@ static void optimizer_free(fpo_optimizer *o)
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
-int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,
-                         const fpo_optimizer_config *cfg)
+uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_t h)
+{
+    /* Every setting that changes the update, field by field (struct padding
+     * and pointers excluded); threads may differ between ranks. */
+    const int ints[] = {(int)c->algo, c->epochs, c->minibatches, (int)c->cfm_loss,
+                        (int)c->ratio_mode, c->aspo, c->normalize_advantages};
+    const float floats[] = {c->lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay,
+                            c->max_grad_norm, c->clip_eps, c->gamma, c->gae_lambda,
+                            c->reward_scale, c->value_coef, c->entropy_coef, c->ratio_clamp};
+    h = fpo_fingerprint(h, ints, sizeof ints);
+    h = fpo_fingerprint(h, floats, sizeof floats);
+    return fpo_fingerprint(h, &c->seed, sizeof c->seed);
+}
+
+/* What every rank must hold identically after an update. */
+static uint32_t state_fingerprint(const fpo_optimizer *o, const fpo_policy *p)
+{
+    uint32_t h = fpo_optimizer_config_fingerprint(&o->cfg, FPO_FINGERPRINT_INIT);
+    h = fpo_fingerprint(h, &o->step, sizeof o->step);
+    return fpo_policy_fingerprint(p, h);
+}
+
+/* The create: `given` is the layout when the trainer already made the
+ * handshake (and agrees on the outcome itself), else NULL. */
+static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,
+                            const fpo_optimizer_config *cfg, const fpo_layout *given)
 {
     fpo_optimizer_config c;
     fpo_mem mem;
+    fpo_coll coll;
     if (!out)
         return fpo_fail(NULL, FPO_EINVAL, "fpo_optimizer_create: out is NULL");
     *out = NULL;
@@ -272,6 +344,8 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
     int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_optimizer_config_init(&c, FPO_ALGO_FPO));
     if (rc || (rc = check_config(NULL, &c)))
         return rc; /* the message is in the thread's buffer (fpo_last_errmsg) */
+    if ((rc = fpo_coll_init(&coll, c.collective, NULL)))
+        return rc;
     if ((c.algo == FPO_ALGO_FPO) != (p->cfg.kind == FPO_POLICY_FLOW))
         return fpo_fail(NULL, FPO_EMISMATCH, "FPO needs a flow policy and PPO a Gaussian one");
     if (b->cfg.obs_dim != p->cfg.obs_dim || b->cfg.act_dim != p->cfg.act_dim)
@@ -279,7 +353,7 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
     if (c.algo == FPO_ALGO_FPO && b->cfg.n_mc < 1)
         return fpo_fail(NULL, FPO_EMISMATCH, "FPO needs a buffer with n_mc >= 1 (t, eps) pairs");
     int B = b->cfg.num_envs * b->cfg.horizon;
-    if (c.minibatches > B)
+    if (!fpo_coll_on(&coll) && c.minibatches > B)
         return fpo_fail(NULL, FPO_ERANGE, "minibatches (%d) exceeds the batch (%d transitions)",
                         c.minibatches, B);
     if ((rc = fpo_mem_init(&mem, c.allocator)))
@@ -291,6 +365,8 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
     o->mem = mem;
     o->cfg = c;
     o->cfg.allocator = NULL;
+    o->cfg.collective = NULL;
+    o->coll = coll;
     o->kind = p->cfg.kind;
     o->num_envs = b->cfg.num_envs;
     o->horizon = b->cfg.horizon;
@@ -303,40 +379,72 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
     o->B = B;
     o->min_minibatches = c.minibatches;
     o->threads = c.threads;
-    int M = (B + c.minibatches - 1) / c.minibatches;
-    o->chunk = (M + c.threads - 1) / c.threads;
     fpo_rng_init(&o->rng, c.seed, 0x6f7074696dull /* "optim" */);
 
-    rc = fpo_pool_create(&o->pool, &mem, c.threads);
-    if (rc) {
-        o->pool = NULL;
+    /* The exchange buffer first: the handshake below needs it, and failing
+     * before any collective call is a local failure (fpo/collective.h). */
+    if (ensure_xb(o, c.epochs, c.minibatches)) {
         optimizer_free(o);
-        return rc;
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the optimizer");
     }
+    if (given) {
+        o->lay = *given;
+    } else {
+        uint32_t fp = fpo_policy_fingerprint(p, fpo_optimizer_config_fingerprint(&o->cfg, FPO_FINGERPRINT_INIT));
+        if ((rc = fpo_coll_handshake(&o->coll, NULL, o->xb, o->num_envs, o->horizon, fp,
+                                     &o->lay))) {
+            optimizer_free(o);
+            return rc;
+        }
+    }
+    o->G = o->lay.global_envs * o->horizon;
+    if (c.minibatches > o->G) {
+        /* Decided on gathered numbers: the same on every rank. */
+        optimizer_free(o);
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "minibatches (%d) exceeds the batch of all ranks (%d transitions)",
+                        c.minibatches, o->G);
+    }
+    /* Expected rows of this rank in a minibatch: B / minibatches. With other
+     * ranks the count varies from minibatch to minibatch (hypergeometric,
+     * standard deviation below sqrt(M)); the slack keeps nearly all of them
+     * in one pass, and the rest run in a second. */
+    int M = (B + c.minibatches - 1) / c.minibatches;
+    if (o->coll.size > 1) {
+        double slack = 4.0 * sqrt((double)M) + 16.0;
+        M = M + (int)slack > B ? B : M + (int)slack;
+    }
+    o->chunk = (M + c.threads - 1) / c.threads;
+
+    rc = fpo_pool_create(&o->pool, &mem, c.threads);
+    if (rc)
+        o->pool = NULL;
     size_t np = p->n_params, Bs = (size_t)B, od = (size_t)o->obs_dim;
     size_t nold = o->n_mc ? Bs * (size_t)o->n_mc : Bs;
-    o->m = fpo_mem_calloc(&mem, np, sizeof(float));
-    o->v = fpo_mem_calloc(&mem, np, sizeof(float));
-    o->grad = fpo_mem_calloc(&mem, np, sizeof(float));
-    o->bak_params = fpo_mem_calloc(&mem, np, sizeof(float));
-    o->bak_m = fpo_mem_calloc(&mem, np, sizeof(float));
-    o->bak_v = fpo_mem_calloc(&mem, np, sizeof(float));
-    o->nobs = fpo_mem_calloc(&mem, Bs * od, sizeof(float));
-    o->values = fpo_mem_calloc(&mem, Bs, sizeof(float));
-    o->adv = fpo_mem_calloc(&mem, Bs, sizeof(float));
-    o->ret = fpo_mem_calloc(&mem, Bs, sizeof(float));
-    o->old = fpo_mem_calloc(&mem, nold, sizeof(float));
-    o->fvalues = fpo_mem_calloc(&mem, Bs, sizeof(float));
-    o->lastv = fpo_mem_calloc(&mem, (size_t)o->num_envs, sizeof(float));
-    o->perm = fpo_mem_calloc(&mem, Bs, sizeof(int));
-    o->bak_mean = fpo_mem_calloc(&mem, od, sizeof(double));
-    o->bak_m2 = fpo_mem_calloc(&mem, od, sizeof(double));
-    o->w = fpo_mem_calloc(&mem, (size_t)c.threads, sizeof(work));
-    if (!o->m || !o->v || !o->grad || !o->bak_params || !o->bak_m || !o->bak_v || !o->nobs ||
-        !o->values || !o->adv || !o->ret || !o->old || !o->fvalues || !o->lastv || !o->perm || !o->bak_mean || !o->bak_m2 ||
-        !o->w) {
-        optimizer_free(o);
-        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating optimizer workspaces");
+    if (!rc) {
+        o->m = fpo_mem_calloc(&mem, np, sizeof(float));
+        o->v = fpo_mem_calloc(&mem, np, sizeof(float));
+        /* one more float: the loss guard's flag travels with the gradient */
+        o->grad = fpo_mem_calloc(&mem, np + 1, sizeof(float));
+        o->bak_params = fpo_mem_calloc(&mem, np, sizeof(float));
+        o->bak_m = fpo_mem_calloc(&mem, np, sizeof(float));
+        o->bak_v = fpo_mem_calloc(&mem, np, sizeof(float));
+        o->nobs = fpo_mem_calloc(&mem, Bs * od, sizeof(float));
+        o->values = fpo_mem_calloc(&mem, Bs, sizeof(float));
+        o->adv = fpo_mem_calloc(&mem, Bs, sizeof(float));
+        o->ret = fpo_mem_calloc(&mem, Bs, sizeof(float));
+        o->old = fpo_mem_calloc(&mem, nold, sizeof(float));
+        o->fvalues = fpo_mem_calloc(&mem, Bs, sizeof(float));
+        o->lastv = fpo_mem_calloc(&mem, (size_t)o->num_envs, sizeof(float));
+        o->perm = fpo_mem_calloc(&mem, (size_t)o->G, sizeof(int));
+        o->mbidx = fpo_mem_calloc(&mem, Bs, sizeof(int));
+        o->bak_mean = fpo_mem_calloc(&mem, od, sizeof(double));
+        o->bak_m2 = fpo_mem_calloc(&mem, od, sizeof(double));
+        o->w = fpo_mem_calloc(&mem, (size_t)c.threads, sizeof(work));
+        if (!o->m || !o->v || !o->grad || !o->bak_params || !o->bak_m || !o->bak_v ||
+            !o->nobs || !o->values || !o->adv || !o->ret || !o->old || !o->fvalues ||
+            !o->lastv || !o->perm || !o->mbidx || !o->bak_mean || !o->bak_m2 || !o->w)
+            rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating optimizer workspaces");
     }
     /* Each thread handles at most `chunk` transitions at a time, in training
      * and in the precompute passes (which reuse the same chunking). */
@@ -346,7 +454,7 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
     size_t aout = (size_t)p->actor.dims[p->actor.n_layers];
     size_t scr = max_sz(fpo_mlp_scratch_floats(&p->actor, arows),
                         fpo_mlp_scratch_floats(&p->critic, rows));
-    for (int t = 0; t < c.threads; t++) {
+    for (int t = 0; !rc && t < c.threads; t++) {
         work *w = &o->w[t];
         w->X = fpo_mem_calloc(&mem, (size_t)arows * in, sizeof(float));
         w->Y = fpo_mem_calloc(&mem, (size_t)arows * aout, sizeof(float));
@@ -360,13 +468,31 @@ int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buf
         w->grad = fpo_mem_calloc(&mem, np, sizeof(float));
         w->l = fpo_mem_calloc(&mem, (size_t)arows, sizeof(float));
         if (!w->X || !w->Y || !w->dY || !w->cacheA || !w->V || !w->dV || !w->cacheC || !w->NO ||
-            !w->scratch || !w->grad || !w->l) {
-            optimizer_free(o);
-            return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating optimizer workspaces");
-        }
+            !w->scratch || !w->grad || !w->l)
+            rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating optimizer workspaces");
+    }
+    /* Every rank learns whether all of them succeeded (the trainer, which
+     * passes `given`, agrees on its whole create instead). */
+    if (!given)
+        rc = fpo_coll_agree(&o->coll, NULL, o->xb, rc, 0, "fpo_optimizer_create");
+    if (rc) {
+        optimizer_free(o);
+        return rc;
     }
     *out = o;
     return FPO_OK;
+}
+
+int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,
+                         const fpo_optimizer_config *cfg)
+{
+    return optimizer_create(out, p, b, cfg, NULL);
+}
+
+int fpo_optimizer_create_for(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,
+                             const fpo_optimizer_config *cfg, const fpo_layout *layout)
+{
+    return optimizer_create(out, p, b, cfg, layout);
 }
 
 void fpo_optimizer_destroy(fpo_optimizer *o)
@@ -392,7 +518,8 @@ typedef struct pass {
     int n;          /* how many */
     int mode;
     float adv_mean, adv_scale; /* normalization of this minibatch */
-    float inv_n;    /* 1 / minibatch size, the loss's mean */
+    float inv_n;    /* 1 / minibatch size (over all ranks), the loss's mean */
+    int zero_grad;  /* training: first pass of a minibatch clears the gradients */
 } pass;
 
 /* Fill the actor input rows of transitions idx[0..n) for all their pairs:
@@ -701,7 +828,7 @@ static void run_pass(void *ctx, int task, int n_tasks)
     work *w = &o->w[task];
     int per = (ps->n + n_tasks - 1) / n_tasks;
     int begin = task * per, end = begin + per > ps->n ? ps->n : begin + per;
-    if (ps->mode == PASS_TRAIN)
+    if (ps->mode == PASS_TRAIN && ps->zero_grad)
         memset(w->grad, 0, o->n_params * sizeof(float));
     int sub = o->n_mc > 0 ? FPO_PASS_ROWS / o->n_mc : FPO_PASS_ROWS;
     if (sub < 1)
@@ -710,31 +837,31 @@ static void run_pass(void *ctx, int task, int n_tasks)
         pass_rows(ps, w, ps->idx + s0, end - s0 < sub ? end - s0 : sub);
 }
 
-/* Gradient (into o->grad) and statistics of one minibatch at the current
- * parameters; the threads' parts are reduced in a fixed order so results
- * depend only on the thread count. */
+/* Gradient (into o->grad) and statistics of this rank's rows idx[0..n) of a
+ * minibatch of n_all rows over all ranks, at the current parameters, with
+ * advantages normalized by (adv_mean, adv_scale). The threads' parts are
+ * reduced in a fixed order so results depend only on the thread count. Rows
+ * beyond chunk * threads (possible with other ranks) run in further passes
+ * that add to the same gradients. */
 static void minibatch(fpo_optimizer *o, fpo_policy *p, const fpo_buffer *b, const int *idx, int n,
-                      acc *out)
+                      int n_all, float adv_mean, float adv_scale, acc *out)
 {
-    const fpo_optimizer_config *c = &o->cfg;
     size_t np = o->n_params;
-    double m = 0.0, m2 = 0.0;
-    for (int i = 0; i < n; i++) {
-        m += o->adv[idx[i]];
-        m2 += (double)o->adv[idx[i]] * o->adv[idx[i]];
-    }
-    m /= n;
-    double sd = sqrt(fmax(0.0, m2 / n - m * m));
-    pass ps = {o, p, b, idx, n, PASS_TRAIN,
-               c->normalize_advantages ? (float)m : 0.0f,
-               c->normalize_advantages ? (float)(1.0 / (sd + 1e-8)) : 1.0f,
-               1.0f / (float)n};
+    pass ps = {o, p, b, idx, n, PASS_TRAIN, adv_mean, adv_scale, 1.0f / (float)n_all, 1};
     for (int t = 0; t < o->threads; t++) {
         memset(&o->w[t].a, 0, sizeof(acc));
         o->w[t].a.ratio_min = DBL_MAX;
         o->w[t].a.ratio_max = -DBL_MAX;
     }
-    fpo_pool_run(o->pool, run_pass, &ps, o->threads);
+    int cap = o->chunk * o->threads;
+    int done = 0;
+    do {
+        ps.idx = idx + done;
+        ps.n = n - done < cap ? n - done : cap;
+        fpo_pool_run(o->pool, run_pass, &ps, o->threads);
+        ps.zero_grad = 0;
+        done += ps.n;
+    } while (done < n);
     memcpy(o->grad, o->w[0].grad, np * sizeof(float));
     for (int t = 1; t < o->threads; t++) {
         const float *g = o->w[t].grad;
@@ -759,6 +886,17 @@ static void minibatch(fpo_optimizer *o, fpo_policy *p, const fpo_buffer *b, cons
     }
 }
 
+/* Advantage normalization of a minibatch from the sums of A and A^2 over
+ * its n rows. */
+static void adv_norm(const fpo_optimizer_config *c, double sum, double sum2, int n, float *mean,
+                     float *scale)
+{
+    double m = sum / n;
+    double sd = sqrt(fmax(0.0, sum2 / n - m * m));
+    *mean = c->normalize_advantages ? (float)m : 0.0f;
+    *scale = c->normalize_advantages ? (float)(1.0 / (sd + 1e-8)) : 1.0f;
+}
+
 /* The minimized loss of a minibatch whose sums are in a. */
 static double minibatch_loss(const fpo_optimizer_config *c, const acc *a, int n)
 {
@@ -770,8 +908,15 @@ int fpo_optimizer_loss_grad(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, cons
 {
     if (!o || !p || !b || !idx || n < 1 || n > o->B / o->cfg.minibatches + 1)
         return FPO_EINVAL;
+    double sum = 0.0, sum2 = 0.0;
+    for (int i = 0; i < n; i++) {
+        sum += o->adv[idx[i]];
+        sum2 += (double)o->adv[idx[i]] * o->adv[idx[i]];
+    }
+    float am, as;
+    adv_norm(&o->cfg, sum, sum2, n, &am, &as);
     acc a;
-    minibatch(o, p, b, idx, n, &a);
+    minibatch(o, p, b, idx, n, n, am, as, &a);
     if (loss)
         *loss = minibatch_loss(&o->cfg, &a, n);
     if (grad)
@@ -818,14 +963,59 @@ static int values_of(fpo_optimizer *o, fpo_policy *p, const float *obs, int n, f
     return FPO_OK;
 }
 
-int fpo_optimizer_prepare(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *st)
+/* Step 1: the observation statistics gathered from this rank's buffer, merged
+ * over ranks (every rank merges all ranks' pending statistics in rank order,
+ * so all get the same bits) and committed: frozen from here on. One
+ * collective sum whose size depends only on the rank count and obs_dim; its
+ * outcome is agreed, and it also checks that all ranks have the same
+ * settings before the exchanges whose sizes and number depend on them. */
+static int obs_stats_phase(fpo_optimizer *o, fpo_policy *p, const fpo_buffer *b)
+{
+    int rc = fpo_policy_obs_accumulate(p, b->obs, o->B);
+    if (rc)
+        rc = fpo_fail(&o->err, rc, "observation statistics: %s", p->err.msg);
+    if (fpo_coll_on(&o->coll)) {
+        size_t P = (size_t)o->coll.size, r = (size_t)o->coll.rank;
+        size_t stride = 1 + 2 * (size_t)o->obs_dim;
+        double *x = o->xb;
+        /* [P failure flags][P settings fingerprints][P pending statistics] */
+        memset(x, 0, (2 * P + P * stride) * sizeof(double));
+        x[r] = rc ? 1.0 : 0.0;
+        uint32_t fp = fpo_optimizer_config_fingerprint(&o->cfg, FPO_FINGERPRINT_INIT);
+        x[P + r] = (double)fp;
+        if (!rc)
+            fpo_policy_pending_export(p, x + 2 * P + r * stride);
+        int cb = fpo_coll_sum_f64(&o->coll, rc ? NULL : &o->err, x, 2 * P + P * stride,
+                                  "observation statistics");
+        if (rc)
+            return rc;
+        if (cb)
+            return cb;
+        for (size_t q = 0; q < P; q++)
+            if (x[q] != 0.0)
+                return fpo_fail(&o->err, FPO_EREMOTE, "the update failed on rank %zu", q);
+        for (size_t q = 0; q < P; q++)
+            if (x[P + q] != (double)fp)
+                return fpo_fail(&o->err, FPO_EMISMATCH,
+                                "rank %zu has other optimizer settings than rank %zu (tunables "
+                                "must be set the same on all ranks)",
+                                q, r);
+        fpo_policy_pending_merge(p, x + 2 * P, (int)P, stride);
+    } else if (rc) {
+        return rc;
+    }
+    fpo_policy_obs_commit(p);
+    return FPO_OK;
+}
+
+/* Steps 2-4 on this rank's buffer (no collective call): normalized
+ * observations, the theta_old pass, bootstrap values, GAE, and the sums
+ * behind the reported advantage and value statistics
+ * (sum A, sum A^2, sum R, sum R^2, sum (R - V), sum (R - V)^2). */
+static int local_phase(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, double sums[6])
 {
     int rc;
     int B = o->B, N = o->num_envs, od = o->obs_dim;
-    /* 1. observation statistics, frozen from here on. */
-    if ((rc = fpo_policy_obs_accumulate(p, b->obs, B)))
-        return fpo_fail(&o->err, rc, "observation statistics: %s", p->err.msg);
-    fpo_policy_obs_commit(p);
     if (fpo_policy_normalize(p, b->obs, B, o->nobs, od))
         return fpo_fail(&o->err, FPO_ENONFINITE, "non-finite observation in the buffer");
 
@@ -834,7 +1024,7 @@ int fpo_optimizer_prepare(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_up
         o->perm[i] = i;
     int step = o->chunk * o->threads;
     for (int s = 0; s < B; s += step) {
-        pass ps = {o, p, b, o->perm + s, B - s < step ? B - s : step, PASS_OLD, 0, 1, 0};
+        pass ps = {o, p, b, o->perm + s, B - s < step ? B - s : step, PASS_OLD, 0, 1, 0, 0};
         fpo_pool_run(o->pool, run_pass, &ps, o->threads);
     }
     /* 3. bootstrap values: final observations where episodes ended, and the
@@ -874,13 +1064,76 @@ int fpo_optimizer_prepare(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_up
         e2m += e;
         e22 += e * e;
     }
-    am /= B;
-    rm /= B;
-    e2m /= B;
-    double var_r = r2 / B - rm * rm, var_e = e22 / B - e2m * e2m;
+    sums[0] = am;
+    sums[1] = a2;
+    sums[2] = rm;
+    sums[3] = r2;
+    sums[4] = e2m;
+    sums[5] = e22;
+    return FPO_OK;
+}
+
+/* The reported statistics from the sums of local_phase over all G transitions. */
+static void prepare_stats(const double sums[6], int G, fpo_update_stats *st)
+{
+    double am = sums[0] / G, rm = sums[2] / G, e2m = sums[4] / G;
+    double var_r = sums[3] / G - rm * rm, var_e = sums[5] / G - e2m * e2m;
     st->adv_mean = am;
-    st->adv_std = sqrt(fmax(0.0, a2 / B - am * am));
+    st->adv_std = sqrt(fmax(0.0, sums[1] / G - am * am));
     st->explained_variance = var_r > 1e-12 ? 1.0 - var_e / var_r : 0.0;
+}
+
+/* This rank's rows of the global transitions perm[0..n): global index
+ * g = step * global_envs + global env; the rank owns global envs
+ * [env_offset, env_offset + num_envs), stored at step * num_envs + local env.
+ * Returns the rows in perm order (perm itself without other ranks). */
+static const int *local_rows(fpo_optimizer *o, const int *perm, int n, int *n_local)
+{
+    int Ng = o->lay.global_envs, N = o->num_envs, off = o->lay.env_offset;
+    if (Ng == N) {
+        *n_local = n;
+        return perm;
+    }
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        int g = perm[i], e = g % Ng - off;
+        if (e >= 0 && e < N)
+            o->mbidx[k++] = (g / Ng) * N + e;
+    }
+    *n_local = k;
+    return o->mbidx;
+}
+
+/* Minibatch [mb] of an epoch: rows [G mb / mbs, G (mb + 1) / mbs) of the
+ * permutation. */
+static int mb_begin(int G, int mb, int mbs) { return (int)((int64_t)G * mb / mbs); }
+
+int fpo_optimizer_prepare(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *st)
+{
+    int rc = obs_stats_phase(o, p, b);
+    if (rc)
+        return rc;
+    double sums[6] = {0};
+    int lrc = local_phase(o, p, b, sums);
+    if (fpo_coll_on(&o->coll)) {
+        size_t P = (size_t)o->coll.size;
+        double *x = o->xb;
+        memset(x, 0, (P + 6) * sizeof(double));
+        x[o->coll.rank] = lrc ? 1.0 : 0.0;
+        memcpy(x + P, sums, sizeof sums);
+        int cb = fpo_coll_sum_f64(&o->coll, lrc ? NULL : &o->err, x, P + 6, "update statistics");
+        if (lrc)
+            return lrc;
+        if (cb)
+            return cb;
+        for (size_t q = 0; q < P; q++)
+            if (x[q] != 0.0)
+                return fpo_fail(&o->err, FPO_EREMOTE, "the update failed on rank %zu", q);
+        memcpy(sums, x + P, sizeof sums);
+    } else if (lrc) {
+        return lrc;
+    }
+    prepare_stats(sums, o->G, st);
     return FPO_OK;
 }
 
@@ -888,6 +1141,20 @@ static int params_finite(const fpo_policy *p)
 {
     return fpo_all_finite(p->params, p->n_params);
 }
+
+/* Undo an update: parameters, Adam state, step count, statistics. */
+static void roll_back(fpo_optimizer *o, fpo_policy *p, int64_t step)
+{
+    size_t np = o->n_params;
+    memcpy(p->params, o->bak_params, np * sizeof(float));
+    memcpy(o->m, o->bak_m, np * sizeof(float));
+    memcpy(o->v, o->bak_v, np * sizeof(float));
+    o->step = step;
+    fpo_policy_stats_restore(p, o->bak_mean, o->bak_m2, o->bak_count);
+}
+
+/* Statistics summed over the steps of an update (this rank's rows). */
+enum { T_POLICY, T_VALUE, T_ENTROPY, T_RATIO, T_NRATIO, T_CLIPPED, T_KL, T_CFM, T_COUNT };
 
 int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *stats)
 {
@@ -928,36 +1195,90 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
     int64_t bak_step = o->step;
     fpo_policy_stats_save(p, o->bak_mean, o->bak_m2, &o->bak_count);
 
-    int rc = fpo_optimizer_prepare(o, p, b, &st);
+    const fpo_optimizer_config *c = &o->cfg;
+    int G = o->G, mbs = c->minibatches, epochs = c->epochs;
+    size_t P = (size_t)o->coll.size;
+    int on = fpo_coll_on(&o->coll);
+
+    /* Step 1 (collective, agreed), steps 2-4 (local). */
+    int rc = obs_stats_phase(o, p, b);
     if (rc) {
         fpo_policy_stats_restore(p, o->bak_mean, o->bak_m2, o->bak_count);
         return rc;
     }
+    double *x = o->xb;
+    double *mbsum = x + P + 6; /* per (epoch, minibatch): sum A, sum A^2 */
+    memset(x, 0, (P + 6 + 2 * (size_t)epochs * (size_t)mbs) * sizeof(double));
+    int lrc = local_phase(o, p, b, x + P);
+    if (!lrc) {
+        /* Advantage sums of every minibatch of every epoch, from a copy of
+         * the shuffling stream (the epochs below replay it), so that all
+         * ranks normalize with the statistics of the whole minibatch in one
+         * exchange. Advantages do not change during the update. */
+        fpo_rng r = o->rng;
+        for (int ep = 0; ep < epochs; ep++) {
+            shuffle(&r, o->perm, G);
+            for (int mb = 0; mb < mbs; mb++) {
+                int s = mb_begin(G, mb, mbs), e = mb_begin(G, mb + 1, mbs), nl;
+                const int *idx = local_rows(o, o->perm + s, e - s, &nl);
+                double sum = 0.0, sum2 = 0.0;
+                for (int i = 0; i < nl; i++) {
+                    sum += o->adv[idx[i]];
+                    sum2 += (double)o->adv[idx[i]] * o->adv[idx[i]];
+                }
+                mbsum[2 * ((size_t)ep * (size_t)mbs + (size_t)mb)] = sum;
+                mbsum[2 * ((size_t)ep * (size_t)mbs + (size_t)mb) + 1] = sum2;
+            }
+        }
+    }
+    if (on) {
+        x[o->coll.rank] = lrc ? 1.0 : 0.0;
+        int cb = fpo_coll_sum_f64(&o->coll, lrc ? NULL : &o->err, x,
+                                  P + 6 + 2 * (size_t)epochs * (size_t)mbs, "advantage statistics");
+        if (!lrc && cb)
+            lrc = cb;
+        for (size_t q = 0; !lrc && q < P; q++)
+            if (x[q] != 0.0)
+                lrc = fpo_fail(&o->err, FPO_EREMOTE, "the update failed on rank %zu", q);
+    }
+    if (lrc) {
+        fpo_policy_stats_restore(p, o->bak_mean, o->bak_m2, o->bak_count);
+        return lrc;
+    }
+    prepare_stats(x + P, G, &st);
 
-    const fpo_optimizer_config *c = &o->cfg;
     fpo_adam_cfg ac = {c->lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay};
-    int B = o->B, mbs = c->minibatches;
-    acc tot;
-    memset(&tot, 0, sizeof tot);
-    tot.ratio_min = DBL_MAX;
-    tot.ratio_max = -DBL_MAX;
-    double gn_sum = 0.0, last_cfm = 0.0, last_cfm_n = 0.0;
-    for (int ep = 0; ep < c->epochs; ep++) {
-        shuffle(&o->rng, o->perm, B);
+    /* Sums of this rank's rows over the steps taken; reduced at the end. */
+    double tot[T_COUNT] = {0};
+    double ratio_max = -DBL_MAX, ratio_min = DBL_MAX;
+    double gn_sum = 0.0, last_cfm_n = 0.0;
+    for (int ep = 0; ep < epochs; ep++) {
+        shuffle(&o->rng, o->perm, G);
         for (int mb = 0; mb < mbs; mb++) {
-            int s = (int)((int64_t)B * mb / mbs), e = (int)((int64_t)B * (mb + 1) / mbs);
-            int n = e - s;
-            const int *idx = o->perm + s;
+            int s = mb_begin(G, mb, mbs), e = mb_begin(G, mb + 1, mbs);
+            int n = e - s, nl;
+            const int *idx = local_rows(o, o->perm + s, n, &nl);
+            const double *ms = mbsum + 2 * ((size_t)ep * (size_t)mbs + (size_t)mb);
+            float am, as;
+            adv_norm(c, ms[0], ms[1], n, &am, &as);
             acc mbacc;
-            minibatch(o, p, b, idx, n, &mbacc);
+            minibatch(o, p, b, idx, nl, n, am, as, &mbacc);
+            /* The gradient of the whole minibatch: this rank's rows were
+             * scaled by 1 / n, so the sum over ranks is the mean over all.
+             * A non-finite loss on any rank travels with it as a flag, so
+             * every rank takes the same decisions below. */
+            o->grad[np] = isfinite(minibatch_loss(c, &mbacc, n)) ? 0.0f : 1.0f;
+            if ((rc = fpo_coll_sum_f32(&o->coll, &o->err, o->grad, np + 1, "gradient"))) {
+                roll_back(o, p, bak_step);
+                return rc;
+            }
             double gn = fpo_grad_norm(o->grad, np);
-            double loss = minibatch_loss(c, &mbacc, n);
             /* Divergence guard: never apply a NaN step, nor one whose square
              * overflows float32 in Adam's second moment: v would become Inf
              * and freeze those parameters for the rest of training (and no
              * checkpoint could hold it). Clipping cannot help once g^2
              * overflows, since Adam squares before anything else. */
-            if (!isfinite(gn) || !isfinite(loss) || gn > FPO_MAX_GRAD_NORM_APPLIED) {
+            if (!isfinite(gn) || o->grad[np] != 0.0f || gn > FPO_MAX_GRAD_NORM_APPLIED) {
                 st.skipped_steps++;
                 continue;
             }
@@ -967,45 +1288,75 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
             fpo_adam_step(p->params, o->grad, o->m, o->v, np, &ac, o->step);
             st.steps++;
             gn_sum += gn;
-            tot.policy_loss += mbacc.policy_loss / n;
-            tot.value_loss += mbacc.value_loss / n;
-            tot.entropy += mbacc.entropy / n;
-            tot.ratio_sum += mbacc.ratio_sum;
-            tot.n_ratio += mbacc.n_ratio;
-            tot.ratio_max = fmax(tot.ratio_max, mbacc.ratio_max);
-            tot.ratio_min = fmin(tot.ratio_min, mbacc.ratio_min);
-            tot.clipped += mbacc.clipped;
-            tot.kl += mbacc.kl;
-            if (ep == c->epochs - 1) {
-                last_cfm += mbacc.cfm;
+            tot[T_POLICY] += mbacc.policy_loss / n;
+            tot[T_VALUE] += mbacc.value_loss / n;
+            tot[T_ENTROPY] += mbacc.entropy / n;
+            tot[T_RATIO] += mbacc.ratio_sum;
+            tot[T_NRATIO] += mbacc.n_ratio;
+            ratio_max = fmax(ratio_max, mbacc.ratio_max);
+            ratio_min = fmin(ratio_min, mbacc.ratio_min);
+            tot[T_CLIPPED] += mbacc.clipped;
+            tot[T_KL] += mbacc.kl;
+            if (ep == epochs - 1) {
+                tot[T_CFM] += mbacc.cfm;
                 last_cfm_n += n;
             }
         }
     }
-    if (!params_finite(p)) {
-        memcpy(p->params, o->bak_params, np * sizeof(float));
-        memcpy(o->m, o->bak_m, np * sizeof(float));
-        memcpy(o->v, o->bak_v, np * sizeof(float));
-        o->step = bak_step;
-        fpo_policy_stats_restore(p, o->bak_mean, o->bak_m2, o->bak_count);
+    int diverged = !params_finite(p);
+    if (on) {
+        /* Per rank: diverged, state fingerprint, ratio max, ratio min (an
+         * all-gather); then the statistics sums. */
+        memset(x, 0, (4 * P + T_COUNT) * sizeof(double));
+        double *slot = x + 4 * (size_t)o->coll.rank;
+        uint32_t fp = state_fingerprint(o, p);
+        slot[0] = diverged;
+        slot[1] = (double)fp;
+        slot[2] = ratio_max;
+        slot[3] = ratio_min;
+        memcpy(x + 4 * P, tot, sizeof tot);
+        if ((rc = fpo_coll_sum_f64(&o->coll, &o->err, x, 4 * P + T_COUNT, "update statistics"))) {
+            roll_back(o, p, bak_step);
+            return rc;
+        }
+        int any_diverged = 0, same = 1;
+        for (size_t q = 0; q < P; q++) {
+            const double *sq = x + 4 * q;
+            any_diverged |= sq[0] != 0.0;
+            same &= sq[1] == (double)fp;
+            ratio_max = fmax(ratio_max, sq[2]);
+            ratio_min = fmin(ratio_min, sq[3]);
+        }
+        memcpy(tot, x + 4 * P, sizeof tot);
+        if (!same) {
+            roll_back(o, p, bak_step);
+            return fpo_fail(&o->err, FPO_EMISMATCH,
+                            "after the update the ranks hold different parameters (is the "
+                            "collective's sum bit-identical on all ranks? were tunables set "
+                            "the same on all?)");
+        }
+        diverged = any_diverged;
+    }
+    if (diverged) {
+        roll_back(o, p, bak_step);
         return fpo_fail(&o->err, FPO_EDIVERGED,
                         "the update produced non-finite parameters; the policy was restored");
     }
     if (st.steps > 0) {
         double ns = (double)st.steps;
-        st.policy_loss = tot.policy_loss / ns;
-        st.value_loss = tot.value_loss / ns;
-        st.entropy = tot.entropy / ns;
+        st.policy_loss = tot[T_POLICY] / ns;
+        st.value_loss = tot[T_VALUE] / ns;
+        st.entropy = tot[T_ENTROPY] / ns;
         st.grad_norm = gn_sum / ns;
     }
-    if (tot.n_ratio > 0) {
-        st.ratio_mean = tot.ratio_sum / tot.n_ratio;
-        st.ratio_max = tot.ratio_max;
-        st.ratio_min = tot.ratio_min;
-        st.clip_fraction = tot.clipped / tot.n_ratio;
-        st.approx_kl = tot.kl / tot.n_ratio;
+    if (tot[T_NRATIO] > 0) {
+        st.ratio_mean = tot[T_RATIO] / tot[T_NRATIO];
+        st.ratio_max = ratio_max;
+        st.ratio_min = ratio_min;
+        st.clip_fraction = tot[T_CLIPPED] / tot[T_NRATIO];
+        st.approx_kl = tot[T_KL] / tot[T_NRATIO];
     }
-    st.cfm_loss = last_cfm_n > 0 ? last_cfm / last_cfm_n : 0.0;
+    st.cfm_loss = last_cfm_n > 0 ? tot[T_CFM] / last_cfm_n : 0.0;
     if (stats && fpo_copy_out(stats, &st, sizeof st))
         return fpo_fail(&o->err, FPO_EINVAL, "stats->struct_size is not set");
     if (st.steps == 0 && st.skipped_steps > 0) {

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "coll.h"
 #include "internal.h"
 #include "policy_impl.h"
 #include "rng.h"
@@ -406,6 +407,45 @@ int fpo_policy_obs_accumulate(fpo_policy *p, const float *obs, int n)
         }
     }
     return FPO_OK;
+}
+
+void fpo_policy_pending_export(const fpo_policy *p, double *out)
+{
+    size_t d = (size_t)p->cfg.obs_dim;
+    out[0] = (double)p->pcount;
+    memcpy(out + 1, p->pmean, d * sizeof(double));
+    memcpy(out + 1 + d, p->pm2, d * sizeof(double));
+}
+
+void fpo_policy_pending_merge(fpo_policy *p, const double *blocks, int n, size_t stride)
+{
+    int d = p->cfg.obs_dim;
+    int64_t count = 0;
+    memset(p->pmean, 0, (size_t)d * sizeof(double));
+    memset(p->pm2, 0, (size_t)d * sizeof(double));
+    for (int k = 0; k < n; k++) {
+        const double *b = blocks + (size_t)k * stride;
+        int64_t nb = (int64_t)b[0];
+        if (nb <= 0)
+            continue;
+        if (count == 0) {
+            memcpy(p->pmean, b + 1, (size_t)d * sizeof(double));
+            memcpy(p->pm2, b + 1 + d, (size_t)d * sizeof(double));
+        } else {
+            chan_merge(p->pmean, p->pm2, count, b + 1, b + 1 + d, nb, d);
+        }
+        count += nb;
+    }
+    p->pcount = count;
+}
+
+uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h)
+{
+    size_t d = (size_t)p->cfg.obs_dim;
+    h = fpo_fingerprint(h, p->params, p->n_params * sizeof(float));
+    h = fpo_fingerprint(h, p->mean, d * sizeof(double));
+    h = fpo_fingerprint(h, p->m2, d * sizeof(double));
+    return fpo_fingerprint(h, &p->count, sizeof p->count);
 }
 
 int fpo_policy_obs_commit(fpo_policy *p)

@@ -7,6 +7,7 @@
 #include "fpo/trainer.h"
 #include "alloc.h"
 #include "error.h"
+#include "coll.h"
 #include "internal.h"
 #include "serial.h"
 #include "policy_impl.h"
@@ -21,6 +22,10 @@ struct fpo_trainer {
     fpo_buffer *buffer;
     fpo_optimizer *opt;
     fpo_vecenv *env;
+    /* Data-parallel training (fpo/collective.h); single process otherwise. */
+    fpo_coll coll;
+    fpo_layout lay;
+    double *xb;     /* exchange buffer for the collective sums */
     int N, od, ad;
     float *obs, *next_obs, *act, *raw, *rew, *final_obs;
     unsigned *flags;
@@ -66,6 +71,7 @@ static void trainer_free(fpo_trainer *t)
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         fpo_mem_free(&m, arrays[i]);
     fpo_mem_free(&m, t->flags);
+    fpo_mem_free(&m, t->xb);
     fpo_mem_free(&m, t);
 }
 
@@ -107,16 +113,32 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
         return fpo_fail(NULL, FPO_ERANGE,
                         "num_envs %d, horizon %d must be >= 1, threads %d in [1, 256], n_mc %d >= 0",
                         c.num_envs, c.horizon, c.threads, c.n_mc);
+    fpo_coll coll;
+    if ((rc = fpo_coll_init(&coll, c.collective, NULL)))
+        return rc;
     if ((rc = fpo_mem_init(&mem, c.allocator)))
         return rc;
     fpo_trainer *t = fpo_mem_calloc(&mem, 1, sizeof *t);
-    if (!t)
+    /* The exchange buffer (per rank: a status and five episode statistics)
+     * is allocated before the first collective call: failing here is a
+     * local failure (fpo/collective.h). */
+    size_t nxb = 6 * (size_t)coll.size + 8;
+    if (nxb < fpo_coll_scratch_doubles(&coll))
+        nxb = fpo_coll_scratch_doubles(&coll);
+    double *xb = t ? fpo_mem_calloc(&mem, nxb, sizeof(double)) : NULL;
+    if (!xb) {
+        if (t)
+            fpo_mem_free(&mem, t);
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the trainer");
+    }
     t->mem = mem;
     t->cfg = c;
     t->cfg.policy = NULL;
     t->cfg.sampler = NULL;
     t->cfg.optimizer = NULL;
+    t->cfg.collective = NULL;
+    t->coll = coll;
+    t->xb = xb;
     t->t0 = fpo_now_seconds();
     const fpo_env_table *tab = c.env;
 
@@ -130,6 +152,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     oc.threads = c.threads;
     oc.seed = sub_seed(c.seed, 1);
     oc.allocator = c.allocator;
+    oc.collective = c.collective;
 
     fpo_policy_config pc;
     rc = c.policy ? FPO_COPY_CONFIG(NULL, &pc, c.policy, fpo_policy_config_init(&pc))
@@ -144,22 +167,39 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     pc.action_high = tab->action_high;
     pc.seed = sub_seed(c.seed, 2);
     pc.allocator = c.allocator;
-    if ((rc = fpo_policy_create(&t->policy, &pc))) {
-        rc = with_context(rc, "policy");
-        goto fail;
-    }
 
     fpo_sampler_config sc;
     rc = c.sampler ? FPO_COPY_CONFIG(NULL, &sc, c.sampler, fpo_sampler_config_init(&sc))
                    : (fpo_sampler_config_init(&sc), FPO_OK);
     if (rc)
         goto fail;
+
+    /* Where this rank's environments sit among all ranks' (and a check that
+     * every rank has the same settings); then every random stream keyed by
+     * environment uses the global index. */
+    {
+        int n_mc = oc.algo == FPO_ALGO_FPO ? c.n_mc : 0;
+        const int ints[] = {n_mc, (int)c.t_dist, (int)sc.integrator, sc.steps,
+                            (int)sc.init_noise, sc.deterministic};
+        uint32_t fp = fpo_fingerprint(FPO_FINGERPRINT_INIT, ints, sizeof ints);
+        fp = fpo_fingerprint(fp, &sc.sde_noise, sizeof sc.sde_noise);
+        fp = fpo_fingerprint(fp, &c.seed, sizeof c.seed);
+        fp = fpo_optimizer_config_fingerprint(&oc, fp);
+        if ((rc = fpo_coll_handshake(&t->coll, NULL, t->xb, c.num_envs, c.horizon, fp, &t->lay)))
+            goto fail;
+    }
+    /* From here on a failure on one rank is agreed on at the end. */
+    if ((rc = fpo_policy_create(&t->policy, &pc))) {
+        rc = with_context(rc, "policy");
+        goto agree;
+    }
     sc.max_batch = c.num_envs;
     sc.seed = sub_seed(c.seed, 3);
     sc.allocator = c.allocator;
+    sc.row_offset = t->lay.env_offset;
     if ((rc = fpo_sampler_create(&t->sampler, t->policy, &sc))) {
         rc = with_context(rc, "sampler");
-        goto fail;
+        goto agree;
     }
     /* What a deployment should use by default: the rollout integrator and
      * step count, from zero noise (flow) or the mean (Gaussian). */
@@ -168,7 +208,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     dc.sde_noise = 0.0f;
     dc.deterministic = pc.kind == FPO_POLICY_GAUSSIAN;
     if ((rc = fpo_policy_set_sampler_defaults(t->policy, &dc)))
-        goto fail;
+        goto agree;
 
     fpo_buffer_config bc;
     fpo_buffer_config_init(&bc);
@@ -180,13 +220,14 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     bc.t_dist = c.t_dist;
     bc.seed = sub_seed(c.seed, 4);
     bc.allocator = c.allocator;
+    bc.env_offset = t->lay.env_offset;
     if ((rc = fpo_buffer_create(&t->buffer, &bc))) {
         rc = with_context(rc, "buffer");
-        goto fail;
+        goto agree;
     }
-    if ((rc = fpo_optimizer_create(&t->opt, t->policy, t->buffer, &oc))) {
+    if ((rc = fpo_optimizer_create_for(&t->opt, t->policy, t->buffer, &oc, &t->lay))) {
         rc = with_context(rc, "optimizer");
-        goto fail;
+        goto agree;
     }
 
     fpo_vecenv_config vc;
@@ -197,9 +238,10 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     vc.threads = c.threads;
     vc.seed = sub_seed(c.seed, 5);
     vc.allocator = c.allocator;
+    vc.env_offset = t->lay.env_offset;
     if ((rc = fpo_vecenv_create(&t->env, &vc))) {
         rc = with_context(rc, "environments");
-        goto fail;
+        goto agree;
     }
 
     t->N = c.num_envs;
@@ -213,10 +255,16 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     t->raw = fpo_mem_calloc(&mem, N * ad, sizeof(float));
     t->rew = fpo_mem_calloc(&mem, N, sizeof(float));
     t->flags = fpo_mem_calloc(&mem, N, sizeof(unsigned));
-    if (!t->obs || !t->next_obs || !t->final_obs || !t->act || !t->raw || !t->rew || !t->flags) {
+    if (!t->obs || !t->next_obs || !t->final_obs || !t->act || !t->raw || !t->rew || !t->flags)
         rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating trainer arrays");
+agree:
+    /* Every rank learns whether all succeeded, and that all start from the
+     * same parameters. */
+    rc = fpo_coll_agree(&t->coll, NULL, t->xb, rc,
+                        rc ? 0u : fpo_policy_fingerprint(t->policy, FPO_FINGERPRINT_INIT),
+                        "fpo_trainer_create");
+    if (rc)
         goto fail;
-    }
     t->need_reset = 1;
     *out = t;
     return FPO_OK;
@@ -264,6 +312,59 @@ static int rollout(fpo_trainer *t)
     return FPO_OK;
 }
 
+/* After the rollout (rc: this rank's outcome, episode statistics taken):
+ * one exchange in which every rank reports its outcome and its episode
+ * statistics, merged in rank order into global ones. Returns rc, or
+ * FPO_EREMOTE if another rank failed. Without a collective returns rc. */
+static int merge_rollouts(fpo_trainer *t, int rc)
+{
+    if (!fpo_coll_on(&t->coll))
+        return rc;
+    size_t P = (size_t)t->coll.size;
+    double *x = t->xb;
+    memset(x, 0, 6 * P * sizeof(double));
+    double *mine = x + 6 * (size_t)t->coll.rank;
+    const fpo_episode_stats *e = &t->last_episodes;
+    mine[0] = rc ? 1.0 : 0.0;
+    if (!rc && e->episodes > 0) {
+        mine[1] = (double)e->episodes;
+        mine[2] = e->mean_return * (double)e->episodes;
+        mine[3] = e->mean_length * (double)e->episodes;
+        mine[4] = e->min_return;
+        mine[5] = e->max_return;
+    }
+    int cb = fpo_coll_sum_f64(&t->coll, rc ? NULL : &t->err, x, 6 * P, "episode statistics");
+    if (rc)
+        return rc;
+    if (cb)
+        return cb;
+    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY;
+    for (size_t q = 0; q < P; q++) {
+        const double *s = x + 6 * q;
+        if (s[0] != 0.0)
+            return fpo_fail(&t->err, FPO_EREMOTE, "the rollout failed on rank %zu", q);
+        if (s[1] > 0) {
+            n += s[1];
+            sum += s[2];
+            len += s[3];
+            lo = fmin(lo, s[4]);
+            hi = fmax(hi, s[5]);
+        }
+    }
+    fpo_episode_stats g;
+    memset(&g, 0, sizeof g);
+    g.struct_size = sizeof g;
+    g.episodes = (int64_t)n;
+    if (n > 0) {
+        g.mean_return = sum / n;
+        g.mean_length = len / n;
+        g.min_return = lo;
+        g.max_return = hi;
+    }
+    t->last_episodes = g;
+    return FPO_OK;
+}
+
 int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
 {
     if (!t)
@@ -283,20 +384,22 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
 
     double t0 = fpo_now_seconds();
     int rc = rollout(t);
-    if (rc) {
-        /* Discard the partial rollout; the environments restart next time. */
+    if (rc) /* the environments restart next time */
         t->need_reset = 1;
-        fpo_vecenv_take_episode_stats(t->env, &t->last_episodes);
+    fpo_vecenv_take_episode_stats(t->env, &t->last_episodes);
+    /* All ranks learn whether every rollout succeeded (and the episode
+     * statistics of all). On failure the iteration's data is discarded
+     * everywhere. */
+    rc = merge_rollouts(t, rc);
+    if (rc)
         return rc;
-    }
     double t1 = fpo_now_seconds();
     rc = fpo_optimizer_update(t->opt, t->policy, t->buffer, &t->last_update);
     double t2 = fpo_now_seconds();
     if (rc)
         return fpo_fail(&t->err, rc, "update: %s", fpo_optimizer_errmsg(t->opt));
     t->iteration++;
-    t->env_steps += (int64_t)t->N * t->cfg.horizon;
-    fpo_vecenv_take_episode_stats(t->env, &t->last_episodes);
+    t->env_steps += (int64_t)t->lay.global_envs * t->cfg.horizon;
     if (t->last_episodes.episodes > 0) {
         t->recent_return = t->have_recent
                                ? 0.9 * t->recent_return + 0.1 * t->last_episodes.mean_return
@@ -327,7 +430,15 @@ int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
         if (rc)
             return rc;
         pr.total_steps = total_steps;
-        if (t->cfg.progress && t->cfg.progress(t->cfg.progress_user, &pr))
+        int stop = t->cfg.progress && t->cfg.progress(t->cfg.progress_user, &pr);
+        if (fpo_coll_on(&t->coll)) {
+            /* Stop everywhere if any rank's callback asks to. */
+            t->xb[0] = stop ? 1.0 : 0.0;
+            if ((rc = fpo_coll_sum_f64(&t->coll, &t->err, t->xb, 1, "stop request")))
+                return rc;
+            stop = t->xb[0] != 0.0;
+        }
+        if (stop)
             break;
     }
     return FPO_OK;

@@ -44,7 +44,8 @@ enum {
     FPO_EDIVERGED = -12,  /* an update produced non-finite values; rolled back*/
     FPO_EUNSUPPORTED = -13, /* valid request this build or object cannot do   */
     FPO_ETHREAD = -14,    /* creating or joining a worker thread failed       */
-    FPO_EKEY = -15        /* an unknown tunable key                           */
+    FPO_EKEY = -15,       /* an unknown tunable key                           */
+    FPO_EREMOTE = -16     /* the same collective call failed on another rank  */
 };
 
 /* A short, static, English description of an error code. Never NULL. */

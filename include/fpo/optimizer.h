@@ -16,6 +16,7 @@
 #define FPO_OPTIMIZER_H
 
 #include "fpo/buffer.h"
+#include "fpo/collective.h"
 #include "fpo/common.h"
 #include "fpo/policy.h"
 
@@ -70,6 +71,16 @@ typedef struct fpo_optimizer_config {
     int threads;                /* threads for the update: 1 */
     uint64_t seed;              /* minibatch shuffling */
     const fpo_allocator *allocator;
+    /* Data-parallel training over several processes (fpo/collective.h);
+     * NULL = this process alone. Copied at create. With it, create and
+     * update are collective calls: every rank passes a buffer of its own
+     * environments (the same horizon on all), policies with the same
+     * parameters and statistics, and the same settings (tunables set with
+     * fpo_optimizer_set too: checked after every update). The update draws
+     * minibatches from the transitions of all ranks, normalizes advantages
+     * with global statistics and sums the gradients over ranks, so all ranks
+     * end with identical parameters; its statistics are global. */
+    const fpo_collective *collective;
 } fpo_optimizer_config;
 
 /* What one update did, for the host to log. */

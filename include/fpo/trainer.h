@@ -8,6 +8,7 @@
 #define FPO_TRAINER_H
 
 #include "fpo/buffer.h"
+#include "fpo/collective.h"
 #include "fpo/common.h"
 #include "fpo/env.h"
 #include "fpo/optimizer.h"
@@ -60,6 +61,17 @@ typedef struct fpo_trainer_config {
     fpo_progress_fn progress;
     void *progress_user;
     const fpo_allocator *allocator;
+    /* Data-parallel training over several processes (fpo/collective.h);
+     * NULL = this process alone. Every rank creates a trainer with the same
+     * configuration (num_envs may differ: it counts this rank's
+     * environments) and calls iterate / run in step; ranks then hold
+     * identical policies, and progress reports global figures (env_steps,
+     * episode statistics, update statistics) on every rank. The trainer
+     * passes it to the optimizer (a collective in cfg->optimizer is
+     * replaced). fpo_trainer_save writes what this rank holds (policy,
+     * optimizer and counters are the same everywhere; episode counters are
+     * this rank's): save on one rank, restore on all from that file. */
+    const fpo_collective *collective;
 } fpo_trainer_config;
 
 FPO_API void fpo_trainer_config_init(fpo_trainer_config *cfg);

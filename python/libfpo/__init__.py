@@ -39,8 +39,8 @@ from ._core import (Env, EpisodeStats, KeyInfo, Optimizer, Policy, PolicyInfo, P
                     version, version_info, version_number)
 from ._errors import (CallbackError, DivergedError, FileError, FormatError, FpoError,
                       InvalidArgumentError, MismatchError, NonFiniteError, OutOfMemoryError,
-                      RangeError, SizeError, StateError, ThreadError, UnknownKeyError,
-                      UnsupportedError, VersionError, strerror)
+                      RangeError, RemoteError, SizeError, StateError, ThreadError,
+                      UnknownKeyError, UnsupportedError, VersionError, strerror)
 
 #: Path or name the shared library was loaded from.
 library_path = _ffi.library_path
@@ -62,6 +62,7 @@ EDIVERGED = -12
 EUNSUPPORTED = -13
 ETHREAD = -14
 EKEY = -15
+EREMOTE = -16
 
 # Step flags (what an environment's terminated / truncated become).
 STEP_TERMINATED = _ffi.FPO_STEP_TERMINATED
@@ -75,9 +76,10 @@ __all__ = [
     "version", "version_info", "version_number", "strerror", "library_path", "HAVE_NUMPY",
     "FpoError", "CallbackError", "DivergedError", "FileError", "FormatError",
     "InvalidArgumentError", "MismatchError", "NonFiniteError", "OutOfMemoryError",
-    "RangeError", "SizeError", "StateError", "ThreadError", "UnknownKeyError",
+    "RangeError", "RemoteError", "SizeError", "StateError", "ThreadError", "UnknownKeyError",
     "UnsupportedError", "VersionError",
     "OK", "EINVAL", "ENOMEM", "ERANGE", "ESIZE", "ENONFINITE", "ECALLBACK", "EIO", "EFORMAT",
     "EVERSION", "ESTATE", "EMISMATCH", "EDIVERGED", "EUNSUPPORTED", "ETHREAD", "EKEY",
+    "EREMOTE",
     "STEP_TERMINATED", "STEP_TRUNCATED",
 ]

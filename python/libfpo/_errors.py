@@ -100,11 +100,16 @@ class UnknownKeyError(FpoError):
     """FPO_EKEY: an unknown tunable key."""
 
 
+class RemoteError(FpoError):
+    """FPO_EREMOTE: the same collective call failed on another rank."""
+
+
 _BY_CODE = {
     -1: InvalidArgumentError, -2: OutOfMemoryError, -3: RangeError, -4: SizeError,
     -5: NonFiniteError, -6: CallbackError, -7: FileError, -8: FormatError,
     -9: VersionError, -10: StateError, -11: MismatchError, -12: DivergedError,
     -13: UnsupportedError, -14: ThreadError, -15: UnknownKeyError,
+    -16: RemoteError,
 }
 
 

@@ -39,6 +39,7 @@ ERROR_NAMES = {
     -13: "FPO_EUNSUPPORTED",
     -14: "FPO_ETHREAD",
     -15: "FPO_EKEY",
+    -16: "FPO_EREMOTE",
 }
 
 # Enum values by name, per C enum (all permanent in the headers).
@@ -157,7 +158,8 @@ class fpo_optimizer_config(Structure):
                 ("normalize_advantages", c_int),
                 ("threads", c_int),
                 ("seed", c_uint64),
-                ("allocator", c_void_p)]
+                ("allocator", c_void_p),
+                ("collective", c_void_p)]
 
 
 class fpo_update_stats(Structure):
@@ -261,7 +263,8 @@ class fpo_trainer_config(Structure):
                 ("t_dist", c_int),
                 ("progress", PROGRESS_FN),
                 ("progress_user", c_void_p),
-                ("allocator", c_void_p)]
+                ("allocator", c_void_p),
+                ("collective", c_void_p)]
 
 
 # ---- loading -----------------------------------------------------------------
