@@ -277,6 +277,24 @@ static const fpo_allocator *bad_allocator(int k)
     return a;
 }
 
+/* Collective tables that fail validation before any callback is made
+ * (k: 0 no f32 callback, 1 version 0, 2 rank >= size). */
+static int never_sum_f32(void *user, float *buf, size_t n) { (void)user, (void)buf, (void)n; return 1; }
+static int never_sum_f64(void *user, double *buf, size_t n) { (void)user, (void)buf, (void)n; return 1; }
+static fpo_collective bad_collectives[3];
+static const fpo_collective *bad_collective(int k)
+{
+    fpo_collective c = {sizeof c, FPO_COLLECTIVE_VERSION, 0, 2, NULL, never_sum_f32, never_sum_f64};
+    bad_collectives[k] = c;
+    if (k == 0)
+        bad_collectives[k].allreduce_sum_f32 = NULL;
+    else if (k == 1)
+        bad_collectives[k].version = 0;
+    else
+        bad_collectives[k].rank = 2;
+    return &bad_collectives[k];
+}
+
 static float nan_low[AD] = {NAN, -1.0f}, inf_high[AD] = {1.0f, INFINITY};
 static float eq_low[AD] = {0.0f, 0.5f}, eq_high[AD] = {1.0f, 0.5f};
 
@@ -597,6 +615,8 @@ static int sampler_create_case(fx *f, int k)
     case 15: c.max_batch = (1 << 24) + 1; break;
     case 16: c.allocator = bad_allocator(0); break;
     case 17: c.allocator = bad_allocator(2); break;
+    case 18: c.row_offset = -1; break;
+    case 19: c.row_offset = (1 << 30) + 1; break;
     }
     int rc = fpo_sampler_create(&s, f->pf, &c);
     return s ? -100 : rc;
@@ -680,6 +700,7 @@ static int buffer_create_case(fx *f, int k)
     case 19: c.t_beta = INFINITY; break;
     case 20: c.allocator = bad_allocator(1); break;
     case 21: c.struct_size = 7; break;
+    case 22: c.env_offset = -1; break;
     }
     int rc = fpo_buffer_create(&b, &c);
     return b ? -100 : rc;
@@ -808,6 +829,8 @@ static int optimizer_create_case(fx *f, int k)
     case 39: c.max_grad_norm = INFINITY; break;
     case 40: c.allocator = bad_allocator(0); break;
     case 41: c.adam_beta1 = -0.5f; break;
+    case 42: c.collective = bad_collective(0); break;
+    case 43: c.collective = bad_collective(1); break;
     }
     int rc = fpo_optimizer_create(&o, p, b, &c);
     if (o) {
@@ -950,6 +973,7 @@ static int vecenv_create_case(fx *f, int k)
     case 18: e.fail_create_index = 1; break; /* instance 0 made, 1 fails */
     case 19: e.fail_create_index = 2; c.threads = 2; break;
     case 20: tab.action_high = bad_low; break;
+    case 21: c.env_offset = INT_MIN; break;
     }
     int rc = fpo_vecenv_create(&v, &c);
     if (v)
@@ -1077,6 +1101,7 @@ static int trainer_create_case(fx *f, int k)
     case 25: e.fail_create_index = 0; break;
     case 26: oc.minibatches = NE * HZ + 1; break;
     case 27: c.t_dist = (fpo_t_dist)9; break;
+    case 28: c.collective = bad_collective(2); break;
     }
     int rc = fpo_trainer_create(&t, &c);
     if (t)
@@ -1397,6 +1422,8 @@ static const bcase cases[] = {
     {"sampler_create max_batch 2^24+1", sampler_create_case, 15, E(ERANGE), H_NONE, 0},
     {"sampler_create allocator struct_size 0", sampler_create_case, 16, E(EINVAL), H_NONE, 0},
     {"sampler_create allocator without alloc", sampler_create_case, 17, E(EINVAL), H_NONE, 0},
+    {"sampler_create row_offset -1", sampler_create_case, 18, E(ERANGE), H_NONE, 0},
+    {"sampler_create row_offset 2^30+1", sampler_create_case, 19, E(ERANGE), H_NONE, 0},
     /* sampler calls */
     {"sampler_act s NULL", sampler_call_case, 0, E(EINVAL), H_NONE, 0},
     {"sampler_act p NULL", sampler_call_case, 1, E(EINVAL), H_S, 0},
@@ -1452,6 +1479,7 @@ static const bcase cases[] = {
     {"buffer_create t_beta Inf", buffer_create_case, 19, E(ERANGE), H_NONE, 0},
     {"buffer_create allocator without free", buffer_create_case, 20, E(EINVAL), H_NONE, 0},
     {"buffer_create struct_size 7", buffer_create_case, 21, E(EINVAL), H_NONE, 0},
+    {"buffer_create env_offset -1", buffer_create_case, 22, E(ERANGE), H_NONE, 0},
     /* buffer calls */
     {"buffer_add b NULL", buffer_call_case, 0, E(EINVAL), H_NONE, 0},
     {"buffer_add obs NULL", buffer_call_case, 1, E(EINVAL), H_B, 0},
@@ -1540,6 +1568,8 @@ static const bcase cases[] = {
     {"optimizer_create max_grad_norm Inf", optimizer_create_case, 39, E(ERANGE), H_NONE, 0},
     {"optimizer_create allocator struct_size 0", optimizer_create_case, 40, E(EINVAL), H_NONE, 0},
     {"optimizer_create beta1 -0.5", optimizer_create_case, 41, E(ERANGE), H_NONE, 0},
+    {"optimizer_create collective without f32 sum", optimizer_create_case, 42, E(EINVAL), H_NONE, 0},
+    {"optimizer_create collective version 0", optimizer_create_case, 43, E(EVERSION), H_NONE, 0},
     /* optimizer calls */
     {"optimizer_update o NULL", optimizer_call_case, 0, E(EINVAL), H_NONE, 0},
     {"optimizer_update p NULL", optimizer_call_case, 1, E(EINVAL), H_O, 0},
@@ -1599,6 +1629,7 @@ static const bcase cases[] = {
     {"vecenv_create create callback fails", vecenv_create_case, 18, E(ECALLBACK), H_NONE, 0},
     {"vecenv_create create fails, 2 threads", vecenv_create_case, 19, E(ECALLBACK), H_NONE, 0},
     {"vecenv_create action_high NaN", vecenv_create_case, 20, E(ERANGE), H_NONE, 0},
+    {"vecenv_create env_offset INT_MIN", vecenv_create_case, 21, E(ERANGE), H_NONE, 0},
     /* vecenv calls */
     {"vecenv_reset v NULL", vecenv_call_case, 0, E(EINVAL), H_NONE, 0},
     {"vecenv_reset obs NULL", vecenv_call_case, 1, E(EINVAL), H_V, 0},
@@ -1654,6 +1685,7 @@ static const bcase cases[] = {
     {"trainer_create env create fails", trainer_create_case, 25, E(ECALLBACK), H_NONE, 0},
     {"trainer_create minibatches > batch", trainer_create_case, 26, E(ERANGE), H_NONE, 0},
     {"trainer_create t_dist 9", trainer_create_case, 27, E(ERANGE), H_NONE, 0},
+    {"trainer_create collective rank 2 of 2", trainer_create_case, 28, E(ERANGE), H_NONE, 0},
     /* trainer calls */
     {"trainer_iterate NULL", trainer_call_case, 0, E(EINVAL), H_NONE, 0},
     {"trainer_iterate step callback fails", trainer_call_case, 1, E(ECALLBACK), H_T, 0},
@@ -1836,10 +1868,10 @@ END_TEST
 
 START_TEST(bad_input_case_count)
 {
-    /* Pinned so that rows are not lost silently: 461 bad inputs. */
+    /* Pinned so that rows are not lost silently: 468 bad inputs. */
     printf("badinput: %d bad-input cases\n", N_CASES);
     fflush(stdout);
-    ck_assert_int_eq(N_CASES, 461);
+    ck_assert_int_eq(N_CASES, 468);
     /* every row expects a negative code except the no-handle calls
      * (inits, destroys, messages) that must simply not crash */
     int nonneg = 0;

@@ -64,6 +64,42 @@ START_TEST(streams_reproducible_and_distinct)
 }
 END_TEST
 
+/* Keyed draws (fpo_rng_fork): the same (index, draw) gives the same numbers
+ * whatever else was drawn; other indices, draws, bases or the base's own
+ * stream give others. */
+START_TEST(forked_streams_keyed_by_index_and_draw)
+{
+    fpo_rng base, other;
+    fpo_rng_init(&base, 77, 0x1234);
+    fpo_rng_init(&other, 77, 0x1235);
+    uint32_t ref[4][8];
+    for (int k = 0; k < 4; k++) {
+        fpo_rng r;
+        base.ctr = (uint64_t)(k / 2) | (k == 3 ? 1ull << 40 : 0); /* draws 0, 0, 1, 2^40+1 */
+        fpo_rng_fork(&r, &base, (uint64_t)(k % 2) * 5);          /* indices 0, 5, 0, 5 */
+        for (int i = 0; i < 8; i++)
+            ref[k][i] = fpo_rng_u32(&r);
+    }
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++)
+            ck_assert(memcmp(ref[a], ref[b], sizeof ref[a]) != 0);
+    /* reproducible, and independent of the draws made in between */
+    fpo_rng r;
+    base.ctr = 0;
+    fpo_rng_fork(&r, &base, 5);
+    for (int i = 0; i < 8; i++)
+        ck_assert_uint_eq(fpo_rng_u32(&r), ref[1][i]);
+    /* another base stream (domain) with the same key */
+    other.ctr = 0;
+    fpo_rng_fork(&r, &other, 5);
+    ck_assert_uint_ne(fpo_rng_u32(&r), ref[1][0]);
+    /* the base used directly is another stream */
+    fpo_rng direct;
+    fpo_rng_init(&direct, 77, 0x1234);
+    ck_assert_uint_ne(fpo_rng_u32(&direct), ref[0][0]);
+}
+END_TEST
+
 START_TEST(uniform_moments)
 {
     enum { N = 1000000 };
@@ -146,6 +182,7 @@ Suite *fpo_test_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, philox_known_answers);
     tcase_add_test(tc, streams_reproducible_and_distinct);
+    tcase_add_test(tc, forked_streams_keyed_by_index_and_draw);
     tcase_add_test(tc, uniform_moments);
     tcase_add_test(tc, normal_moments);
     tcase_add_test(tc, below_range_and_uniformity);
