@@ -1,6 +1,9 @@
 /* fpo-train: train a flow policy (FPO) or a Gaussian policy (PPO) on a
  * bundled task, with progress, a CSV log, a checkpoint, an SVG learning
- * curve and a final evaluation; or evaluate a saved policy. */
+ * curve and a final evaluation; or evaluate a saved policy. Built with MPI
+ * (meson -Dmpi=enabled) it also runs under mpirun: every rank steps
+ * --num-envs environments, rank 0 prints and writes the files
+ * (mpi_train.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -14,6 +17,7 @@
 #include <fpo/fpo.h>
 
 #include "evaluate.h"
+#include "mpi_train.h"
 #include "svg.h"
 #include "task_config.h"
 #include "tasks/task.h"
@@ -232,7 +236,7 @@ static int run_eval(const opts *o, const task_info *task, void *user, const fpo_
     return 0;
 }
 
-int main(int argc, char **argv)
+static int train_main(int argc, char **argv)
 {
     opts o;
     memset(&o, 0, sizeof o);
@@ -359,6 +363,12 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    if (train_rank() != 0) {
+        /* Only rank 0 prints progress and results (errors go to stderr). */
+        o.quiet = 1;
+        if (!freopen("/dev/null", "w", stdout))
+            return 1;
+    }
     if (list) {
         int n;
         const task_info *const *t = task_list(&n);
@@ -379,8 +389,11 @@ int main(int argc, char **argv)
     void *user = NULL;
     if (task->open && task->open(&user, o.model_dir, err, sizeof err) != 0) {
         fprintf(stderr, "fpo-train: cannot open task %s: %s\n", task->name, err);
+        train_all_ok(0);
         return 1;
     }
+    if (!train_all_ok(1))
+        return 1; /* another rank could not open it */
     int status = 0;
     if (o.eval_ckpt) {
         fpo_policy *p;
@@ -473,20 +486,27 @@ int main(int argc, char **argv)
     snprintf(outdir, sizeof outdir, "%s", o.out ? o.out : "");
     if (!o.out)
         snprintf(outdir, sizeof outdir, "out/%s-%s", task->name, o.algo == FPO_ALGO_FPO ? "fpo" : "ppo");
-    if (mkdir_p(outdir)) {
-        fprintf(stderr, "fpo-train: cannot create %s: %s\n", outdir, strerror(errno));
-        return 1;
-    }
     char path[1200];
-    snprintf(path, sizeof path, "%s/log.csv", outdir);
-    L.csv = fopen(path, "w");
-    if (!L.csv) {
-        fprintf(stderr, "fpo-train: cannot write %s: %s\n", path, strerror(errno));
-        return 1;
+    if (train_rank() == 0) { /* only rank 0 writes files */
+        if (mkdir_p(outdir)) {
+            fprintf(stderr, "fpo-train: cannot create %s: %s\n", outdir, strerror(errno));
+            train_all_ok(0);
+            return 1;
+        }
+        snprintf(path, sizeof path, "%s/log.csv", outdir);
+        L.csv = fopen(path, "w");
+        if (!L.csv) {
+            fprintf(stderr, "fpo-train: cannot write %s: %s\n", path, strerror(errno));
+            train_all_ok(0);
+            return 1;
+        }
+        fprintf(L.csv, "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
+                       "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
+                       "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s\n");
     }
-    fprintf(L.csv, "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
-                   "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
-                   "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s\n");
+    if (!train_all_ok(1))
+        return 1;
+    tc.collective = train_collective();
 
     fpo_trainer *t;
     int rc = fpo_trainer_create(&t, &tc);
@@ -498,16 +518,29 @@ int main(int argc, char **argv)
     long long steps = o.steps >= 0 ? o.steps : d->steps;
     if (!o.quiet)
         printf("training %s on %s: %lld steps, %d envs x %d steps per iteration, seed %llu, "
-               "%d thread(s)\n",
+               "%d thread(s)%s\n",
                o.algo == FPO_ALGO_FPO ? "a flow policy (FPO)" : "a Gaussian policy (PPO)",
-               task->name, steps, tc.num_envs, tc.horizon, (unsigned long long)o.seed, o.threads);
+               task->name, steps, tc.num_envs, tc.horizon, (unsigned long long)o.seed, o.threads,
+               train_ranks() > 1 ? " per rank" : "");
+    double t_run = train_now();
     rc = fpo_trainer_run(t, steps);
+    t_run = train_now() - t_run;
     if (rc) {
         fprintf(stderr, "fpo-train: training failed: %s: %s\n", fpo_strerror(rc),
                 fpo_trainer_errmsg(t));
+        train_abort_if_comm_failed(rc);
         status = 1;
     }
-    fclose(L.csv);
+    if (L.csv)
+        fclose(L.csv);
+    if (train_rank() != 0) { /* the others are done: rank 0 saves and evaluates */
+        free(L.x);
+        free(L.y);
+        fpo_trainer_destroy(t);
+        if (task->close)
+            task->close(user);
+        return status;
+    }
     fpo_policy *p = fpo_trainer_policy(t);
     snprintf(path, sizeof path, "%s/policy.fpo", outdir);
     if (fpo_policy_save(p, path)) {
@@ -521,8 +554,10 @@ int main(int argc, char **argv)
     svg_series s = {o.algo == FPO_ALGO_FPO ? "FPO" : "PPO",
                     o.algo == FPO_ALGO_FPO ? "#d62728" : "#1f77b4", L.x, L.y, NULL, NULL, L.n};
     svg_write_chart(path, title, "environment steps", "episode return (running mean)", &s, 1);
-    if (!o.quiet)
+    if (!o.quiet) {
         printf("wrote %s/log.csv, %s/policy.fpo, %s/curve.svg\n", outdir, outdir, outdir);
+        train_mpi_report(t_run);
+    }
     if (status == 0)
         status = run_eval(&o, task, user, p);
     free(L.x);
@@ -530,5 +565,14 @@ int main(int argc, char **argv)
     fpo_trainer_destroy(t);
     if (task->close)
         task->close(user);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (train_mpi_init(&argc, &argv))
+        return 1;
+    int status = train_main(argc, argv);
+    train_mpi_finish();
     return status;
 }
