@@ -4,13 +4,17 @@
 # the shared library and once statically (which exercises Libs.private),
 # run both, and check that fpo.pc's version is the one in version.h.
 #
-#   check_install.sh MESON BUILDDIR INCLUDE_FPO_DIR
-# CC (environment) is the C compiler to use, default cc.
+#   check_install.sh MESON BUILDDIR INCLUDE_FPO_DIR [mpi|nompi]
+# CC (environment) is the C compiler to use, default cc. With mpi, fpo/mpi.h
+# and fpo-mpi.pc must be installed and an MPI consumer built with
+# pkg-config fpo-mpi must link and run (as a singleton); with nompi (the
+# default) neither may be installed.
 set -u
 
 meson=${1:?usage: check_install.sh MESON BUILDDIR INCLUDE_FPO_DIR}
 builddir=${2:?builddir}
 hdrs=${3:?include/fpo dir}
+with_mpi=${4:-nompi}
 cc=${CC:-cc}
 
 command -v pkg-config >/dev/null 2>&1 || { echo "SKIP: pkg-config not found"; exit 77; }
@@ -30,7 +34,7 @@ fi
 pc=$(find "$stage" -name fpo.pc -path '*/pkgconfig/*' | head -n 1)
 [ -n "$pc" ] || fail "no fpo.pc installed (pkgconfig.generate)"
 echo "staged $(find "$stage" -type f | wc -l) files; fpo.pc at ${pc#$stage}"
-for f in fpo.h common.h version.h policy.h sampler.h buffer.h optimizer.h env.h trainer.h; do
+for f in fpo.h common.h version.h policy.h sampler.h buffer.h optimizer.h env.h trainer.h collective.h; do
     find "$stage" -path "*/include/fpo/$f" | grep -q . || fail "include/fpo/$f not installed"
 done
 
@@ -101,5 +105,50 @@ if [ -f "$libdir/libfpo.a" ]; then
     "$tmp/consumer_static" || fail "statically linked consumer does not run"
 else
     echo "no libfpo.a installed (default_library=shared): static consumer skipped"
+fi
+# libfpo_mpi: installed only with -Dmpi=enabled.
+mpc=$(find "$stage" -name fpo-mpi.pc -path '*/pkgconfig/*' | head -n 1)
+mph=$(find "$stage" -path '*/include/fpo/mpi.h' | head -n 1)
+if [ "$with_mpi" = mpi ]; then
+    [ -n "$mpc" ] && [ -n "$mph" ] || fail "MPI build: fpo-mpi.pc or fpo/mpi.h not installed"
+    cat >"$tmp/mpi_consumer.c" <<'CEOF'
+#include <fpo/mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    fpo_collective c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
+    int rc = fpo_mpi_collective_create(&c, MPI_COMM_WORLD);
+    if (rc == 0)
+        printf("mpi consumer: rank %d of %d\n", c.rank, c.size);
+    else
+        fprintf(stderr, "%s\n", fpo_mpi_last_errmsg());
+    fpo_mpi_collective_destroy(&c);
+    MPI_Finalize();
+    return rc != 0;
+}
+CEOF
+    # fpo-mpi.pc requires the system's MPI .pc, which a sysroot would
+    # relocate too: use copies of the staged fpo.pc and fpo-mpi.pc with their
+    # prefix moved into the stage, searched before the system's directories.
+    mkdir -p "$tmp/pc"
+    for f in fpo fpo-mpi; do
+        sed "s|^prefix=|prefix=$stage|" "$(dirname "$mpc")/$f.pc" >"$tmp/pc/$f.pc"
+    done
+    sys=$(env -u PKG_CONFIG_LIBDIR -u PKG_CONFIG_SYSROOT_DIR pkg-config --variable pc_path pkg-config)
+    mflags=$(env -u PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR="$tmp/pc:$sys" \
+             pkg-config --cflags --libs fpo-mpi) || fail "pkg-config --cflags --libs fpo-mpi"
+    echo "mpi: $cc mpi_consumer.c $mflags"
+    # shellcheck disable=SC2086
+    $cc -std=c99 -Wall -Wextra -Werror -o "$tmp/mpi_consumer" "$tmp/mpi_consumer.c" $mflags ||
+        fail "MPI consumer does not compile/link with pkg-config fpo-mpi"
+    LD_LIBRARY_PATH=$libdir OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+        "$tmp/mpi_consumer" || fail "MPI consumer does not run"
+else
+    [ -z "$mpc" ] && [ -z "$mph" ] || fail "built without MPI but fpo-mpi.pc or fpo/mpi.h installed"
 fi
 echo "install OK"
