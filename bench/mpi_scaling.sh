@@ -54,12 +54,12 @@ bench() { # name steps_per_rank envs_per_rank extra fpo-train args...
 # 10 epochs x 4 minibatches, 64-64 ReLU): update-heavy, 8 iterations.
 bench "gridworld fpo (16 envs/rank)" 16384 16 --task gridworld --algo fpo
 # Pendulum PPO at its defaults (8 envs x 32 steps per rank, 2 epochs x 4
-# minibatches, 64-64 tanh): tiny batches, latency-bound, 100 iterations.
-bench "pendulum ppo (8 envs/rank)" 25600 8 --task pendulum --algo ppo
+# minibatches, 64-64 tanh): tiny batches, latency-bound, 400 iterations.
+bench "pendulum ppo (8 envs/rank)" 102400 8 --task pendulum --algo ppo
 # cheetah-run FPO (MuJoCo) at its defaults (16 envs x 64 steps per rank,
-# 4 epochs x 8 minibatches, actor 4x32, critic 3x128): 8 iterations.
+# 4 epochs x 8 minibatches, actor 4x32, critic 3x128): 32 iterations.
 if "$train" --list | grep -q '^cheetah-run'; then
-    bench "cheetah-run fpo (16 envs/rank)" 8192 16 --task cheetah-run --algo fpo
+    bench "cheetah-run fpo (16 envs/rank)" 32768 16 --task cheetah-run --algo fpo
 fi
 
 echo "== MPI_Allreduce by size, 2 ranks"
