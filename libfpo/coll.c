@@ -23,7 +23,8 @@ int fpo_coll_init(fpo_coll *out, const fpo_collective *c, fpo_errbuf *err)
     if (!c->allreduce_sum_f32 || !c->allreduce_sum_f64)
         return fpo_fail(err, FPO_EINVAL, "the collective table needs both allreduce callbacks");
     if (c->size < 1 || c->size > (1 << 24) || c->rank < 0 || c->rank >= c->size)
-        return fpo_fail(err, FPO_ERANGE, "collective rank %d / size %d: need 0 <= rank < size",
+        return fpo_fail(err, FPO_ERANGE,
+                        "collective rank %d / size %d: need 1 <= size <= 2^24, 0 <= rank < size",
                         c->rank, c->size);
     memcpy(&out->t, c, c->struct_size < sizeof out->t ? c->struct_size : sizeof out->t);
     out->t.struct_size = sizeof out->t;

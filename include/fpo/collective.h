@@ -62,7 +62,7 @@ typedef struct fpo_collective {
     size_t struct_size;
     int version; /* FPO_COLLECTIVE_VERSION the host was written for */
     int rank;    /* this process, 0 <= rank < size */
-    int size;    /* number of processes, >= 1 */
+    int size;    /* number of processes, 1 to 2^24 */
     void *user;  /* passed to every callback */
     int (*allreduce_sum_f32)(void *user, float *buf, size_t n);
     int (*allreduce_sum_f64)(void *user, double *buf, size_t n);
