@@ -354,8 +354,17 @@ def main():
         with open(a.notes) as f:
             md += [f.read().rstrip(), ""]
     os.makedirs(os.path.dirname(os.path.abspath(a.md)), exist_ok=True)
+    # The file's last section, "# HumanoidRootGoal", belongs to
+    # bench/humanoid_report.py: keep it when rewriting the file.
+    kept = ""
+    if os.path.exists(a.md):
+        with open(a.md) as f:
+            old = f.read()
+        at = old.find("\n# HumanoidRootGoal")
+        if at >= 0:
+            kept = "\n" + old[at:]
     with open(a.md, "w") as f:
-        f.write("\n".join(md))
+        f.write("\n".join(md) + kept)
     print("wrote %s and %d curves in %s" % (a.md, len([t for t in TASKS if any(
         (t, al) in runs for al in ALGOS)]), a.svg_dir))
 
