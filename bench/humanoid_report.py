@@ -158,6 +158,7 @@ def svg_chart(path, title, ylabel, series):
     y0, y1 = min(0.0, min(y for _, y in pts)), max(y for _, y in pts)
     if y1 - y0 < 1e-9:
         y1 = y0 + 1
+    y1 += 0.15 * (y1 - y0)  # room for the legend
     yt = ticks(y0, y1)
     y1 = max(y1, yt[-1])
 
