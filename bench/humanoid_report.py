@@ -273,8 +273,8 @@ def generate(runs, rel_svg, svg_dir):
     md.append("")
 
     md += ["### Per seed", "",
-           "train s = the trainer's elapsed time; steps/s = env steps / train s (two trainings ran "
-           "side by side on the shared 2-core machine); final running = the last running-mean "
+           "train s = the trainer's elapsed time; steps/s = env steps / train s (on the shared "
+           "2-core machine, with up to two trainings side by side); final running = the last running-mean "
            "training return of `log.csv`. Eval columns: deterministic / sampled.", "",
            "| algo | seed | steps | train s | steps/s | final running | success % | "
            "successes walking, standing | alive steps | goal distance m | goals / ep | "
@@ -302,7 +302,7 @@ def generate(runs, rel_svg, svg_dir):
                 pair("success_rate", 100.0), ws, pair("mean_alive_steps"),
                 pair("mean_final_distance", 1.0, 2), pair("goals_per_episode", 1.0, 3), hs))
     md += ["", "Total wall time of the trainings (including fpo-train's own final 20-episode "
-           "evaluations): %.0f s (%.1f min of runs, two at a time)." % (total_wall, total_wall / 60), ""]
+           "evaluations): %.0f s (%.1f min summed over the runs)." % (total_wall, total_wall / 60), ""]
 
     md += ["### Learning curves", "",
            "Mean over seeds (line) and min..max over seeds (band); FPO red, Gaussian PPO blue. "
