@@ -42,6 +42,9 @@ run() { # name threshold args...
 # GridWorld at the reference schedule (2048 steps per batch, N_mc 50, 10 epochs,
 # 64-64 nets), 273k env steps, both cores.
 run gridworld-fpo-2threads 19.9 --task gridworld --algo fpo --steps 273000 --threads 2
+# The same with the reference's own network input [obs, x_t, t] (t itself, not 8 sinusoids).
+run gridworld-fpo-2threads-raw-t 19.9 --task gridworld --algo fpo --steps 273000 --threads 2 \
+    --time-emb raw
 # Pendulum, Gaussian PPO: batch 256, 2 epochs, 64-64 nets, 300k steps, one core;
 # then FPO on the same schedule.
 run pendulum-ppo-1thread -200 --task pendulum --algo ppo --steps 300000 --threads 1
