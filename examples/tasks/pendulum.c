@@ -176,10 +176,10 @@ static void pd_close(void *user)
 }
 
 /* Defaults: 8 envs x 32 steps = 256 steps per batch, 2 epochs of 4
- * minibatches (64 samples each), gamma 0.95, lambda 0.95, lr 1e-3 (tuned on
- * Gaussian PPO over 3 seeds: deterministic evaluation -170 to -190 at 300k
- * steps, against about -230 with gamma 0.99 and lr 3e-4), rewards scaled by
- * 0.1 (per-step costs reach ~16),
+ * minibatches (64 samples each), gamma 0.95, lambda 0.95, lr 1e-3 (chosen on
+ * Gaussian PPO over 3 seeds against gamma 0.99 and lr 3e-4; over seeds 1-30
+ * at 300k steps Gaussian PPO's deterministic evaluation has median -230, FPO's
+ * -280: docs/benchmarks.md), rewards scaled by 0.1 (per-step costs reach ~16),
  * PPO clip 0.2, FPO ratio clip 0.05, N_mc = 8 with the eps-MSE CFM loss,
  * 64-64 tanh actor and critic, Gaussian PPO with a learned std. */
 const task_info task_pendulum = {
