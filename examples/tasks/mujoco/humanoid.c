@@ -202,6 +202,11 @@ int humanoid_env_episode(const void *env, int last, humanoid_episode *out)
     return 0;
 }
 
+const mjenv_shared *humanoid_shared(const void *user)
+{
+    return user ? ((const hum_shared *)user)->sh : NULL;
+}
+
 int humanoid_last_episode(const void *user, int index, humanoid_episode *out)
 {
     const hum_inst *h = hum_lookup(user, index);

@@ -25,6 +25,7 @@
 
 #include <mujoco/mujoco.h>
 
+#include "mjenv.h"
 #include "task.h"
 
 /* The task ("humanoid-root-goal"). */
@@ -126,6 +127,9 @@ long long humanoid_episodes_completed(const void *user, int index);
 /* The same from an instance pointer (what the table's create returned):
  * last != 0 for the last completed episode. */
 int humanoid_env_episode(const void *env, int last, humanoid_episode *out);
+/* The model an open task shares with its instances (user from its open), for
+ * programs that step the same physics themselves (bench/bench_mujoco.c). */
+const mjenv_shared *humanoid_shared(const void *user);
 
 /* An instance's simulation state (for tests and viewers; call mj_forward
  * and mj_subtreeVel after editing it; NULL if env is NULL), and its current
