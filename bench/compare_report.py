@@ -341,7 +341,7 @@ def main():
                     r["final_running"], r["det"], r["det_std"], r["sampled"],
                     fmt_steps(ff) if ff is not None and ff < r["steps"] else "-", r["max_kl"],
                     "%.3g" % r["max_cfm"] if algo == "fpo" else "-", r["bigkl_pct"]))
-    md += ["", "Total wall time of these runs: %.0f s (%.1f min), one run at a time." %
+    md += ["", "Total wall time of these runs: %.0f s (%.1f min summed over the runs)." %
            (total_wall, total_wall / 60), ""]
     cmds = sorted({re.sub(r"--seed \S+", "--seed S", re.sub(r"--out \S+", "--out DIR", r["command"]))
                    for rr in runs.values() for r in rr})
