@@ -629,6 +629,15 @@ double fpo_gaussian_logp(const float *mu, const float *sigma, const float *a, in
 /* d(surrogate objective)/d(rho) for one ratio, and the objective itself. The
  * clipped PPO objective min(rho A, clip(rho) A) has slope A where the
  * unclipped branch is the minimum, else 0; ASPO replaces it for A < 0. */
+double fpo_kl_term(double log_ratio)
+{
+    /* expm1 keeps the small-ratio case accurate; above 700 exp overflows
+     * double, and the term is then log-ratio-sized anyway. */
+    if (log_ratio > 700.0)
+        log_ratio = 700.0;
+    return expm1(log_ratio) - log_ratio;
+}
+
 float fpo_surrogate(const fpo_optimizer_config *c, float rho, float A, float *slope,
                     double *clipped)
 {
@@ -726,7 +735,7 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
                 A_->ratio_sum += rho;
                 A_->ratio_max = fmax(A_->ratio_max, rho);
                 A_->ratio_min = fmin(A_->ratio_min, rho);
-                A_->kl += (rho - 1.0f) - logf(rho);
+                A_->kl += fpo_kl_term(diff / nmc);
                 A_->n_ratio += 1.0;
                 /* dLoss/dl_k = slope * rho / (n * nmc) */
                 float g = slope * rho * inv_n / (float)nmc;
@@ -744,7 +753,7 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
                     A_->ratio_sum += rho;
                     A_->ratio_max = fmax(A_->ratio_max, rho);
                     A_->ratio_min = fmin(A_->ratio_min, rho);
-                    A_->kl += (rho - 1.0f) - logf(rho);
+                    A_->kl += fpo_kl_term(d);
                     A_->n_ratio += 1.0;
                     float g = clamped ? 0.0f : slope * rho * inv_n / (float)nmc;
                     for (int q = 0; q < ad; q++)
@@ -772,7 +781,8 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
                 lp += gauss_term(a[d], m_, sg);
                 ent += 0.5f + LOG_SQRT_2PI + logf(sg);
             }
-            float rho = expf((float)lp - o->old[i]);
+            float logr = (float)lp - o->old[i];
+            float rho = expf(logr);
             float slope;
             float obj = fpo_surrogate(c, rho, A, &slope, &A_->clipped);
             A_->policy_loss -= obj;
@@ -780,7 +790,7 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
             A_->ratio_sum += rho;
             A_->ratio_max = fmax(A_->ratio_max, rho);
             A_->ratio_min = fmin(A_->ratio_min, rho);
-            A_->kl += (rho - 1.0f) - logf(rho);
+            A_->kl += fpo_kl_term(logr);
             A_->n_ratio += 1.0;
             /* dLoss/dlogp = -slope * rho / n; entropy term -coef * H / n. */
             float glp = -slope * rho * inv_n;

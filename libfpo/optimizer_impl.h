@@ -21,6 +21,11 @@ float fpo_cfm_weight(fpo_cfm_loss kind, float t);
 float fpo_surrogate(const fpo_optimizer_config *c, float rho, float A, float *slope,
                     double *clipped);
 
+/* One sample's term of the approximate KL statistic, (rho - 1) - log rho
+ * with rho = exp(log_ratio), computed from the log-ratio so that a ratio
+ * that under- or overflows in float still gives a finite term. */
+double fpo_kl_term(double log_ratio);
+
 /* Log-density of a under the diagonal Gaussian N(mu, diag(sigma^2)), D dims. */
 double fpo_gaussian_logp(const float *mu, const float *sigma, const float *a, int D);
 

@@ -125,6 +125,22 @@ START_TEST(elbo_weighting_hand_computed)
 }
 END_TEST
 
+START_TEST(kl_term_hand_computed)
+{
+    /* (rho - 1) - log rho for rho = e^x: 0 at x = 0, x^2/2 + x^3/6 + ... near it. */
+    ck_assert_close(fpo_kl_term(0.0), 0.0, 1e-15);
+    ck_assert_close(fpo_kl_term(1e-4), 0.5e-8 + 1e-12 / 6.0, 1e-15);
+    ck_assert_close(fpo_kl_term(log(2.0)), 1.0 - log(2.0), 1e-12);
+    ck_assert_close(fpo_kl_term(-log(2.0)), -0.5 + log(2.0), 1e-12);
+    /* Ratios that underflow (e^-200) or overflow (e^100) in float: the term
+     * stays finite (it was inf when computed from the float ratio). */
+    ck_assert_close(fpo_kl_term(-200.0), 199.0, 1e-9);
+    ck_assert_msg(isinf(logf(expf(-200.0f))), "the float ratio underflows to 0");
+    ck_assert_close(fpo_kl_term(100.0), exp(100.0) - 101.0, 1e-9 * exp(100.0));
+    ck_assert(isfinite(fpo_kl_term(1e6)));
+}
+END_TEST
+
 /* ---- clipped objective regions ------------------------------------------- */
 
 START_TEST(surrogate_regions)
@@ -907,6 +923,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(math, cfm_hand_computed);
     tcase_add_test(math, eps_mse_is_weighted_u_mse);
     tcase_add_test(math, elbo_weighting_hand_computed);
+    tcase_add_test(math, kl_term_hand_computed);
     tcase_add_test(math, surrogate_regions);
     tcase_add_test(math, gaussian_logp_hand_computed);
     tcase_add_test(math, sampler_convergence_orders);
