@@ -58,6 +58,25 @@ int fpo_coll_sum_f64(const fpo_coll *c, fpo_errbuf *err, double *buf, size_t n,
     return FPO_OK;
 }
 
+int fpo_coll_sum_outcome(const fpo_coll *c, fpo_errbuf *err, double *buf, size_t n,
+                         size_t stride, int local_rc, const char *what, const char *failed)
+{
+    if (!fpo_coll_on(c))
+        return local_rc;
+    size_t P = (size_t)c->size;
+    buf[(size_t)c->rank * stride] = local_rc ? 1.0 : 0.0;
+    /* On a local failure err keeps this rank's own message. */
+    int cb = fpo_coll_sum_f64(c, local_rc ? NULL : err, buf, n, what);
+    if (local_rc)
+        return local_rc;
+    if (cb)
+        return cb;
+    for (size_t q = 0; q < P; q++)
+        if (buf[q * stride] != 0.0)
+            return fpo_fail(err, FPO_EREMOTE, "%s failed on rank %zu", failed, q);
+    return FPO_OK;
+}
+
 int fpo_coll_agree(const fpo_coll *c, fpo_errbuf *err, double *scratch, int local_rc,
                    uint32_t fingerprint, const char *what)
 {
@@ -67,17 +86,10 @@ int fpo_coll_agree(const fpo_coll *c, fpo_errbuf *err, double *scratch, int loca
     /* Slots [0, P): failure flags; [P, 2P): fingerprints. A sum of one
      * non-zero value and zeros is exact, so this is an all-gather. */
     memset(scratch, 0, 2 * P * sizeof(double));
-    scratch[r] = local_rc ? 1.0 : 0.0;
     scratch[P + r] = (double)fingerprint;
-    int cb = c->t.allreduce_sum_f64(c->t.user, scratch, 2 * P);
-    if (local_rc)
-        return local_rc; /* keep this rank's own message */
-    if (cb)
-        return fpo_fail(err, FPO_ECALLBACK,
-                        "collective allreduce_sum_f64 (%s) failed: callback returned %d", what, cb);
-    for (size_t q = 0; q < P; q++)
-        if (scratch[q] != 0.0)
-            return fpo_fail(err, FPO_EREMOTE, "%s failed on rank %zu", what, q);
+    int rc = fpo_coll_sum_outcome(c, err, scratch, 2 * P, 1, local_rc, what, what);
+    if (rc)
+        return rc;
     for (size_t q = 0; q < P; q++)
         if (scratch[P + q] != (double)fingerprint)
             return fpo_fail(err, FPO_EMISMATCH,

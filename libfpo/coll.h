@@ -35,6 +35,16 @@ int fpo_coll_sum_f32(const fpo_coll *c, fpo_errbuf *err, float *buf, size_t n, c
 int fpo_coll_sum_f64(const fpo_coll *c, fpo_errbuf *err, double *buf, size_t n,
                      const char *what);
 
+/* A sum over ranks of buf[0, n) that also carries every rank's outcome:
+ * the slot buf[rank * stride] is set to 1 if local_rc != 0, else 0 (the
+ * caller zeroed the others). The sum is made even when this rank failed,
+ * so that the others learn of it. Returns local_rc where it failed, else
+ * FPO_ECALLBACK naming `what` if the sum failed, else FPO_EREMOTE ("<failed>
+ * failed on rank q", the first rank whose slot is set), else FPO_OK.
+ * Without a collective returns local_rc. */
+int fpo_coll_sum_outcome(const fpo_coll *c, fpo_errbuf *err, double *buf, size_t n,
+                         size_t stride, int local_rc, const char *what, const char *failed);
+
 /* Doubles of scratch the functions below need (the handle allocates them
  * before its first collective call). */
 static inline size_t fpo_coll_scratch_doubles(const fpo_coll *c)

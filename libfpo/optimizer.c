@@ -626,9 +626,6 @@ double fpo_gaussian_logp(const float *mu, const float *sigma, const float *a, in
     return lp;
 }
 
-/* d(surrogate objective)/d(rho) for one ratio, and the objective itself. The
- * clipped PPO objective min(rho A, clip(rho) A) has slope A where the
- * unclipped branch is the minimum, else 0; ASPO replaces it for A < 0. */
 double fpo_kl_term(double log_ratio)
 {
     /* expm1 keeps the small-ratio case accurate; above 700 exp overflows
@@ -638,6 +635,9 @@ double fpo_kl_term(double log_ratio)
     return expm1(log_ratio) - log_ratio;
 }
 
+/* d(surrogate objective)/d(rho) for one ratio, and the objective itself. The
+ * clipped PPO objective min(rho A, clip(rho) A) has slope A where the
+ * unclipped branch is the minimum, else 0; ASPO replaces it for A < 0. */
 float fpo_surrogate(const fpo_optimizer_config *c, float rho, float A, float *slope,
                     double *clipped)
 {
@@ -990,20 +990,13 @@ static int obs_stats_phase(fpo_optimizer *o, fpo_policy *p, const fpo_buffer *b)
         double *x = o->xb;
         /* [P failure flags][P settings fingerprints][P pending statistics] */
         memset(x, 0, (2 * P + P * stride) * sizeof(double));
-        x[r] = rc ? 1.0 : 0.0;
         uint32_t fp = fpo_optimizer_config_fingerprint(&o->cfg, FPO_FINGERPRINT_INIT);
         x[P + r] = (double)fp;
         if (!rc)
             fpo_policy_pending_export(p, x + 2 * P + r * stride);
-        int cb = fpo_coll_sum_f64(&o->coll, rc ? NULL : &o->err, x, 2 * P + P * stride,
-                                  "observation statistics");
-        if (rc)
+        if ((rc = fpo_coll_sum_outcome(&o->coll, &o->err, x, 2 * P + P * stride, 1, rc,
+                                       "observation statistics", "the update")))
             return rc;
-        if (cb)
-            return cb;
-        for (size_t q = 0; q < P; q++)
-            if (x[q] != 0.0)
-                return fpo_fail(&o->err, FPO_EREMOTE, "the update failed on rank %zu", q);
         for (size_t q = 0; q < P; q++)
             if (x[P + q] != (double)fp)
                 return fpo_fail(&o->err, FPO_EMISMATCH,
@@ -1129,16 +1122,10 @@ int fpo_optimizer_prepare(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_up
         size_t P = (size_t)o->coll.size;
         double *x = o->xb;
         memset(x, 0, (P + 6) * sizeof(double));
-        x[o->coll.rank] = lrc ? 1.0 : 0.0;
         memcpy(x + P, sums, sizeof sums);
-        int cb = fpo_coll_sum_f64(&o->coll, lrc ? NULL : &o->err, x, P + 6, "update statistics");
-        if (lrc)
+        if ((lrc = fpo_coll_sum_outcome(&o->coll, &o->err, x, P + 6, 1, lrc, "update statistics",
+                                        "the update")))
             return lrc;
-        if (cb)
-            return cb;
-        for (size_t q = 0; q < P; q++)
-            if (x[q] != 0.0)
-                return fpo_fail(&o->err, FPO_EREMOTE, "the update failed on rank %zu", q);
         memcpy(sums, x + P, sizeof sums);
     } else if (lrc) {
         return lrc;
@@ -1241,16 +1228,8 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
             }
         }
     }
-    if (on) {
-        x[o->coll.rank] = lrc ? 1.0 : 0.0;
-        int cb = fpo_coll_sum_f64(&o->coll, lrc ? NULL : &o->err, x,
-                                  P + 6 + 2 * (size_t)epochs * (size_t)mbs, "advantage statistics");
-        if (!lrc && cb)
-            lrc = cb;
-        for (size_t q = 0; !lrc && q < P; q++)
-            if (x[q] != 0.0)
-                lrc = fpo_fail(&o->err, FPO_EREMOTE, "the update failed on rank %zu", q);
-    }
+    lrc = fpo_coll_sum_outcome(&o->coll, &o->err, x, P + 6 + 2 * (size_t)epochs * (size_t)mbs, 1,
+                               lrc, "advantage statistics", "the update");
     if (lrc) {
         fpo_policy_stats_restore(p, o->bak_mean, o->bak_m2, o->bak_count);
         return lrc;

@@ -325,7 +325,6 @@ static int merge_rollouts(fpo_trainer *t, int rc)
     memset(x, 0, 6 * P * sizeof(double));
     double *mine = x + 6 * (size_t)t->coll.rank;
     const fpo_episode_stats *e = &t->last_episodes;
-    mine[0] = rc ? 1.0 : 0.0;
     if (!rc && e->episodes > 0) {
         mine[1] = (double)e->episodes;
         mine[2] = e->mean_return * (double)e->episodes;
@@ -333,16 +332,12 @@ static int merge_rollouts(fpo_trainer *t, int rc)
         mine[4] = e->min_return;
         mine[5] = e->max_return;
     }
-    int cb = fpo_coll_sum_f64(&t->coll, rc ? NULL : &t->err, x, 6 * P, "episode statistics");
-    if (rc)
+    if ((rc = fpo_coll_sum_outcome(&t->coll, &t->err, x, 6 * P, 6, rc, "episode statistics",
+                                   "the rollout")))
         return rc;
-    if (cb)
-        return cb;
     double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY;
     for (size_t q = 0; q < P; q++) {
         const double *s = x + 6 * q;
-        if (s[0] != 0.0)
-            return fpo_fail(&t->err, FPO_EREMOTE, "the rollout failed on rank %zu", q);
         if (s[1] > 0) {
             n += s[1];
             sum += s[2];
