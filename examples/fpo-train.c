@@ -236,6 +236,33 @@ static int run_eval(const opts *o, const task_info *task, void *user, const fpo_
     return 0;
 }
 
+/* Rank 0 after training: policy.fpo, curve.svg, the final evaluation. */
+static int save_outputs(const opts *op, const task_info *task, void *user, fpo_trainer *t,
+                        const char *outdir, const run_log *lg, double t_run, int status)
+{
+    char path[1200];
+    fpo_policy *p = fpo_trainer_policy(t);
+    snprintf(path, sizeof path, "%s/policy.fpo", outdir);
+    if (fpo_policy_save(p, path)) {
+        fprintf(stderr, "fpo-train: saving %s failed: %s\n", path, fpo_policy_errmsg(p));
+        status = 1;
+    }
+    snprintf(path, sizeof path, "%s/curve.svg", outdir);
+    char title[128];
+    snprintf(title, sizeof title, "%s, %s, seed %llu", task->name,
+             op->algo == FPO_ALGO_FPO ? "FPO" : "Gaussian PPO", (unsigned long long)op->seed);
+    svg_series s = {op->algo == FPO_ALGO_FPO ? "FPO" : "PPO",
+                    op->algo == FPO_ALGO_FPO ? "#d62728" : "#1f77b4", lg->x, lg->y, NULL, NULL, lg->n};
+    svg_write_chart(path, title, "environment steps", "episode return (running mean)", &s, 1);
+    if (!op->quiet) {
+        printf("wrote %s/log.csv, %s/policy.fpo, %s/curve.svg\n", outdir, outdir, outdir);
+        train_mpi_report(t_run);
+    }
+    if (status == 0)
+        status = run_eval(op, task, user, p);
+    return status;
+}
+
 static int train_main(int argc, char **argv)
 {
     opts o;
@@ -533,33 +560,8 @@ static int train_main(int argc, char **argv)
     }
     if (L.csv)
         fclose(L.csv);
-    if (train_rank() != 0) { /* the others are done: rank 0 saves and evaluates */
-        free(L.x);
-        free(L.y);
-        fpo_trainer_destroy(t);
-        if (task->close)
-            task->close(user);
-        return status;
-    }
-    fpo_policy *p = fpo_trainer_policy(t);
-    snprintf(path, sizeof path, "%s/policy.fpo", outdir);
-    if (fpo_policy_save(p, path)) {
-        fprintf(stderr, "fpo-train: saving %s failed: %s\n", path, fpo_policy_errmsg(p));
-        status = 1;
-    }
-    snprintf(path, sizeof path, "%s/curve.svg", outdir);
-    char title[128];
-    snprintf(title, sizeof title, "%s, %s, seed %llu", task->name,
-             o.algo == FPO_ALGO_FPO ? "FPO" : "Gaussian PPO", (unsigned long long)o.seed);
-    svg_series s = {o.algo == FPO_ALGO_FPO ? "FPO" : "PPO",
-                    o.algo == FPO_ALGO_FPO ? "#d62728" : "#1f77b4", L.x, L.y, NULL, NULL, L.n};
-    svg_write_chart(path, title, "environment steps", "episode return (running mean)", &s, 1);
-    if (!o.quiet) {
-        printf("wrote %s/log.csv, %s/policy.fpo, %s/curve.svg\n", outdir, outdir, outdir);
-        train_mpi_report(t_run);
-    }
-    if (status == 0)
-        status = run_eval(&o, task, user, p);
+    if (train_rank() == 0) /* rank 0 saves and evaluates; the others are done */
+        status = save_outputs(&o, task, user, t, outdir, &L, t_run, status);
     free(L.x);
     free(L.y);
     fpo_trainer_destroy(t);
