@@ -169,23 +169,25 @@ def aggregate(runs):
     return xs, mean, lo, hi
 
 
-def write_svg(path, title, series):
-    W, H = 640, 400
-    L, R, T, B = 70, 20, 40, 55
-    allx = [x for s in series for x in s[1]]
-    ally = [y for s in series for y in s[3] + s[4]]
-    if not allx:
-        return
-    x0, x1 = 0.0, max(allx)
-    y0, y1 = min(0.0, min(ally)), max(ally)
+def svg_chart(path, title, ylabel, series, headroom=0.0):
+    """Curves against environment steps: series = [(name, xs, mean, lo, hi, color)], a
+    band lo..hi around each mean; non-finite points are left out. headroom: share of
+    the y range added on top (room for the legend). False if there is nothing to draw."""
+    W, H, L, R, T, B = 640, 400, 70, 20, 40, 55
+    pts = [(x, y) for s in series for x, lo, hi in zip(s[1], s[3], s[4]) for y in (lo, hi)
+           if math.isfinite(y)]
+    if not pts:
+        return False
+    x0, x1 = 0.0, max(x for x, _ in pts)
+    y0, y1 = min(0.0, min(y for _, y in pts)), max(y for _, y in pts)
     if y1 - y0 < 1e-9:
         y1 = y0 + 1
+    y1 += headroom * (y1 - y0)
     yt = nice_ticks(y0, y1)
     y1 = max(y1, yt[-1])
-    xt = nice_ticks(x0, x1)
 
     def px(x):
-        return L + (x - x0) / (x1 - x0) * (W - L - R)
+        return L + (x - x0) / (x1 - x0 or 1) * (W - L - R)
 
     def py(y):
         return H - B - (y - y0) / (y1 - y0) * (H - T - B)
@@ -197,32 +199,33 @@ def write_svg(path, title, series):
     for t in yt:
         o.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>' % (L, W - R, py(t), py(t)))
         o.append('<text x="%d" y="%.1f" text-anchor="end">%g</text>' % (L - 6, py(t) + 4, t))
-    for t in xt:
+    for t in nice_ticks(x0, x1):
         o.append('<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#eee"/>' % (px(t), px(t), T, H - B))
         o.append('<text x="%.1f" y="%d" text-anchor="middle">%s</text>' % (px(t), H - B + 16, fmt_steps(t)))
     o.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#444"/>'
              % (L, T, W - L - R, H - T - B))
-    o.append('<text x="%d" y="%d" text-anchor="middle">environment steps</text>'
-             % ((L + W - R) // 2, H - 14))
-    o.append('<text transform="translate(16,%d) rotate(-90)" text-anchor="middle">'
-             'episode return (running mean)</text>' % ((T + H - B) // 2))
+    o.append('<text x="%d" y="%d" text-anchor="middle">environment steps</text>' % ((L + W - R) // 2, H - 14))
+    o.append('<text transform="translate(16,%d) rotate(-90)" text-anchor="middle">%s</text>'
+             % ((T + H - B) // 2, ylabel))
     for name, xs, mean, lo, hi, color in series:
-        if not xs:
+        keep = [i for i in range(len(xs)) if math.isfinite(mean[i])]
+        if not keep:
             continue
-        band = " ".join("%.1f,%.1f" % (px(x), py(y)) for x, y in zip(xs, hi))
-        band += " " + " ".join("%.1f,%.1f" % (px(x), py(y)) for x, y in reversed(list(zip(xs, lo))))
-        o.append('<polygon points="%s" fill="%s" fill-opacity="0.18" stroke="none"/>' % (band, color))
-        line = " ".join("%.1f,%.1f" % (px(x), py(y)) for x, y in zip(xs, mean))
-        o.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>' % (line, color))
+        poly = ["%.1f,%.1f" % (px(xs[i]), py(hi[i])) for i in keep]
+        poly += ["%.1f,%.1f" % (px(xs[i]), py(lo[i])) for i in reversed(keep)]
+        o.append('<polygon points="%s" fill="%s" fill-opacity="0.18" stroke="none"/>' % (" ".join(poly), color))
+        o.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>'
+                 % (" ".join("%.1f,%.1f" % (px(xs[i]), py(mean[i])) for i in keep), color))
     ly = T + 16
-    for name, xs, *_rest, color in series:
+    for s in series:
         o.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="3"/>'
-                 % (L + 10, L + 30, ly - 4, ly - 4, color))
-        o.append('<text x="%d" y="%d">%s</text>' % (L + 36, ly, name))
+                 % (L + 10, L + 30, ly - 4, ly - 4, s[5]))
+        o.append('<text x="%d" y="%d">%s</text>' % (L + 36, ly, s[0]))
         ly += 16
     o.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(o) + "\n")
+    return True
 
 
 # ---- report ----------------------------------------------------------------
@@ -315,7 +318,8 @@ def main():
                 series.append(("%s (%d seeds)" % (LABELS[algo], len(rr)), xs, mean, lo, hi,
                                COLORS[algo]))
         if series:
-            write_svg(os.path.join(a.svg_dir, task + ".svg"), task, series)
+            svg_chart(os.path.join(a.svg_dir, task + ".svg"), task,
+                      "episode return (running mean)", series)
             md.append("![%s](%s/%s.svg)" % (task, rel_svg, task))
             md.append("")
 
