@@ -102,6 +102,12 @@ typedef struct fpo_update_stats {
     int64_t skipped_steps;   /* steps skipped by the divergence guard: a non-finite loss
                               * or gradient, or a gradient norm above 1e18 (its square
                               * would overflow Adam's float32 second moment) */
+    /* Set by fpo_trainer (0 when fpo_optimizer_update is called directly): */
+    int64_t rollbacks;       /* training collapses the trainer's guard has rolled back so
+                              * far (fpo_trainer_config.guard); grows by one in the
+                              * iteration that rolled back */
+    double lr;               /* learning rate in force after this iteration (the guard
+                              * halves it on every rollback) */
 } fpo_update_stats;
 
 FPO_API void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo);
