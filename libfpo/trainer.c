@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "coll.h"
+#include "guard.h"
 #include "internal.h"
 #include "serial.h"
 #include "policy_impl.h"
@@ -37,6 +38,7 @@ struct fpo_trainer {
     /* Running mean over recent episodes (exponential, weight 0.1 per batch). */
     double recent_return;
     int have_recent;
+    fpo_guard guard; /* collapse guard (guard.h) */
 };
 
 double fpo_now_seconds(void)
@@ -57,11 +59,14 @@ void fpo_trainer_config_init(fpo_trainer_config *cfg)
     cfg->threads = 1;
     cfg->n_mc = 8;
     cfg->t_dist = FPO_T_GRID;
+    cfg->guard = 1;
+    cfg->guard_max_rollbacks = FPO_GUARD_MAX_ROLLBACKS;
 }
 
 static void trainer_free(fpo_trainer *t)
 {
     fpo_mem m = t->mem;
+    fpo_guard_free(&t->guard, &m);
     fpo_vecenv_destroy(t->env);
     fpo_optimizer_destroy(t->opt);
     fpo_buffer_destroy(t->buffer);
@@ -113,6 +118,16 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
         return fpo_fail(NULL, FPO_ERANGE,
                         "num_envs %d, horizon %d must be >= 1, threads %d in [1, 256], n_mc %d >= 0",
                         c.num_envs, c.horizon, c.threads, c.n_mc);
+    /* Older callers' structs lack the guard fields: the copy leaves the
+     * defaults (on, 3). 0 means the default too. */
+    if (c.guard < -1 || c.guard > 1)
+        return fpo_fail(NULL, FPO_ERANGE, "guard must be 1 or 0 (on) or -1 (off), got %d",
+                        c.guard);
+    if (c.guard_max_rollbacks == 0)
+        c.guard_max_rollbacks = FPO_GUARD_MAX_ROLLBACKS;
+    if (c.guard_max_rollbacks < 1 || c.guard_max_rollbacks > 64)
+        return fpo_fail(NULL, FPO_ERANGE, "guard_max_rollbacks must be in [1, 64] (0: default), "
+                        "got %d", c.guard_max_rollbacks);
     fpo_coll coll;
     if ((rc = fpo_coll_init(&coll, c.collective, NULL)))
         return rc;
@@ -257,6 +272,9 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     t->flags = fpo_mem_calloc(&mem, N, sizeof(unsigned));
     if (!t->obs || !t->next_obs || !t->final_obs || !t->act || !t->raw || !t->rew || !t->flags)
         rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating trainer arrays");
+    else if (fpo_guard_init(&t->guard, &mem, c.guard != -1, c.guard_max_rollbacks, t->policy,
+                            t->opt))
+        rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the collapse guard's snapshots");
 agree:
     /* Every rank learns whether all succeeded, and that all start from the
      * same parameters. */
@@ -389,12 +407,19 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     if (rc)
         return rc;
     double t1 = fpo_now_seconds();
+    fpo_guard_begin(&t->guard, t->opt);
     rc = fpo_optimizer_update(t->opt, t->policy, t->buffer, &t->last_update);
     double t2 = fpo_now_seconds();
     if (rc)
         return fpo_fail(&t->err, rc, "update: %s", fpo_optimizer_errmsg(t->opt));
     t->iteration++;
     t->env_steps += (int64_t)t->lay.global_envs * t->cfg.horizon;
+    /* The statistics are global on every rank, so is the guard's verdict. */
+    rc = fpo_guard_judge(&t->guard, t->policy, t->opt, &t->last_update, t->iteration, &t->err);
+    t->last_update.rollbacks = t->guard.rollbacks;
+    fpo_optimizer_get(t->opt, FPO_OPT_LR, &t->last_update.lr);
+    if (rc)
+        return rc;
     if (t->last_episodes.episodes > 0) {
         t->recent_return = t->have_recent
                                ? 0.9 * t->recent_return + 0.1 * t->last_episodes.mean_return
@@ -701,6 +726,8 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
     t->recent_return = recent;
     t->have_recent = (int)have_recent;
     t->need_reset = 1; /* the host's simulators restart their episodes */
+    /* The guard's state is not in the file: it starts afresh from here. */
+    fpo_guard_reset(&t->guard, t->policy, t->opt, t->iteration);
     rc = FPO_OK;
 out:
     fpo_policy_destroy(pol);

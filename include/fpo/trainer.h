@@ -72,6 +72,37 @@ typedef struct fpo_trainer_config {
      * optimizer and counters are the same everywhere; episode counters are
      * this rank's): save on one rank, restore on all from that file. */
     const fpo_collective *collective;
+    /* Collapse guard. FPO runs (and, more rarely, PPO runs) can collapse late:
+     * the CFM loss and approx_kl leave their usual range and stay there, and
+     * the return falls. After every update the trainer judges the update
+     * statistics against the run's own recent history (the median of the
+     * last 20 healthy iterations, judged once 10 are known):
+     *  - an iteration is suspicious if cfm_loss > 10x its median (FPO only),
+     *    approx_kl > max(50x its median, 0.05), or ratio_max > max(1e3,
+     *    100x its median), or the optimizer skipped a step (skipped_steps);
+     *  - a collapse is 3 suspicious iterations in a row, or any non-finite
+     *    statistic (policy_loss, value_loss, cfm_loss, approx_kl, ratio_max).
+     * On a collapse it restores the last good snapshot (parameters,
+     * observation statistics, Adam's moments and step count), taken after
+     * healthy iterations 10 to 20 iterations earlier, halves the learning
+     * rate (FPO_OPT_LR) and counts it in fpo_update_stats.rollbacks; the
+     * iteration returns FPO_OK. Suspicious statistics never enter the
+     * history. If guard_max_rollbacks rollbacks have already happened without
+     * 20 healthy iterations between them, or the halved rate would fall below
+     * 1/16 of the reference rate (the configured one, or the last one the
+     * host set with fpo_optimizer_set), the state is restored all the same
+     * and fpo_trainer_iterate / fpo_trainer_run return FPO_EDIVERGED.
+     * Decisions use only global statistics, so all ranks of a data-parallel
+     * run take the same ones. The snapshots are allocated at create (two
+     * copies of parameters, Adam's moments and statistics), never later.
+     * Its state is not saved by fpo_trainer_save: a restored trainer's guard
+     * starts afresh (warm-up, the restored state as its snapshot).
+     * 0 (default) or 1: on; -1: off (training is then exactly as without
+     * the guard); any other value is FPO_ERANGE. */
+    int guard;
+    /* Rollbacks in a row (without 20 healthy iterations between) before the
+     * next collapse fails the run: 0 = default 3; else 1..64. */
+    int guard_max_rollbacks;
 } fpo_trainer_config;
 
 FPO_API void fpo_trainer_config_init(fpo_trainer_config *cfg);
@@ -81,7 +112,12 @@ FPO_API const char *fpo_trainer_errmsg(const fpo_trainer *t);
 
 /* One iteration: rollout + update. out may be NULL. On an environment error
  * (FPO_ECALLBACK, FPO_ENONFINITE) the iteration's data is discarded, the
- * policy is unchanged and the environments are reset on the next call. */
+ * policy is unchanged and the environments are reset on the next call. An
+ * update that fails (FPO_EDIVERGED from fpo_optimizer_update: non-finite
+ * parameters) is undone by the optimizer and returned as it is. A collapse
+ * the guard detects (fpo_trainer_config.guard) is rolled back and returns
+ * FPO_OK, with out->update->rollbacks one higher; when the guard gives up it
+ * returns FPO_EDIVERGED (the policy holds the last good snapshot). */
 FPO_API int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out);
 /* Iterate until at least total_steps env steps have been taken in all (or
  * the progress callback asks to stop). */

@@ -178,7 +178,9 @@ class fpo_update_stats(Structure):
                 ("adv_mean", c_double),
                 ("adv_std", c_double),
                 ("steps", c_int64),
-                ("skipped_steps", c_int64)]
+                ("skipped_steps", c_int64),
+                ("rollbacks", c_int64),
+                ("lr", c_double)]
 
 
 class fpo_key_info(Structure):
@@ -264,7 +266,9 @@ class fpo_trainer_config(Structure):
                 ("progress", PROGRESS_FN),
                 ("progress_user", c_void_p),
                 ("allocator", c_void_p),
-                ("collective", c_void_p)]
+                ("collective", c_void_p),
+                ("guard", c_int),
+                ("guard_max_rollbacks", c_int)]
 
 
 # ---- loading -----------------------------------------------------------------

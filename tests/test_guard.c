@@ -1,0 +1,383 @@
+/* The trainer's collapse guard (fpo_trainer_config.guard, libfpo/guard.c):
+ * collapses are forced on the toy environment by sabotage between
+ * iterations (a learning rate of 1, or actor weights scaled by 30), and
+ * the guard must roll back to its snapshot bit for bit, halve the learning
+ * rate, give up with an error when collapses repeat, stay silent on healthy
+ * runs, and change nothing when off. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "toyenv.h"
+
+#define OD 3
+#define AD 2
+#define MAXIT 64
+
+typedef struct rig {
+    toy e;
+    fpo_env_table tab;
+    fpo_trainer *t;
+    size_t np;
+    float *hist[MAXIT + 1]; /* parameters after iteration i (0: at create) */
+    int64_t steps[MAXIT + 1]; /* Adam steps after iteration i */
+} rig;
+
+static void rig_make(rig *r, fpo_algo algo, int guard, int max_rollbacks)
+{
+    memset(r, 0, sizeof *r);
+    toy_init(&r->e, OD, AD);
+    r->tab = toy_table(&r->e);
+    fpo_policy_config pc;
+    toy_policy_config(&pc, algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN, OD, AD);
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, algo);
+    oc.epochs = 2;
+    oc.minibatches = 2;
+    fpo_trainer_config tc;
+    fpo_trainer_config_init(&tc);
+    ck_assert_int_eq(tc.guard, 1);
+    tc.env = &r->tab;
+    tc.env_user = &r->e;
+    tc.num_envs = 4;
+    tc.horizon = 16;
+    tc.n_mc = 2;
+    tc.seed = 1;
+    tc.policy = &pc;
+    tc.optimizer = &oc;
+    tc.guard = guard;
+    tc.guard_max_rollbacks = max_rollbacks;
+    ck_assert_int_eq(fpo_trainer_create(&r->t, &tc), FPO_OK);
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(fpo_trainer_policy(r->t), &info), FPO_OK);
+    r->np = info.actor_params + info.critic_params;
+}
+
+static void rig_free(rig *r)
+{
+    for (int i = 0; i <= MAXIT; i++)
+        free(r->hist[i]);
+    fpo_trainer_destroy(r->t);
+}
+
+static float *params(rig *r)
+{
+    float *w = malloc(r->np * sizeof(float));
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(fpo_policy_get_params(fpo_trainer_policy(r->t), FPO_NET_ALL, w, r->np), FPO_OK);
+    return w;
+}
+
+static void record(rig *r, int64_t it)
+{
+    ck_assert(it >= 0 && it <= MAXIT);
+    free(r->hist[it]);
+    r->hist[it] = params(r);
+    r->steps[it] = fpo_optimizer_step_count(fpo_trainer_optimizer(r->t));
+}
+
+static int same_as(rig *r, int64_t it)
+{
+    float *w = params(r);
+    int same = r->hist[it] && memcmp(w, r->hist[it], r->np * sizeof(float)) == 0 &&
+               fpo_optimizer_step_count(fpo_trainer_optimizer(r->t)) == r->steps[it];
+    free(w);
+    return same;
+}
+
+static double lr_of(rig *r)
+{
+    double lr;
+    ck_assert_int_eq(fpo_optimizer_get(fpo_trainer_optimizer(r->t), FPO_OPT_LR, &lr), FPO_OK);
+    return lr;
+}
+
+/* One iteration that must succeed; its statistics in *st. */
+static void step(rig *r, fpo_update_stats *st)
+{
+    fpo_progress pr = {sizeof pr};
+    int rc = fpo_trainer_iterate(r->t, &pr);
+    ck_assert_msg(rc == FPO_OK, "iterate: %s: %s", fpo_strerror(rc), fpo_trainer_errmsg(r->t));
+    *st = *pr.update;
+    record(r, pr.iteration);
+}
+
+static void scale_actor(rig *r, float k)
+{
+    fpo_policy *p = fpo_trainer_policy(r->t);
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(p, &info), FPO_OK);
+    float *w = malloc(info.actor_params * sizeof(float));
+    ck_assert_int_eq(fpo_policy_get_params(p, FPO_NET_ACTOR, w, info.actor_params), FPO_OK);
+    for (size_t i = 0; i < info.actor_params; i++)
+        w[i] *= k;
+    ck_assert_int_eq(fpo_policy_set_params(p, FPO_NET_ACTOR, w, info.actor_params), FPO_OK);
+    free(w);
+}
+
+/* (e) 50 healthy iterations: never a rollback, the rate stays. */
+START_TEST(healthy_run_never_triggers)
+{
+    fpo_algo algo = _i ? FPO_ALGO_PPO : FPO_ALGO_FPO;
+    rig r;
+    rig_make(&r, algo, 0, 0);
+    double lr0 = lr_of(&r);
+    for (int i = 0; i < 50; i++) {
+        fpo_update_stats st;
+        step(&r, &st);
+        ck_assert_int_eq(st.rollbacks, 0);
+        ck_assert_msg(st.lr == lr0, "lr %g", st.lr);
+        ck_assert_int_eq(st.skipped_steps, 0);
+    }
+    rig_free(&r);
+}
+END_TEST
+
+/* (a), (b): a learning rate of 1 makes the next updates explode; the guard
+ * restores its snapshot (taken after iteration 10 and promoted at 20, since
+ * the one of iteration 20 may already hold a slow blow-up) bit for bit,
+ * Adam's step count included, and halves the rate. */
+START_TEST(collapse_rolls_back_to_the_snapshot)
+{
+    fpo_algo algo = _i ? FPO_ALGO_PPO : FPO_ALGO_FPO;
+    rig r;
+    rig_make(&r, algo, 1, 0);
+    record(&r, 0);
+    fpo_update_stats st;
+    for (int i = 0; i < 25; i++)
+        step(&r, &st);
+    ck_assert_int_eq(st.rollbacks, 0);
+    ck_assert_int_eq(fpo_optimizer_set(fpo_trainer_optimizer(r.t), FPO_OPT_LR, 1.0), FPO_OK);
+    int it = 25, found = 0;
+    while (it < 25 + 6) {
+        step(&r, &st);
+        it++;
+        if (st.rollbacks == 1) {
+            found = 1;
+            break;
+        }
+        ck_assert_int_eq(st.rollbacks, 0);
+    }
+    ck_assert_msg(found, "no rollback within 6 iterations of a learning rate of 1");
+    /* three suspicious iterations in a row: 26, 27, 28 */
+    ck_assert_int_eq(it, 28);
+    ck_assert_msg(same_as(&r, 10), "the parameters are not those after iteration 10");
+    ck_assert(!same_as(&r, 20));
+    ck_assert_msg(st.lr == 0.5 && lr_of(&r) == 0.5, "lr %g / %g", st.lr, lr_of(&r));
+    /* the trainer checkpoint keeps the halved rate */
+    char path[] = "/tmp/fpo_guard_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    ck_assert_int_eq(fpo_trainer_save(r.t, path), FPO_OK);
+    rig r2;
+    rig_make(&r2, algo, 1, 0);
+    ck_assert_int_eq(fpo_trainer_restore(r2.t, path), FPO_OK);
+    ck_assert(lr_of(&r2) == 0.5);
+    unlink(path);
+    rig_free(&r2);
+    rig_free(&r);
+}
+END_TEST
+
+/* A progress callback that sets the rate to 1 after every iteration from
+ * `from` on (a host whose schedule keeps the run collapsing). */
+typedef struct sabotage {
+    fpo_trainer *t;
+    int64_t from;
+} sabotage;
+
+static int sabotage_lr(void *user, const fpo_progress *p)
+{
+    sabotage *s = user;
+    if (p->iteration >= s->from)
+        fpo_optimizer_set(fpo_trainer_optimizer(s->t), FPO_OPT_LR, 1.0);
+    return 0;
+}
+
+/* (c) collapses that keep coming: fpo_trainer_run fails with FPO_EDIVERGED
+ * and a message after guard_max_rollbacks rollbacks (not 0), with finite
+ * parameters. */
+START_TEST(repeated_collapse_fails_the_run)
+{
+    fpo_algo algo = _i ? FPO_ALGO_PPO : FPO_ALGO_FPO;
+    toy e;
+    toy_init(&e, OD, AD);
+    fpo_env_table tab = toy_table(&e);
+    fpo_policy_config pc;
+    toy_policy_config(&pc, _i ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW, OD, AD);
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, algo);
+    oc.epochs = 2;
+    oc.minibatches = 2;
+    sabotage sab = {NULL, 12};
+    fpo_trainer_config tc;
+    fpo_trainer_config_init(&tc);
+    tc.env = &tab;
+    tc.env_user = &e;
+    tc.num_envs = 4;
+    tc.horizon = 16;
+    tc.n_mc = 2;
+    tc.seed = 1;
+    tc.policy = &pc;
+    tc.optimizer = &oc;
+    tc.guard_max_rollbacks = 2;
+    tc.progress = sabotage_lr;
+    tc.progress_user = &sab;
+    ck_assert_int_eq(fpo_trainer_create(&sab.t, &tc), FPO_OK);
+    /* 64 env steps per iteration; the third collapse, about 9 iterations
+     * after the sabotage starts, fails the run long before 100 iterations */
+    int rc = fpo_trainer_run(sab.t, 100 * 64);
+    ck_assert_msg(rc == FPO_EDIVERGED, "run: %d (%s) %s", rc, fpo_strerror(rc),
+                  fpo_trainer_errmsg(sab.t));
+    ck_assert_msg(strstr(fpo_trainer_errmsg(sab.t), "collapsed") != NULL &&
+                      strstr(fpo_trainer_errmsg(sab.t), "after 2 rollbacks") != NULL,
+                  "%s", fpo_trainer_errmsg(sab.t));
+    ck_assert_int_lt(fpo_trainer_env_steps(sab.t), 30 * 64);
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(fpo_trainer_policy(sab.t), &info), FPO_OK);
+    size_t np = info.actor_params + info.critic_params;
+    float *w = malloc(np * sizeof(float));
+    ck_assert_int_eq(fpo_policy_get_params(fpo_trainer_policy(sab.t), FPO_NET_ALL, w, np), FPO_OK);
+    for (size_t i = 0; i < np; i++)
+        ck_assert(isfinite(w[i]));
+    free(w);
+    fpo_trainer_destroy(sab.t);
+}
+END_TEST
+
+/* (c) the rate floor: weights scaled by 30 after every rollback collapse
+ * the run again whatever the rate; with many rollbacks allowed, the fifth
+ * halving (below 1/16 of 3e-4) fails instead. Every rollback restores the
+ * state at create: after 12 iterations the only promoted snapshot. */
+START_TEST(learning_rate_floor_fails_the_run)
+{
+    rig r;
+    rig_make(&r, FPO_ALGO_FPO, 1, 64);
+    record(&r, 0);
+    fpo_update_stats st;
+    for (int i = 0; i < 12; i++)
+        step(&r, &st);
+    double lr0 = lr_of(&r);
+    scale_actor(&r, 30.0f);
+    int64_t seen = 0;
+    int rc = FPO_OK;
+    for (int i = 0; i < 40 && rc == FPO_OK; i++) {
+        fpo_progress pr = {sizeof pr};
+        rc = fpo_trainer_iterate(r.t, &pr);
+        if (rc == FPO_OK && pr.update->rollbacks != seen) {
+            ck_assert_int_eq(pr.update->rollbacks, seen + 1);
+            seen = pr.update->rollbacks;
+            ck_assert_msg(pr.update->lr == (float)(lr0 / (double)(1 << seen)), "lr %g after %lld",
+                          pr.update->lr, (long long)seen);
+            scale_actor(&r, 30.0f); /* again */
+        }
+    }
+    ck_assert_msg(rc == FPO_EDIVERGED, "rc %d (%s) %s", rc, fpo_strerror(rc), fpo_trainer_errmsg(r.t));
+    ck_assert_int_eq(seen, 4);
+    ck_assert_msg(strstr(fpo_trainer_errmsg(r.t), "cannot be halved") != NULL, "%s",
+                  fpo_trainer_errmsg(r.t));
+    ck_assert(lr_of(&r) == (float)(lr0 / 16));
+    /* restored to the snapshot: no weights left from the sabotage */
+    ck_assert(same_as(&r, 0));
+    rig_free(&r);
+}
+END_TEST
+
+/* (d) guard off: the same sabotage is not rolled back, and a healthy run
+ * is bit-identical with the guard on and off. */
+START_TEST(guard_off_changes_nothing)
+{
+    rig on, off;
+    rig_make(&on, FPO_ALGO_FPO, 1, 0);
+    rig_make(&off, FPO_ALGO_FPO, -1, 0);
+    fpo_update_stats a, b;
+    for (int i = 0; i < 25; i++) {
+        step(&on, &a);
+        step(&off, &b);
+        ck_assert_int_eq(b.rollbacks, 0);
+        ck_assert(b.lr == a.lr);
+        ck_assert_mem_eq(on.hist[i + 1], off.hist[i + 1], on.np * sizeof(float));
+    }
+    ck_assert_int_eq(fpo_optimizer_set(fpo_trainer_optimizer(off.t), FPO_OPT_LR, 1.0), FPO_OK);
+    for (int i = 0; i < 6; i++) {
+        fpo_progress pr = {sizeof pr};
+        int rc = fpo_trainer_iterate(off.t, &pr);
+        if (rc != FPO_OK) { /* the optimizer's own divergence check may fire */
+            ck_assert_int_eq(rc, FPO_EDIVERGED);
+            continue;
+        }
+        ck_assert_int_eq(pr.update->rollbacks, 0);
+        ck_assert(pr.update->lr == 1.0);
+        ck_assert(!same_as(&off, 10));
+    }
+    rig_free(&on);
+    rig_free(&off);
+}
+END_TEST
+
+/* (f) bad guard settings; an old caller's struct (without the guard fields)
+ * gets the guard on. */
+START_TEST(bad_guard_config)
+{
+    toy e;
+    toy_init(&e, OD, AD);
+    fpo_env_table tab = toy_table(&e);
+    fpo_trainer_config tc;
+    fpo_trainer *t = NULL;
+    const int bad_guard[] = {2, -2, 1000};
+    for (size_t i = 0; i < sizeof bad_guard / sizeof bad_guard[0]; i++) {
+        fpo_trainer_config_init(&tc);
+        tc.env = &tab;
+        tc.env_user = &e;
+        tc.guard = bad_guard[i];
+        ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_ERANGE);
+        ck_assert_ptr_null(t);
+        ck_assert(strstr(fpo_last_errmsg(), "guard") != NULL);
+    }
+    const int bad_max[] = {-1, 65, 1 << 30};
+    for (size_t i = 0; i < sizeof bad_max / sizeof bad_max[0]; i++) {
+        fpo_trainer_config_init(&tc);
+        tc.env = &tab;
+        tc.env_user = &e;
+        tc.guard_max_rollbacks = bad_max[i];
+        ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_ERANGE);
+        ck_assert(strstr(fpo_last_errmsg(), "guard_max_rollbacks") != NULL);
+    }
+    fpo_trainer_config_init(&tc);
+    tc.env = &tab;
+    tc.env_user = &e;
+    tc.guard = 77; /* beyond an old caller's struct_size: never read */
+    tc.struct_size = offsetof(fpo_trainer_config, guard);
+    ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_OK);
+    fpo_trainer_destroy(t);
+    /* 0 and 1 are both on; -1 off */
+    const int good[] = {0, 1, -1};
+    for (size_t i = 0; i < 3; i++) {
+        fpo_trainer_config_init(&tc);
+        tc.env = &tab;
+        tc.env_user = &e;
+        tc.guard = good[i];
+        tc.guard_max_rollbacks = i == 2 ? 64 : (int)i;
+        ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_OK);
+        fpo_trainer_destroy(t);
+    }
+}
+END_TEST
+
+Suite *fpo_test_suite(void)
+{
+    Suite *s = suite_create("guard");
+    TCase *tc = tcase_create("guard");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, healthy_run_never_triggers, 0, 2);
+    tcase_add_loop_test(tc, collapse_rolls_back_to_the_snapshot, 0, 2);
+    tcase_add_loop_test(tc, repeated_collapse_fails_the_run, 0, 2);
+    tcase_add_test(tc, learning_rate_floor_fails_the_run);
+    tcase_add_test(tc, guard_off_changes_nothing);
+    tcase_add_test(tc, bad_guard_config);
+    suite_add_tcase(s, tc);
+    return s;
+}
