@@ -33,6 +33,8 @@ typedef struct opts {
     int time_emb;                                            /* -1: the task's default */
     fpo_integrator integrator;
     int actor_layers, actor_hidden, critic_layers, critic_hidden;
+    int keep_best, no_guard;
+    long long eval_every; /* --keep-best: env steps between evaluations; 0 = steps / 20 */
 } opts;
 
 /* Log kept in memory for the curve. */
@@ -42,6 +44,19 @@ typedef struct run_log {
     int n, cap;
     int tty, quiet;
     double last_print;
+    int64_t rollbacks;    /* the guard's count at the last report */
+    /* --keep-best (rank 0): periodic evaluation, the best policy in best.fpo */
+    int keep_best;
+    long long eval_every, next_eval;
+    const opts *o;
+    const task_info *task;
+    void *user;
+    fpo_trainer *t;
+    const char *outdir;
+    double best_return;
+    long long best_step; /* -1: none yet */
+    long long last_eval; /* env step of the last evaluation; -1: none */
+    int best_failed;     /* an evaluation or save of best.fpo failed */
 } run_log;
 
 static void usage(FILE *f)
@@ -68,7 +83,12 @@ static void usage(FILE *f)
             "  --actor L:W --critic L:W  hidden layers and width\n"
             "  --time-emb sin|raw    flow time features: 8 sinusoids or t itself (default: the task's)\n"
             "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off; default 3)\n"
-            "  --eval-episodes N     episodes of the final evaluation\n"
+            "  --eval-episodes N     episodes of the final evaluation (and of --keep-best's)\n"
+            "  --keep-best           evaluate during training (deterministic, --eval-episodes\n"
+            "                        episodes) and keep the best policy in best.fpo\n"
+            "  --eval-every N        env steps between those evaluations (default: steps / 20)\n"
+            "  --no-guard            turn off the trainer's collapse guard (rollback to the last\n"
+            "                        good state and halving of the learning rate on a blow-up)\n"
             "  --model-dir DIR       where MuJoCo task models are\n"
             "  --quiet               no progress output\n");
 }
@@ -132,19 +152,82 @@ static int parse_layers(const char *s, int *layers, int *width)
                : -1;
 }
 
+/* The final evaluation's deterministic protocol: the rollout integrator and
+ * steps, zero noise (flow) or the mean (Gaussian). */
+static int eval_deterministic(const opts *o, const task_info *task, void *user,
+                              const fpo_policy *p, uint64_t seed, eval_result *out, char *err,
+                              size_t errlen)
+{
+    int eps = o->eval_episodes > 0 ? o->eval_episodes : task->defaults.eval_episodes;
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.integrator = o->integrator;
+    sc.steps = o->sampler_steps;
+    sc.deterministic = 1;
+    return evaluate_policy(task, user, p, &sc, eps, o->threads, seed, out, err, errlen);
+}
+
+/* --keep-best: evaluate the trainer's policy (the same episodes every time)
+ * and save it as best.fpo if it beats the best so far. */
+static void keep_best_check(run_log *L, long long env_steps)
+{
+    char err[256], path[1200];
+    eval_result r;
+    fpo_policy *p = fpo_trainer_policy(L->t);
+    if (eval_deterministic(L->o, L->task, L->user, p, L->o->seed + 3000, &r, err, sizeof err)) {
+        fprintf(stderr, "%sfpo-train: evaluation at step %lld failed: %s\n", L->tty ? "\n" : "",
+                env_steps, err);
+        L->best_failed = 1;
+        return;
+    }
+    L->last_eval = env_steps;
+    if (L->best_step >= 0 && !(r.mean_return > L->best_return))
+        return;
+    snprintf(path, sizeof path, "%s/best.fpo", L->outdir);
+    if (fpo_policy_save(p, path)) {
+        fprintf(stderr, "%sfpo-train: saving %s failed: %s\n", L->tty ? "\n" : "", path,
+                fpo_policy_errmsg(p));
+        L->best_failed = 1;
+        return;
+    }
+    L->best_return = r.mean_return;
+    L->best_step = env_steps;
+    if (!L->quiet && !L->tty)
+        printf("best so far: deterministic return %.2f at step %lld (best.fpo)\n", r.mean_return,
+               env_steps);
+}
+
 static int progress(void *user, const fpo_progress *p)
 {
     run_log *L = user;
+    if (p->update->rollbacks > L->rollbacks) {
+        /* The guard found a collapse and restored its last good snapshot. */
+        L->rollbacks = p->update->rollbacks;
+        fprintf(stderr,
+                "%sfpo-train: collapse guard: training collapsed at iteration %lld (step %lld, "
+                "cfm_loss %.3g, approx_kl %.3g, ratio_max %.3g); rolled back to the last good "
+                "state, lr now %g (rollback %lld)\n",
+                L->tty && !L->quiet ? "\n" : "", (long long)p->iteration,
+                (long long)p->env_steps, p->update->cfm_loss, p->update->approx_kl,
+                p->update->ratio_max, p->update->lr, (long long)L->rollbacks);
+    }
+    if (L->keep_best && p->env_steps >= L->next_eval) {
+        keep_best_check(L, (long long)p->env_steps);
+        while (L->next_eval <= p->env_steps)
+            L->next_eval += L->eval_every;
+    }
     double sps = p->env_steps / fmax(p->elapsed_seconds, 1e-9);
     if (L->csv) {
         fprintf(L->csv,
-                "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f\n",
+                "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
+                "%lld,%.6g\n",
                 (long long)p->iteration, (long long)p->env_steps, p->elapsed_seconds,
                 p->rollout_seconds, p->update_seconds, (long long)p->episodes->episodes,
                 p->episodes->episodes ? p->episodes->mean_return : NAN, p->mean_return,
                 p->update->policy_loss, p->update->value_loss, p->update->ratio_mean,
                 p->update->ratio_max, p->update->clip_fraction, p->update->approx_kl,
-                p->update->cfm_loss, p->update->entropy, p->update->explained_variance, sps);
+                p->update->cfm_loss, p->update->entropy, p->update->explained_variance, sps,
+                (long long)p->update->rollbacks, p->update->lr);
     }
     if (L->n == L->cap) {
         int nc = L->cap ? 2 * L->cap : 256;
@@ -175,15 +258,20 @@ static int progress(void *user, const fpo_progress *p)
         fprintf(stderr, "\r[%s] %3.0f%% %lld/%lld steps %7.0f steps/s return %9.2f ETA %3d:%02d ",
                 bar, 100 * frac, (long long)p->env_steps, (long long)p->total_steps, sps,
                 p->mean_return, (int)(eta / 60), (int)fmod(eta, 60));
+        if (L->rollbacks > 0)
+            fprintf(stderr, "rollbacks %lld ", (long long)L->rollbacks);
+        if (L->best_step >= 0)
+            fprintf(stderr, "best %.2f ", L->best_return);
         if (p->env_steps >= p->total_steps)
             fputc('\n', stderr);
         fflush(stderr);
     } else if (p->elapsed_seconds - L->last_print >= 2.0 || p->env_steps >= p->total_steps) {
         L->last_print = p->elapsed_seconds;
         printf("steps %lld/%lld (%.0f%%)  %.0f steps/s  return %.2f  ratio %.3f  clip %.3f  "
-               "ETA %.0fs\n",
+               "rollbacks %lld  ETA %.0fs\n",
                (long long)p->env_steps, (long long)p->total_steps, 100 * frac, sps, p->mean_return,
-               p->update->ratio_mean, p->update->clip_fraction, eta);
+               p->update->ratio_mean, p->update->clip_fraction, (long long)p->update->rollbacks,
+               eta);
         fflush(stdout);
     }
     return 0;
@@ -217,9 +305,7 @@ static int run_eval(const opts *o, const task_info *task, void *user, const fpo_
     sc.steps = o->sampler_steps;
     char err[256];
     eval_result det, sto;
-    sc.deterministic = 1;
-    int rc = evaluate_policy(task, user, p, &sc, eps, o->threads, o->seed + 1000, &det, err,
-                             sizeof err);
+    int rc = eval_deterministic(o, task, user, p, o->seed + 1000, &det, err, sizeof err);
     if (rc == 0) {
         sc.deterministic = 0;
         rc = evaluate_policy(task, user, p, &sc, eps, o->threads, o->seed + 2000, &sto, err,
@@ -238,7 +324,7 @@ static int run_eval(const opts *o, const task_info *task, void *user, const fpo_
 
 /* Rank 0 after training: policy.fpo, curve.svg, the final evaluation. */
 static int save_outputs(const opts *op, const task_info *task, void *user, fpo_trainer *t,
-                        const char *outdir, const run_log *lg, double t_run, int status)
+                        const char *outdir, run_log *lg, double t_run, int status)
 {
     char path[1200];
     fpo_policy *p = fpo_trainer_policy(t);
@@ -257,6 +343,17 @@ static int save_outputs(const opts *op, const task_info *task, void *user, fpo_t
     if (!op->quiet) {
         printf("wrote %s/log.csv, %s/policy.fpo, %s/curve.svg\n", outdir, outdir, outdir);
         train_mpi_report(t_run);
+    }
+    if (lg->rollbacks > 0)
+        printf("collapse guard: %lld rollback(s) during training\n", (long long)lg->rollbacks);
+    if (lg->keep_best) {
+        if (lg->best_step >= 0)
+            printf("best policy: deterministic return %.2f at step %lld -> %s/best.fpo\n",
+                   lg->best_return, lg->best_step, outdir);
+        else
+            fprintf(stderr, "fpo-train: --keep-best: no policy was saved as best.fpo\n");
+        if (lg->best_failed || lg->best_step < 0)
+            status = status ? status : 1;
     }
     if (status == 0)
         status = run_eval(op, task, user, p);
@@ -282,7 +379,8 @@ static int train_main(int argc, char **argv)
     enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_MB, O_LR,
            O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
            O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
-           O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB };
+           O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
+           O_NOGUARD };
     static const struct option lo[] = {
         {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -296,7 +394,8 @@ static int train_main(int argc, char **argv)
         {"critic", 1, 0, O_CRITIC}, {"eval", 1, 0, O_EVAL}, {"eval-episodes", 1, 0, O_EVALEP},
         {"model-dir", 1, 0, O_MDIR}, {"quiet", 0, 0, O_QUIET}, {"list", 0, 0, O_LIST},
         {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {"no-aspo", 0, 0, O_NOASPO},
-        {"time-emb", 1, 0, O_TEMB},
+        {"time-emb", 1, 0, O_TEMB}, {"keep-best", 0, 0, O_KEEPBEST},
+        {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
         {0, 0, 0, 0}};
     /* Names in the order of the enums they select. */
     static const char *const t_dists[] = {"grid", "uniform", "beta"};
@@ -384,6 +483,12 @@ static int train_main(int argc, char **argv)
         case O_EVAL: o.eval_ckpt = optarg; break;
         case O_EVALEP: if (num_int("eval-episodes", optarg, 1, &o.eval_episodes)) return 2; break;
         case O_MDIR: o.model_dir = optarg; break;
+        case O_KEEPBEST: o.keep_best = 1; break;
+        case O_EVALEVERY:
+            if (num_ll("eval-every", optarg, 1, (long long)1 << 62, &o.eval_every))
+                return 2;
+            break;
+        case O_NOGUARD: o.no_guard = 1; break;
         case O_QUIET: o.quiet = 1; break;
         case O_LIST: list = 1; break;
         case O_HELP: usage(stdout); return 0;
@@ -500,6 +605,8 @@ static int train_main(int argc, char **argv)
     tc.optimizer = &oc;
     if (o.n_mc > 0)
         tc.n_mc = o.n_mc;
+    if (o.no_guard)
+        tc.guard = -1;
     tc.t_dist = (fpo_t_dist)o.t_dist;
     run_log L;
     memset(&L, 0, sizeof L);
@@ -529,7 +636,7 @@ static int train_main(int argc, char **argv)
         }
         fprintf(L.csv, "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
                        "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
-                       "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s\n");
+                       "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr\n");
     }
     if (!train_all_ok(1))
         return 1;
@@ -543,6 +650,17 @@ static int train_main(int argc, char **argv)
         return 1;
     }
     long long steps = o.steps >= 0 ? o.steps : d->steps;
+    L.t = t;
+    L.best_step = L.last_eval = -1;
+    if (o.keep_best && train_rank() == 0) { /* only rank 0 evaluates and writes */
+        L.keep_best = 1;
+        L.o = &o;
+        L.task = task;
+        L.user = user;
+        L.outdir = outdir;
+        L.eval_every = o.eval_every > 0 ? o.eval_every : (steps / 20 > 0 ? steps / 20 : 1);
+        L.next_eval = L.eval_every;
+    }
     if (!o.quiet)
         printf("training %s on %s: %lld steps, %d envs x %d steps per iteration, seed %llu, "
                "%d thread(s)%s\n",
@@ -558,6 +676,10 @@ static int train_main(int argc, char **argv)
         train_abort_if_comm_failed(rc);
         status = 1;
     }
+    /* The final policy competes for best.fpo too (after a failure it is the
+     * guard's restored snapshot, or whatever training left). */
+    if (L.keep_best && L.last_eval != (long long)fpo_trainer_env_steps(t))
+        keep_best_check(&L, (long long)fpo_trainer_env_steps(t));
     if (L.csv)
         fclose(L.csv);
     if (train_rank() == 0) /* rank 0 saves and evaluates; the others are done */
