@@ -96,14 +96,22 @@ void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo)
     cfg->reward_scale = 10.0f;
     cfg->value_coef = 0.25f;
     cfg->entropy_coef = algo == FPO_ALGO_PPO ? 0.01f : 0.0f;
-    cfg->epochs = 16;
-    cfg->minibatches = 32;
+    /* The update geometry and objective that train stably at the trainer's
+     * default batch (16 envs x 64 steps): minibatches of 128, 4 epochs,
+     * FPO++'s per-sample ratio with ASPO (docs/stability.md). The
+     * reference's geometry (983,040 transitions in 32 minibatches, 16
+     * epochs, averaged ratio) is fpo-train's paper preset. */
+    cfg->epochs = 4;
+    cfg->minibatches = 8;
     cfg->cfm_loss = FPO_CFM_EPS;
-    cfg->ratio_mode = FPO_RATIO_AVERAGED;
+    cfg->ratio_mode = algo == FPO_ALGO_FPO ? FPO_RATIO_PER_SAMPLE : FPO_RATIO_AVERAGED;
     cfg->ratio_clamp = 5.0f;
-    cfg->aspo = 0;
+    cfg->aspo = algo == FPO_ALGO_FPO;
     cfg->normalize_advantages = 1;
     cfg->threads = 1;
+    cfg->bound_coef = 1.0f;
+    cfg->bound = 3.0f;
+    cfg->spike_clip = 4.0f;
 }
 
 /* ---- tunables ------------------------------------------------------------ */
@@ -172,7 +180,7 @@ static size_t xb_need(const fpo_optimizer *o, int epochs, int mbs)
     size_t P = (size_t)o->coll.size, od = (size_t)o->obs_dim;
     size_t a = P * (3 + 2 * od);
     size_t b = P + 8 + 2 * (size_t)epochs * (size_t)mbs;
-    size_t c = 4 * P + 16;
+    size_t c = 5 * P + 16; /* the end-of-update gather: 5 per rank, T_COUNT <= 16 sums */
     size_t n = a > b ? a : b;
     n = n > c ? n : c;
     size_t h = fpo_coll_scratch_doubles(&o->coll);
@@ -272,6 +280,14 @@ static int check_config(fpo_errbuf *err, const fpo_optimizer_config *c)
         !(c->adam_beta2 >= 0.0f && c->adam_beta2 < 1.0f) ||
         !(c->adam_eps > 0.0f && isfinite(c->adam_eps)))
         return fpo_fail(err, FPO_ERANGE, "Adam betas must be in [0, 1) and eps > 0");
+    if (!(c->bound_coef >= 0.0f && c->bound_coef <= 1000.0f))
+        return fpo_fail(err, FPO_ERANGE, "bound_coef must be in [0, 1000], got %g",
+                        (double)c->bound_coef);
+    if (!(c->bound > 0.0f && c->bound <= 1e6f))
+        return fpo_fail(err, FPO_ERANGE, "bound must be in (0, 1e6], got %g", (double)c->bound);
+    if (!(c->spike_clip == 0.0f || (c->spike_clip >= 1.0f && c->spike_clip <= 1e6f)))
+        return fpo_fail(err, FPO_ERANGE, "spike_clip must be 0 (off) or in [1, 1e6], got %g",
+                        (double)c->spike_clip);
     if (c->threads < 1 || c->threads > FPO_MAX_THREADS)
         return fpo_fail(err, FPO_ERANGE, "threads must be in [1, %d], got %d", FPO_MAX_THREADS,
                         c->threads);
@@ -314,7 +330,8 @@ uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_
                         (int)c->ratio_mode, c->aspo, c->normalize_advantages};
     const float floats[] = {c->lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay,
                             c->max_grad_norm, c->clip_eps, c->gamma, c->gae_lambda,
-                            c->reward_scale, c->value_coef, c->entropy_coef, c->ratio_clamp};
+                            c->reward_scale, c->value_coef, c->entropy_coef, c->ratio_clamp,
+                            c->bound_coef, c->bound, c->spike_clip};
     h = fpo_fingerprint(h, ints, sizeof ints);
     h = fpo_fingerprint(h, floats, sizeof floats);
     return fpo_fingerprint(h, &c->seed, sizeof c->seed);
@@ -720,6 +737,20 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
             const float *lo = o->old + i * (size_t)nmc;
             float *l = w->l + (size_t)r * (size_t)nmc;
             float *dY = w->dY + (size_t)r * (size_t)nmc * (size_t)ad;
+            /* The saturation penalty (fpo_optimizer_config.bound_coef):
+             * the advantage of a stored action beyond +-bound on some
+             * dimension is lowered by bound_coef times its mean squared
+             * excess, after normalization. */
+            if (c->bound_coef > 0.0f) {
+                const float *act = b->act + i * (size_t)ad;
+                float ex = 0.0f;
+                for (int d = 0; d < ad; d++) {
+                    float e = fabsf(act[d]) - c->bound;
+                    ex += e > 0.0f ? e * e : 0.0f;
+                }
+                ex /= (float)ad;
+                A -= c->bound_coef * ex;
+            }
             double lsum = 0.0;
             for (int k = 0; k < nmc; k++)
                 lsum += l[k];
@@ -1151,7 +1182,36 @@ static void roll_back(fpo_optimizer *o, fpo_policy *p, int64_t step)
 }
 
 /* Statistics summed over the steps of an update (this rank's rows). */
-enum { T_POLICY, T_VALUE, T_ENTROPY, T_RATIO, T_NRATIO, T_CLIPPED, T_KL, T_CFM, T_COUNT };
+enum { T_POLICY, T_VALUE, T_ENTROPY, T_RATIO, T_NRATIO, T_CLIPPED, T_KL, T_CFM, T_CFM_OLD,
+       T_BOUND, T_ROWS, T_COUNT };
+_Static_assert(T_COUNT <= 16, "xb_need reserves 16 doubles for the statistics sums");
+
+/* FPO's drift statistics of this rank's buffer, before any step: the sum of
+ * l_old over all pairs, its largest value, and the count of actions beyond
+ * +-bound. */
+static void drift_sums(const fpo_optimizer *o, const fpo_buffer *b, double tot[T_COUNT],
+                       double *lmax)
+{
+    if (!o->n_mc)
+        return;
+    size_t np_ = (size_t)o->B * (size_t)o->n_mc;
+    double s = 0.0;
+    for (size_t q = 0; q < np_; q++) {
+        s += o->old[q];
+        *lmax = fmax(*lmax, (double)o->old[q]);
+    }
+    int ad = o->act_dim, nb = 0;
+    for (int i = 0; i < o->B; i++) {
+        const float *a = b->act + (size_t)i * (size_t)ad;
+        int out = 0;
+        for (int d = 0; d < ad; d++)
+            out |= fabsf(a[d]) > o->cfg.bound;
+        nb += out;
+    }
+    tot[T_CFM_OLD] = s / o->n_mc; /* per transition: the mean over its pairs */
+    tot[T_BOUND] = nb;
+    tot[T_ROWS] = o->B;
+}
 
 int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *stats)
 {
@@ -1240,7 +1300,8 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
     /* Sums of this rank's rows over the steps taken; reduced at the end. */
     double tot[T_COUNT] = {0};
     double ratio_max = -DBL_MAX, ratio_min = DBL_MAX;
-    double gn_sum = 0.0, last_cfm_n = 0.0;
+    double gn_sum = 0.0, last_cfm_n = 0.0, cfm_max = 0.0;
+    drift_sums(o, b, tot, &cfm_max);
     for (int ep = 0; ep < epochs; ep++) {
         shuffle(&o->rng, o->perm, G);
         for (int mb = 0; mb < mbs; mb++) {
@@ -1271,6 +1332,24 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
                 st.skipped_steps++;
                 continue;
             }
+            /* Spike guard: Adam's second moment holds the running mean of
+             * g^2, so sqrt(sum v / (1 - beta2^step)) is the running RMS of
+             * the gradient norm; a step above spike_clip times it is scaled
+             * down to that, so that one outlier minibatch cannot inflate v
+             * and freeze the parameters for hundreds of updates
+             * (docs/stability.md). Every rank holds the same v. */
+            if (c->spike_clip > 0.0f && o->step > 0) {
+                double sv = 0.0;
+                for (size_t q = 0; q < np; q++)
+                    sv += o->v[q];
+                double bc2 = 1.0 - pow((double)c->adam_beta2, (double)o->step);
+                double ref = c->spike_clip * sqrt(sv / bc2);
+                if (gn > ref && ref > 0.0) {
+                    fpo_scale(o->grad, np, (float)(ref / gn));
+                    gn = ref;
+                    st.spike_steps++;
+                }
+            }
             if (c->max_grad_norm > 0.0f && gn > c->max_grad_norm)
                 fpo_scale(o->grad, np, (float)(c->max_grad_norm / gn));
             o->step++;
@@ -1294,29 +1373,31 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
     }
     int diverged = !params_finite(p);
     if (on) {
-        /* Per rank: diverged, state fingerprint, ratio max, ratio min (an
-         * all-gather); then the statistics sums. */
-        memset(x, 0, (4 * P + T_COUNT) * sizeof(double));
-        double *slot = x + 4 * (size_t)o->coll.rank;
+        /* Per rank: diverged, state fingerprint, ratio max, ratio min, the
+         * largest l_old (an all-gather); then the statistics sums. */
+        memset(x, 0, (5 * P + T_COUNT) * sizeof(double));
+        double *slot = x + 5 * (size_t)o->coll.rank;
         uint32_t fp = state_fingerprint(o, p);
         slot[0] = diverged;
         slot[1] = (double)fp;
         slot[2] = ratio_max;
         slot[3] = ratio_min;
-        memcpy(x + 4 * P, tot, sizeof tot);
-        if ((rc = fpo_coll_sum_f64(&o->coll, &o->err, x, 4 * P + T_COUNT, "update statistics"))) {
+        slot[4] = cfm_max;
+        memcpy(x + 5 * P, tot, sizeof tot);
+        if ((rc = fpo_coll_sum_f64(&o->coll, &o->err, x, 5 * P + T_COUNT, "update statistics"))) {
             roll_back(o, p, bak_step);
             return rc;
         }
         int any_diverged = 0, same = 1;
         for (size_t q = 0; q < P; q++) {
-            const double *sq = x + 4 * q;
+            const double *sq = x + 5 * q;
             any_diverged |= sq[0] != 0.0;
             same &= sq[1] == (double)fp;
             ratio_max = fmax(ratio_max, sq[2]);
             ratio_min = fmin(ratio_min, sq[3]);
+            cfm_max = fmax(cfm_max, sq[4]);
         }
-        memcpy(tot, x + 4 * P, sizeof tot);
+        memcpy(tot, x + 5 * P, sizeof tot);
         if (!same) {
             roll_back(o, p, bak_step);
             return fpo_fail(&o->err, FPO_EMISMATCH,
@@ -1346,6 +1427,11 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
         st.approx_kl = tot[T_KL] / tot[T_NRATIO];
     }
     st.cfm_loss = last_cfm_n > 0 ? tot[T_CFM] / last_cfm_n : 0.0;
+    if (tot[T_ROWS] > 0) {
+        st.cfm_loss_old = tot[T_CFM_OLD] / tot[T_ROWS];
+        st.bound_fraction = tot[T_BOUND] / tot[T_ROWS];
+        st.cfm_loss_max = cfm_max;
+    }
     if (stats && fpo_copy_out(stats, &st, sizeof st))
         return fpo_fail(&o->err, FPO_EINVAL, "stats->struct_size is not set");
     if (st.steps == 0 && st.skipped_steps > 0) {

@@ -148,6 +148,7 @@ START_TEST(surrogate_regions)
     fpo_optimizer_config c;
     fpo_optimizer_config_init(&c, FPO_ALGO_FPO);
     c.clip_eps = 0.1f;
+    c.aspo = 0; /* the plain clipped objective; ASPO is checked below */
     double clipped = 0;
     float slope;
     /* A > 0: gradient only while rho <= 1 + e. */

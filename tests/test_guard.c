@@ -32,6 +32,11 @@ static void rig_make(rig *r, fpo_algo algo, int guard, int max_rollbacks)
     r->tab = toy_table(&r->e);
     fpo_policy_config pc;
     toy_policy_config(&pc, algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN, OD, AD);
+    /* Bounded flow actions: the collapses forced below (lr 1, scaled
+     * weights) then give huge but finite statistics, which is the guard's
+     * case; unbounded ones overflow to a non-finite update, which the
+     * optimizer itself rejects (FPO_EDIVERGED, passed through). */
+    pc.raw_clip = 3.0f;
     fpo_optimizer_config oc;
     fpo_optimizer_config_init(&oc, algo);
     oc.epochs = 2;
@@ -208,6 +213,7 @@ START_TEST(repeated_collapse_fails_the_run)
     fpo_env_table tab = toy_table(&e);
     fpo_policy_config pc;
     toy_policy_config(&pc, _i ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW, OD, AD);
+    pc.raw_clip = 3.0f; /* bounded flow actions, as in rig_init */
     fpo_optimizer_config oc;
     fpo_optimizer_config_init(&oc, algo);
     oc.epochs = 2;

@@ -61,12 +61,12 @@ typedef struct fpo_optimizer_config {
     float reward_scale;         /* 10 */
     float value_coef;           /* 0.25 */
     float entropy_coef;         /* PPO only: 0.01 */
-    int epochs;                 /* passes over the batch: 16 */
-    int minibatches;            /* per epoch: 32 */
+    int epochs;                 /* passes over the batch: 4 */
+    int minibatches;            /* per epoch: 8 */
     fpo_cfm_loss cfm_loss;      /* EPS */
-    fpo_ratio_mode ratio_mode;  /* AVERAGED */
+    fpo_ratio_mode ratio_mode;  /* FPO: PER_SAMPLE (FPO++); PPO: unused */
     float ratio_clamp;          /* PER_SAMPLE: c in clamp(l_old - l, -c, c): 5 */
-    int aspo;                   /* FPO++ ASPO objective for A < 0: 0 */
+    int aspo;                   /* FPO++ ASPO objective for A < 0: 1 for FPO, 0 for PPO */
     int normalize_advantages;   /* per minibatch: 1 */
     int threads;                /* threads for the update: 1 */
     uint64_t seed;              /* minibatch shuffling */
@@ -81,6 +81,21 @@ typedef struct fpo_optimizer_config {
      * with global statistics and sums the gradients over ranks, so all ranks
      * end with identical parameters; its statistics are global. */
     const fpo_collective *collective;
+    /* FPO with a raw-action clamp (fpo_policy_config.raw_clip > 0): weight
+     * of the CFM loss on the action dimensions the sampler clamped to
+     * +-raw_clip, added to the loss for every such dimension whatever its
+     * advantage. Where tanh saturates, the environment cannot tell the
+     * clamped action from the flow's own, larger sample, so advantages
+     * carry no signal there and the flow's sample drifts outward unopposed;
+     * the CFM loss of the stored (clamped) action then grows quadratically
+     * with the drift until those pairs dominate the gradient and Adam's
+     * second moment (docs/stability.md). This term teaches the flow to land
+     * on the bound it was clamped to, which does not change the squashed
+     * action (tanh(3) = 0.995). 1 (default); 0 = off (the paper's FPO);
+     * [0, 1000]. */
+    float bound_coef;
+    float bound;
+    float spike_clip;
 } fpo_optimizer_config;
 
 /* What one update did, for the host to log. */
@@ -108,6 +123,16 @@ typedef struct fpo_update_stats {
                               * iteration that rolled back */
     double lr;               /* learning rate in force after this iteration (the guard
                               * halves it on every rollback) */
+    /* Set by fpo_optimizer_update: */
+    int64_t spike_steps;     /* steps whose gradient the spike guard scaled down
+                              * (fpo_optimizer_config.spike_clip) */
+    double bound_fraction;   /* FPO: fraction of stored actions beyond +-bound on some
+                              * dimension (fpo_optimizer_config.bound_coef) */
+    double cfm_loss_old;     /* FPO: mean CFM loss of the stored (t, eps) pairs under
+                              * theta_old, i.e. of fresh pairs on the policy's own
+                              * fresh samples: the flow's drift, measured before
+                              * the update changes anything */
+    double cfm_loss_max;     /* FPO: the largest of those per-pair losses */
 } fpo_update_stats;
 
 FPO_API void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo);

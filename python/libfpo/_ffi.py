@@ -159,7 +159,10 @@ class fpo_optimizer_config(Structure):
                 ("threads", c_int),
                 ("seed", c_uint64),
                 ("allocator", c_void_p),
-                ("collective", c_void_p)]
+                ("collective", c_void_p),
+                ("bound_coef", c_float),
+                ("bound", c_float),
+                ("spike_clip", c_float)]
 
 
 class fpo_update_stats(Structure):
@@ -180,7 +183,11 @@ class fpo_update_stats(Structure):
                 ("steps", c_int64),
                 ("skipped_steps", c_int64),
                 ("rollbacks", c_int64),
-                ("lr", c_double)]
+                ("lr", c_double),
+                ("spike_steps", c_int64),
+                ("bound_fraction", c_double),
+                ("cfm_loss_old", c_double),
+                ("cfm_loss_max", c_double)]
 
 
 class fpo_key_info(Structure):

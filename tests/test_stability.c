@@ -1,0 +1,292 @@
+/* The update's two stabilizers (docs/stability.md): the saturation penalty
+ * of FPO (fpo_optimizer_config.bound / bound_coef) and the spike guard on
+ * Adam (spike_clip), checked against hand-computed values; their drift
+ * statistics; their config checks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fpo/fpo.h"
+#include "internal.h"
+#include "optimizer_impl.h"
+#include "testutil.h"
+
+enum { N = 4, T = 8, OD = 3, AD = 2 };
+
+typedef struct setup {
+    fpo_policy *p;
+    fpo_buffer *b;
+    fpo_optimizer *o;
+} setup;
+
+/* A buffer of N x T transitions: obs in [-1, 1], rewards in [0, 1];
+ * actions in [-1, 1] except that every third transition has its first
+ * dimension at +-(bound + 1 + i/10) (beyond the bound 3), the rest within.
+ * reward_big: the reward of transition 5 (a spike of the value loss). */
+static void fill(fpo_buffer *b, float reward_big)
+{
+    srand(11);
+    float obs[N * OD], act[N * AD], rew[N], fin[N * OD];
+    unsigned fl[N];
+    fpo_buffer_clear(b);
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < N * OD; i++) {
+            obs[i] = (float)rand() / RAND_MAX * 2 - 1;
+            fin[i] = obs[i];
+        }
+        for (int e = 0; e < N; e++) {
+            int k = t * N + e;
+            for (int d = 0; d < AD; d++)
+                act[e * AD + d] = (float)rand() / RAND_MAX * 2 - 1;
+            if (k % 3 == 0)
+                act[e * AD] = (k % 2 ? -1.0f : 1.0f) * (4.0f + 0.1f * (float)(k % 5));
+            rew[e] = k == 5 ? reward_big : (float)rand() / RAND_MAX;
+            fl[e] = 0;
+        }
+        ck_assert_int_eq(fpo_buffer_add(b, obs, act, rew, fl, fin), FPO_OK);
+    }
+    ck_assert_int_eq(fpo_buffer_set_last_obs(b, obs), FPO_OK);
+}
+
+static setup make(fpo_ratio_mode mode, float bound_coef, float spike_clip)
+{
+    setup s;
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.kind = FPO_POLICY_FLOW;
+    pc.obs_dim = OD;
+    pc.act_dim = AD;
+    pc.actor_layers = pc.critic_layers = 2;
+    pc.actor_hidden[0] = pc.actor_hidden[1] = 8;
+    pc.critic_hidden[0] = pc.critic_hidden[1] = 8;
+    pc.actor_activation = pc.critic_activation = FPO_ACT_TANH;
+    pc.seed = 3;
+    ck_assert_int_eq(fpo_policy_create(&s.p, &pc), FPO_OK);
+    fpo_buffer_config bc;
+    fpo_buffer_config_init(&bc);
+    bc.num_envs = N;
+    bc.horizon = T;
+    bc.obs_dim = OD;
+    bc.act_dim = AD;
+    bc.n_mc = 4;
+    bc.seed = 5;
+    ck_assert_int_eq(fpo_buffer_create(&s.b, &bc), FPO_OK);
+    fill(s.b, 0.5f);
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
+    oc.minibatches = 1;
+    oc.epochs = 1;
+    oc.ratio_mode = mode;
+    oc.reward_scale = 0.1f;
+    oc.bound_coef = bound_coef;
+    oc.spike_clip = spike_clip;
+    ck_assert_int_eq(fpo_optimizer_create(&s.o, s.p, s.b, &oc), FPO_OK);
+    return s;
+}
+
+static void unmake(setup *s)
+{
+    fpo_optimizer_destroy(s->o);
+    fpo_buffer_destroy(s->b);
+    fpo_policy_destroy(s->p);
+}
+
+/* Mean over the transitions of bound_coef x the mean squared excess of the
+ * actions beyond +-3, computed here from the buffer's actions. */
+static double mean_excess(const fpo_buffer *b)
+{
+    fpo_buffer_view v = {sizeof v};
+    ck_assert_int_eq(fpo_buffer_get_view(b, &v), FPO_OK);
+    double s = 0.0;
+    for (int i = 0; i < N * T; i++) {
+        double ex = 0.0;
+        for (int d = 0; d < AD; d++) {
+            double e = fabs(v.raw_actions[i * AD + d]) - 3.0;
+            ex += e > 0 ? e * e : 0.0;
+        }
+        s += ex / AD;
+    }
+    return s / (N * T);
+}
+
+/* At theta_old every ratio is 1 and the normalized advantages have mean 0,
+ * so the policy loss -mean(rho A') is exactly the penalty's mean,
+ * bound_coef x mean excess: the whole difference between the losses with
+ * and without it (the value loss is the same). */
+START_TEST(bound_penalty_hand_computed)
+{
+    fpo_ratio_mode mode = _i ? FPO_RATIO_PER_SAMPLE : FPO_RATIO_AVERAGED;
+    double loss[2];
+    double want = 0.0;
+    for (int k = 0; k < 2; k++) {
+        setup s = make(mode, k ? 2.5f : 0.0f, 4.0f);
+        fpo_update_stats st = {sizeof st};
+        ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
+        int idx[N * T];
+        for (int i = 0; i < N * T; i++)
+            idx[i] = i;
+        double r[3];
+        ck_assert_int_eq(fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &loss[k], NULL, r),
+                         FPO_OK);
+        ck_assert_double_eq(r[0], 1.0);
+        want = 2.5 * mean_excess(s.b);
+        unmake(&s);
+    }
+    ck_assert(want > 0.1); /* the buffer does hold actions beyond the bound */
+    ck_assert_close(loss[1] - loss[0], want, 1e-5);
+}
+END_TEST
+
+/* The penalized loss's gradient against central differences, away from
+ * theta_old (the penalty shifts advantages, so it enters every branch of
+ * the clipped objective). */
+START_TEST(bound_penalty_gradient_matches_finite_differences)
+{
+    fpo_ratio_mode mode = _i ? FPO_RATIO_PER_SAMPLE : FPO_RATIO_AVERAGED;
+    setup s = make(mode, 2.5f, 4.0f);
+    fpo_update_stats st = {sizeof st};
+    ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(s.p, &info), FPO_OK);
+    size_t np = info.actor_params;
+    float *theta = malloc(np * sizeof(float)), *g = malloc((np + info.critic_params) * sizeof(float));
+    ck_assert_int_eq(fpo_policy_get_params(s.p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    srand(4);
+    for (size_t i = 0; i < np; i++)
+        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
+    ck_assert_int_eq(fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    int idx[N * T];
+    for (int i = 0; i < N * T; i++)
+        idx[i] = i;
+    double l0, r[3];
+    ck_assert_int_eq(fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &l0, g, r), FPO_OK);
+    ck_assert(r[1] != r[2]);
+    double worst = 0.0;
+    int checked = 0;
+    for (size_t i = 0; i < np; i += 1 + np / 50) {
+        float h = 2e-3f, keep = theta[i];
+        double lp, lm;
+        theta[i] = keep + h;
+        fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np);
+        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &lp, NULL, NULL);
+        theta[i] = keep - h;
+        fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np);
+        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &lm, NULL, NULL);
+        theta[i] = keep;
+        double fd = (lp - lm) / (2.0 * h);
+        worst = fmax(worst, fabs(fd - g[i]) / fmax(2e-2, fabs(fd) + fabs(g[i])));
+        checked++;
+    }
+    ck_assert_int_ge(checked, 30);
+    ck_assert_msg(worst < 2e-2, "worst relative error %g", worst);
+    free(theta);
+    free(g);
+    unmake(&s);
+}
+END_TEST
+
+static double sum_v(fpo_optimizer *o)
+{
+    fpo_opt_state os;
+    fpo_optimizer_state(o, &os);
+    double s = 0.0;
+    for (size_t i = 0; i < os.n; i++)
+        s += os.v[i];
+    return s;
+}
+
+/* One Adam step per update. After step 1, v = (1 - b2) g1^2, and the running
+ * RMS of the gradient norm is |g1|. A second step whose gradient norm is far
+ * above K |g1| is scaled to exactly K |g1|, so
+ *   sum v2 = b2 sum v1 + (1 - b2) K^2 |g1|^2 = sum v1 (b2 + K^2).
+ * Without the guard the same step multiplies sum v by far more. */
+START_TEST(spike_guard_hand_computed)
+{
+    double ratio[2];
+    int64_t spikes[2];
+    for (int k = 0; k < 2; k++) {
+        setup s = make(FPO_RATIO_PER_SAMPLE, 1.0f, k ? 4.0f : 0.0f);
+        fpo_update_stats st = {sizeof st};
+        ck_assert_int_eq(fpo_optimizer_update(s.o, s.p, s.b, &st), FPO_OK);
+        ck_assert_int_eq(st.spike_steps, 0); /* the first step has no history */
+        double v1 = sum_v(s.o);
+        fill(s.b, 3e4f); /* one reward 6e4 times the others: a value-loss spike */
+        ck_assert_int_eq(fpo_optimizer_update(s.o, s.p, s.b, &st), FPO_OK);
+        spikes[k] = st.spike_steps;
+        ratio[k] = sum_v(s.o) / v1;
+        unmake(&s);
+    }
+    ck_assert_int_eq(spikes[0], 0);
+    ck_assert_int_eq(spikes[1], 1);
+    ck_assert_close(ratio[1], 0.999 + 16.0, 1e-4);
+    ck_assert_msg(ratio[0] > 1000.0, "without the guard sum v grew %gx", ratio[0]);
+}
+END_TEST
+
+/* cfm_loss_old is the mean CFM loss of the stored pairs under theta_old,
+ * bound_fraction the share of transitions with an action beyond the bound. */
+START_TEST(drift_statistics)
+{
+    setup s = make(FPO_RATIO_PER_SAMPLE, 1.0f, 4.0f);
+    fpo_update_stats st1 = {sizeof st1};
+    ck_assert_int_eq(fpo_optimizer_update(s.o, s.p, s.b, &st1), FPO_OK);
+    /* one epoch of one minibatch: cfm_loss is the mean at the parameters of
+     * that single step, theta_old itself */
+    ck_assert_close(st1.cfm_loss_old, st1.cfm_loss, 1e-6);
+    ck_assert(st1.cfm_loss_old > 0.0);
+    int beyond = 0;
+    for (int k = 0; k < N * T; k++)
+        beyond += k % 3 == 0;
+    ck_assert_close(st1.bound_fraction, (double)beyond / (N * T), 1e-12);
+    unmake(&s);
+}
+END_TEST
+
+START_TEST(bad_settings_are_rejected)
+{
+    setup s = make(FPO_RATIO_PER_SAMPLE, 1.0f, 4.0f);
+    struct {
+        float bound, coef, spike;
+    } bad[] = {{3.0f, -1.0f, 4.0f}, {3.0f, NAN, 4.0f},  {0.0f, 1.0f, 4.0f},
+               {-2.0f, 1.0f, 4.0f}, {3.0f, 1.0f, 0.5f}, {3.0f, 1.0f, -1.0f},
+               {3.0f, 1.0f, INFINITY}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fpo_optimizer_config oc;
+        fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
+        oc.minibatches = 1;
+        oc.bound = bad[i].bound;
+        oc.bound_coef = bad[i].coef;
+        oc.spike_clip = bad[i].spike;
+        fpo_optimizer *o = NULL;
+        ck_assert_int_eq(fpo_optimizer_create(&o, s.p, s.b, &oc), FPO_ERANGE);
+        ck_assert_ptr_null(o);
+        ck_assert(strlen(fpo_last_errmsg()) > 0);
+    }
+    /* The defaults, and an older caller's struct that ends before the new
+     * fields (they get the defaults). */
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
+    ck_assert_float_eq(oc.bound, 3.0f);
+    ck_assert_float_eq(oc.bound_coef, 1.0f);
+    ck_assert_float_eq(oc.spike_clip, 4.0f);
+    oc.minibatches = 1;
+    oc.bound_coef = -5.0f; /* beyond the old struct: must be ignored */
+    oc.struct_size = offsetof(fpo_optimizer_config, bound_coef);
+    fpo_optimizer *o = NULL;
+    ck_assert_int_eq(fpo_optimizer_create(&o, s.p, s.b, &oc), FPO_OK);
+    fpo_optimizer_destroy(o);
+    unmake(&s);
+}
+END_TEST
+
+Suite *fpo_test_suite(void)
+{
+    Suite *s = suite_create("stability");
+    TCase *tc = tcase_create("stability");
+    tcase_add_loop_test(tc, bound_penalty_hand_computed, 0, 2);
+    tcase_add_loop_test(tc, bound_penalty_gradient_matches_finite_differences, 0, 2);
+    tcase_add_test(tc, spike_guard_hand_computed);
+    tcase_add_test(tc, drift_statistics);
+    tcase_add_test(tc, bad_settings_are_rejected);
+    suite_add_tcase(s, tc);
+    return s;
+}
