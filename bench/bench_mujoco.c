@@ -142,7 +142,7 @@ static int run_vec(bench *b, int threads, int act, double *secs)
     int rc = fpo_vecenv_create(&v, &vc);
     if (!rc && act) {
         fpo_policy_config pc;
-        task_default_configs(b->task, FPO_ALGO_FPO, &pc, NULL, NULL);
+        task_default_configs(b->task, TASK_PRESET_CPU, FPO_ALGO_FPO, &pc, NULL, NULL);
         pc.obs_dim = b->od;
         pc.act_dim = b->ad;
         pc.action_low = b->task->table->action_low;

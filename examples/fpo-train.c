@@ -29,6 +29,8 @@ typedef struct opts {
     uint64_t seed;
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
     float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
+    float bound, bound_coef, spike_clip; /* NAN: the library's default */
+    int preset;                          /* -1: cpu (the tasks' defaults) */
     int cfm, ratio_mode, aspo, sampler_steps, quiet, t_dist; /* -1: the task's default */
     int time_emb;                                            /* -1: the task's default */
     fpo_integrator integrator;
@@ -82,7 +84,14 @@ static void usage(FILE *f)
             "  --sampler euler|heun|midpoint  --sampler-steps K  --sde-noise X\n"
             "  --actor L:W --critic L:W  hidden layers and width\n"
             "  --time-emb sin|raw    flow time features: 8 sinusoids or t itself (default: the task's)\n"
-            "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off; default 3)\n"
+            "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off, the default)\n"
+            "  --bound X --bound-coef C  FPO saturation penalty: advantages of actions beyond\n"
+            "                        +-X lowered by C x mean squared excess (default 3, 1; C 0 = off)\n"
+            "  --spike-clip K        scale down steps whose gradient norm exceeds K x its running\n"
+            "                        RMS (default 4; 0 = off)\n"
+            "  --preset cpu|paper    batch geometry: cpu (the task's defaults, small batches for\n"
+            "                        a small machine) or paper (the reference's: 2048 envs x 30\n"
+            "                        steps, 32 minibatches, 16 epochs, reward scale 10)\n"
             "  --eval-episodes N     episodes of the final evaluation (and of --keep-best's)\n"
             "  --keep-best           evaluate during training (deterministic, --eval-episodes\n"
             "                        episodes) and keep the best policy in best.fpo\n"
@@ -220,14 +229,16 @@ static int progress(void *user, const fpo_progress *p)
     if (L->csv) {
         fprintf(L->csv,
                 "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
-                "%lld,%.6g\n",
+                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g\n",
                 (long long)p->iteration, (long long)p->env_steps, p->elapsed_seconds,
                 p->rollout_seconds, p->update_seconds, (long long)p->episodes->episodes,
                 p->episodes->episodes ? p->episodes->mean_return : NAN, p->mean_return,
                 p->update->policy_loss, p->update->value_loss, p->update->ratio_mean,
                 p->update->ratio_max, p->update->clip_fraction, p->update->approx_kl,
                 p->update->cfm_loss, p->update->entropy, p->update->explained_variance, sps,
-                (long long)p->update->rollbacks, p->update->lr);
+                (long long)p->update->rollbacks, p->update->lr, p->update->cfm_loss_old,
+                p->update->bound_fraction, (long long)p->update->spike_steps,
+                p->update->cfm_loss_max, p->update->grad_norm);
     }
     if (L->n == L->cap) {
         int nc = L->cap ? 2 * L->cap : 256;
@@ -370,6 +381,8 @@ static int train_main(int argc, char **argv)
     o.steps = -1;
     o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
     o.max_grad_norm = o.value_coef = o.raw_clip = NAN;
+    o.bound = o.bound_coef = o.spike_clip = NAN;
+    o.preset = -1;
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
     o.integrator = FPO_INTEGRATOR_EULER;
     o.sampler_steps = 10;
@@ -380,7 +393,7 @@ static int train_main(int argc, char **argv)
            O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
            O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
            O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
-           O_NOGUARD };
+           O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET };
     static const struct option lo[] = {
         {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -396,6 +409,8 @@ static int train_main(int argc, char **argv)
         {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {"no-aspo", 0, 0, O_NOASPO},
         {"time-emb", 1, 0, O_TEMB}, {"keep-best", 0, 0, O_KEEPBEST},
         {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
+        {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
+        {"preset", 1, 0, O_PRESET},
         {0, 0, 0, 0}};
     /* Names in the order of the enums they select. */
     static const char *const t_dists[] = {"grid", "uniform", "beta"};
@@ -403,6 +418,7 @@ static int train_main(int argc, char **argv)
     static const char *const ratios[] = {"avg", "per-sample"};
     static const char *const samplers[] = {"euler", "heun", "midpoint"};
     static const char *const time_embs[] = {"sin", "raw"};
+    static const char *const presets[] = {"cpu", "paper"};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
@@ -468,6 +484,13 @@ static int train_main(int argc, char **argv)
         case O_SSTEPS: if (num_int("sampler-steps", optarg, 1, &o.sampler_steps)) return 2; break;
         case O_SDE: if (num_f("sde-noise", optarg, &o.sde_noise)) return 2; break;
         case O_RAWCLIP: if (num_f("raw-clip", optarg, &o.raw_clip)) return 2; break;
+        case O_BOUND: if (num_f("bound", optarg, &o.bound)) return 2; break;
+        case O_BOUNDC: if (num_f("bound-coef", optarg, &o.bound_coef)) return 2; break;
+        case O_SPIKE: if (num_f("spike-clip", optarg, &o.spike_clip)) return 2; break;
+        case O_PRESET:
+            if ((o.preset = choice("preset", optarg, presets, 2)) < 0)
+                return 2;
+            break;
         case O_ACTOR:
             if (parse_layers(optarg, &o.actor_layers, &o.actor_hidden)) {
                 fprintf(stderr, "fpo-train: --actor wants LAYERS:WIDTH\n");
@@ -541,11 +564,14 @@ static int train_main(int argc, char **argv)
         return status;
     }
 
-    const task_defaults *d = &task->defaults;
+    const task_defaults dd = task_preset_defaults(task, o.preset == 1 ? TASK_PRESET_PAPER
+                                                                      : TASK_PRESET_CPU);
+    const task_defaults *d = &dd;
     fpo_policy_config pc;
     fpo_optimizer_config oc;
     fpo_trainer_config tc;
-    task_default_configs(task, o.algo, &pc, &oc, &tc);
+    task_default_configs(task, o.preset == 1 ? TASK_PRESET_PAPER : TASK_PRESET_CPU, o.algo, &pc,
+                         &oc, &tc);
     /* the flags override the task's defaults */
     if (o.actor_layers >= 0) {
         pc.actor_layers = o.actor_layers;
@@ -577,6 +603,12 @@ static int train_main(int argc, char **argv)
         oc.value_coef = o.value_coef;
     if (!isnan(o.max_grad_norm))
         oc.max_grad_norm = o.max_grad_norm;
+    if (!isnan(o.bound))
+        oc.bound = o.bound;
+    if (!isnan(o.bound_coef))
+        oc.bound_coef = o.bound_coef;
+    if (!isnan(o.spike_clip))
+        oc.spike_clip = o.spike_clip;
     if (o.epochs > 0)
         oc.epochs = o.epochs;
     if (o.minibatches > 0)
@@ -636,7 +668,8 @@ static int train_main(int argc, char **argv)
         }
         fprintf(L.csv, "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
                        "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
-                       "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr\n");
+                       "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
+                       "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm\n");
     }
     if (!train_all_ok(1))
         return 1;

@@ -87,7 +87,7 @@ static int train(fpo_algo algo, long long steps, uint64_t seed, int threads, voi
     fpo_policy_config pc;
     fpo_optimizer_config oc;
     fpo_trainer_config tc;
-    task_default_configs(&task_gridworld, algo, &pc, &oc, &tc);
+    task_default_configs(&task_gridworld, TASK_PRESET_CPU, algo, &pc, &oc, &tc);
     tc.env_user = user;
     tc.threads = threads;
     tc.seed = seed;

@@ -1,9 +1,37 @@
 #include "task_config.h"
 
-void task_default_configs(const task_info *task, fpo_algo algo, fpo_policy_config *pc,
-                          fpo_optimizer_config *oc, fpo_trainer_config *tc)
+task_defaults task_preset_defaults(const task_info *task, task_preset preset)
 {
-    const task_defaults *d = &task->defaults;
+    task_defaults d = task->defaults;
+    if (preset == TASK_PRESET_PAPER) {
+        d.num_envs = 2048;
+        d.horizon = 480; /* 2048 x 480 = 32 minibatches x 1024 unrolls x 30 steps */
+        d.minibatches = 32;
+        d.epochs = 16;
+        d.steps = 60000000;
+        d.reward_scale = 10.0f;
+        d.lr = 3e-4f;
+        d.gamma = 0.995f;
+        d.gae_lambda = 0.95f;
+        d.clip_fpo = 0.05f;
+        d.n_mc = 8;
+        d.actor_layers = 4;
+        d.actor_hidden = 32;
+        d.critic_layers = 5;
+        d.critic_hidden = 256;
+        d.cfm = FPO_CFM_EPS;
+        d.ratio = FPO_RATIO_AVERAGED;
+        d.aspo = 0;
+    }
+    return d;
+}
+
+void task_default_configs(const task_info *task, task_preset preset, fpo_algo algo,
+                          fpo_policy_config *pc, fpo_optimizer_config *oc,
+                          fpo_trainer_config *tc)
+{
+    const task_defaults dd = task_preset_defaults(task, preset);
+    const task_defaults *d = &dd;
     if (pc) {
         fpo_policy_config_init(pc);
         pc->kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
@@ -30,6 +58,8 @@ void task_default_configs(const task_info *task, fpo_algo algo, fpo_policy_confi
         oc->entropy_coef = algo == FPO_ALGO_FPO ? 0.0f : d->entropy_coef;
         oc->epochs = d->epochs;
         oc->minibatches = d->minibatches;
+        if (preset == TASK_PRESET_PAPER)
+            oc->value_coef = 0.25f;
         if (algo == FPO_ALGO_FPO) { /* FPO's own objective; PPO keeps its clipped one */
             oc->cfm_loss = d->cfm;
             oc->ratio_mode = d->ratio;

@@ -605,8 +605,8 @@ START_TEST(task_configs_keep_each_algorithms_objective)
     const task_info *const *list = task_list(&n);
     for (int i = 0; i < n; i++) {
         fpo_optimizer_config fpo, ppo, ref;
-        task_default_configs(list[i], FPO_ALGO_FPO, NULL, &fpo, NULL);
-        task_default_configs(list[i], FPO_ALGO_PPO, NULL, &ppo, NULL);
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_FPO, NULL, &fpo, NULL);
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_PPO, NULL, &ppo, NULL);
         fpo_optimizer_config_init(&ref, FPO_ALGO_PPO);
         ck_assert_msg(ppo.aspo == ref.aspo && ppo.ratio_mode == ref.ratio_mode &&
                           ppo.cfm_loss == ref.cfm_loss,
