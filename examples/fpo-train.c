@@ -29,7 +29,7 @@ typedef struct opts {
     uint64_t seed;
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
     float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
-    float bound, bound_coef, spike_clip; /* NAN: the library's default */
+    float bound, bound_coef, spike_clip, anchor; /* NAN: the library's default */
     int preset;                          /* -1: cpu (the tasks' defaults) */
     int cfm, ratio_mode, aspo, sampler_steps, quiet, t_dist; /* -1: the task's default */
     int time_emb;                                            /* -1: the task's default */
@@ -84,9 +84,11 @@ static void usage(FILE *f)
             "  --sampler euler|heun|midpoint  --sampler-steps K  --sde-noise X\n"
             "  --actor L:W --critic L:W  hidden layers and width\n"
             "  --time-emb sin|raw    flow time features: 8 sinusoids or t itself (default: the task's)\n"
-            "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off, the default)\n"
+            "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off; default 3)\n"
+            "  --anchor C            FPO: C x the CFM loss of the stored pairs added to the loss\n"
+            "                        (default 0.1; 0 = off)\n"
             "  --bound X --bound-coef C  FPO saturation penalty: advantages of actions beyond\n"
-            "                        +-X lowered by C x mean squared excess (default 3, 1; C 0 = off)\n"
+            "                        +-X lowered by C x mean squared excess (default 3, 0 = off)\n"
             "  --spike-clip K        scale down steps whose gradient norm exceeds K x its running\n"
             "                        RMS (default 4; 0 = off)\n"
             "  --preset cpu|paper    batch geometry: cpu (the task's defaults, small batches for\n"
@@ -381,7 +383,7 @@ static int train_main(int argc, char **argv)
     o.steps = -1;
     o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
     o.max_grad_norm = o.value_coef = o.raw_clip = NAN;
-    o.bound = o.bound_coef = o.spike_clip = NAN;
+    o.bound = o.bound_coef = o.spike_clip = o.anchor = NAN;
     o.preset = -1;
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
     o.integrator = FPO_INTEGRATOR_EULER;
@@ -393,7 +395,7 @@ static int train_main(int argc, char **argv)
            O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
            O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
            O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
-           O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET };
+           O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR };
     static const struct option lo[] = {
         {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -410,7 +412,7 @@ static int train_main(int argc, char **argv)
         {"time-emb", 1, 0, O_TEMB}, {"keep-best", 0, 0, O_KEEPBEST},
         {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
         {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
-        {"preset", 1, 0, O_PRESET},
+        {"preset", 1, 0, O_PRESET}, {"anchor", 1, 0, O_ANCHOR},
         {0, 0, 0, 0}};
     /* Names in the order of the enums they select. */
     static const char *const t_dists[] = {"grid", "uniform", "beta"};
@@ -487,6 +489,7 @@ static int train_main(int argc, char **argv)
         case O_BOUND: if (num_f("bound", optarg, &o.bound)) return 2; break;
         case O_BOUNDC: if (num_f("bound-coef", optarg, &o.bound_coef)) return 2; break;
         case O_SPIKE: if (num_f("spike-clip", optarg, &o.spike_clip)) return 2; break;
+        case O_ANCHOR: if (num_f("anchor", optarg, &o.anchor)) return 2; break;
         case O_PRESET:
             if ((o.preset = choice("preset", optarg, presets, 2)) < 0)
                 return 2;
@@ -609,6 +612,8 @@ static int train_main(int argc, char **argv)
         oc.bound_coef = o.bound_coef;
     if (!isnan(o.spike_clip))
         oc.spike_clip = o.spike_clip;
+    if (!isnan(o.anchor))
+        oc.anchor_coef = o.anchor;
     if (o.epochs > 0)
         oc.epochs = o.epochs;
     if (o.minibatches > 0)

@@ -64,6 +64,8 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
             oc->cfm_loss = d->cfm;
             oc->ratio_mode = d->ratio;
             oc->aspo = d->aspo;
+            if (d->anchor != 0.0f)
+                oc->anchor_coef = d->anchor > 0.0f ? d->anchor : 0.0f;
         }
     }
     if (tc) {

@@ -39,6 +39,7 @@ typedef struct work {
     float *scratch;
     float *grad;   /* n_params */
     float *l;      /* per-pair CFM losses [rows x n_mc] */
+    float *ag;     /* one row's anchor gradients [n_mc x act_dim] */
     acc a;
 } work;
 
@@ -109,9 +110,12 @@ void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo)
     cfg->aspo = algo == FPO_ALGO_FPO;
     cfg->normalize_advantages = 1;
     cfg->threads = 1;
-    cfg->bound_coef = 1.0f;
+    /* The stabilizers of docs/stability.md: the anchor and the spike guard
+     * on; the saturation penalty off (it destabilized reacher-hard). */
+    cfg->bound_coef = 0.0f;
     cfg->bound = 3.0f;
     cfg->spike_clip = 4.0f;
+    cfg->anchor_coef = algo == FPO_ALGO_FPO ? 0.1f : 0.0f;
 }
 
 /* ---- tunables ------------------------------------------------------------ */
@@ -285,6 +289,9 @@ static int check_config(fpo_errbuf *err, const fpo_optimizer_config *c)
                         (double)c->bound_coef);
     if (!(c->bound > 0.0f && c->bound <= 1e6f))
         return fpo_fail(err, FPO_ERANGE, "bound must be in (0, 1e6], got %g", (double)c->bound);
+    if (!(c->anchor_coef >= 0.0f && c->anchor_coef <= 100.0f))
+        return fpo_fail(err, FPO_ERANGE, "anchor_coef must be in [0, 100], got %g",
+                        (double)c->anchor_coef);
     if (!(c->spike_clip == 0.0f || (c->spike_clip >= 1.0f && c->spike_clip <= 1e6f)))
         return fpo_fail(err, FPO_ERANGE, "spike_clip must be 0 (off) or in [1, 1e6], got %g",
                         (double)c->spike_clip);
@@ -311,7 +318,7 @@ static void optimizer_free(fpo_optimizer *o)
         for (int t = 0; t < o->threads; t++) {
             work *w = &o->w[t];
             float *ws[] = {w->X, w->Y, w->dY, w->cacheA, w->V, w->dV, w->cacheC, w->NO,
-                           w->scratch, w->grad, w->l};
+                           w->scratch, w->grad, w->l, w->ag};
             for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
                 fpo_mem_free(&m, ws[i]);
         }
@@ -331,7 +338,7 @@ uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_
     const float floats[] = {c->lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay,
                             c->max_grad_norm, c->clip_eps, c->gamma, c->gae_lambda,
                             c->reward_scale, c->value_coef, c->entropy_coef, c->ratio_clamp,
-                            c->bound_coef, c->bound, c->spike_clip};
+                            c->bound_coef, c->bound, c->spike_clip, c->anchor_coef};
     h = fpo_fingerprint(h, ints, sizeof ints);
     h = fpo_fingerprint(h, floats, sizeof floats);
     return fpo_fingerprint(h, &c->seed, sizeof c->seed);
@@ -484,8 +491,10 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
         w->scratch = fpo_mem_calloc(&mem, scr, sizeof(float));
         w->grad = fpo_mem_calloc(&mem, np, sizeof(float));
         w->l = fpo_mem_calloc(&mem, (size_t)arows, sizeof(float));
+        w->ag = fpo_mem_calloc(&mem, (size_t)(o->n_mc ? o->n_mc : 1) * (size_t)o->act_dim,
+                               sizeof(float));
         if (!w->X || !w->Y || !w->dY || !w->cacheA || !w->V || !w->dV || !w->cacheC || !w->NO ||
-            !w->scratch || !w->grad || !w->l)
+            !w->scratch || !w->grad || !w->l || !w->ag)
             rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating optimizer workspaces");
     }
     /* Every rank learns whether all of them succeeded (the trainer, which
@@ -755,6 +764,17 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
             for (int k = 0; k < nmc; k++)
                 lsum += l[k];
             A_->cfm += lsum / nmc;
+            /* The anchor (fpo_optimizer_config.anchor_coef): anchor_coef x
+             * the mean CFM loss of the stored pairs, whatever the
+             * advantage: self-distillation on the policy's own samples,
+             * kept aside before the objective's slope scales dY. */
+            float anc = c->anchor_coef;
+            if (anc > 0.0f) {
+                float ga = anc * inv_n / (float)nmc;
+                for (size_t q = 0; q < (size_t)nmc * (size_t)ad; q++)
+                    w->ag[q] = ga * dY[q];
+                A_->policy_loss += anc * lsum / nmc;
+            }
             if (c->ratio_mode == FPO_RATIO_AVERAGED) {
                 double diff = 0.0;
                 for (int k = 0; k < nmc; k++)
@@ -792,6 +812,9 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
                 }
                 A_->policy_loss -= objsum / nmc;
             }
+            if (anc > 0.0f)
+                for (size_t q = 0; q < (size_t)nmc * (size_t)ad; q++)
+                    dY[q] += w->ag[q];
         }
         fpo_mlp_backward(&p->actor, theta, w->X, n * nmc, w->cacheA, w->dY, w->grad, NULL,
                          w->scratch);

@@ -32,7 +32,7 @@ void fpo_policy_config_init(fpo_policy_config *cfg)
     cfg->normalize_obs = 1;
     cfg->obs_clip = 10.0f;
     cfg->seed = 0;
-    cfg->raw_clip = 0.0f;
+    cfg->raw_clip = 3.0f;
 }
 
 /* Largest size any dimension may have; keeps every product far from

@@ -47,6 +47,8 @@ static void fill(fpo_buffer *b, float reward_big)
     ck_assert_int_eq(fpo_buffer_set_last_obs(b, obs), FPO_OK);
 }
 
+static float anchor_coef_; /* anchor_coef of the next make() */
+
 static setup make(fpo_ratio_mode mode, float bound_coef, float spike_clip)
 {
     setup s;
@@ -79,6 +81,7 @@ static setup make(fpo_ratio_mode mode, float bound_coef, float spike_clip)
     oc.reward_scale = 0.1f;
     oc.bound_coef = bound_coef;
     oc.spike_clip = spike_clip;
+    oc.anchor_coef = anchor_coef_;
     ck_assert_int_eq(fpo_optimizer_create(&s.o, s.p, s.b, &oc), FPO_OK);
     return s;
 }
@@ -184,6 +187,75 @@ START_TEST(bound_penalty_gradient_matches_finite_differences)
 }
 END_TEST
 
+/* The anchor adds anchor_coef x the mean CFM loss of the stored pairs: at
+ * theta_old the loss grows linearly in the coefficient, by exactly the mean
+ * l_old, which is what cfm_loss_old reports; and its gradient matches
+ * finite differences. */
+START_TEST(anchor_hand_computed_and_gradient)
+{
+    double loss[3];
+    const float coefs[3] = {0.0f, 0.5f, 1.0f};
+    for (int k = 0; k < 3; k++) {
+        anchor_coef_ = coefs[k];
+        setup s = make(FPO_RATIO_PER_SAMPLE, 0.0f, 4.0f);
+        fpo_update_stats st = {sizeof st};
+        ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
+        int idx[N * T];
+        for (int i = 0; i < N * T; i++)
+            idx[i] = i;
+        ck_assert_int_eq(fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &loss[k], NULL, NULL),
+                         FPO_OK);
+        unmake(&s);
+    }
+    /* l_old's mean from an update of one step at theta_old (same statistics) */
+    anchor_coef_ = 1.0f;
+    setup s = make(FPO_RATIO_PER_SAMPLE, 0.0f, 4.0f);
+    fpo_update_stats st = {sizeof st};
+    ck_assert_int_eq(fpo_optimizer_update(s.o, s.p, s.b, &st), FPO_OK);
+    unmake(&s);
+    ck_assert(st.cfm_loss_old > 0.0);
+    ck_assert_close(loss[2] - loss[0], st.cfm_loss_old, 1e-5);
+    ck_assert_close(loss[1] - loss[0], 0.5 * st.cfm_loss_old, 1e-5);
+
+    /* the gradient, away from theta_old */
+    s = make(FPO_RATIO_PER_SAMPLE, 0.0f, 4.0f);
+    ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(s.p, &info), FPO_OK);
+    size_t np = info.actor_params;
+    float *theta = malloc(np * sizeof(float)), *g = malloc((np + info.critic_params) * sizeof(float));
+    ck_assert_int_eq(fpo_policy_get_params(s.p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    srand(6);
+    for (size_t i = 0; i < np; i++)
+        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
+    ck_assert_int_eq(fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    int idx[N * T];
+    for (int i = 0; i < N * T; i++)
+        idx[i] = i;
+    double l0;
+    ck_assert_int_eq(fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &l0, g, NULL), FPO_OK);
+    double worst = 0.0;
+    for (size_t i = 0; i < np; i += 1 + np / 50) {
+        float h = 2e-3f, keep = theta[i];
+        double lp, lm;
+        theta[i] = keep + h;
+        fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np);
+        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &lp, NULL, NULL);
+        theta[i] = keep - h;
+        fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np);
+        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &lm, NULL, NULL);
+        theta[i] = keep;
+        double fd = (lp - lm) / (2.0 * h);
+        worst = fmax(worst, fabs(fd - g[i]) / fmax(2e-2, fabs(fd) + fabs(g[i])));
+    }
+    ck_assert_msg(worst < 2e-2, "worst relative error %g", worst);
+    free(theta);
+    free(g);
+    unmake(&s);
+    anchor_coef_ = 0.0f;
+}
+END_TEST
+
 static double sum_v(fpo_optimizer *o)
 {
     fpo_opt_state os;
@@ -266,8 +338,21 @@ START_TEST(bad_settings_are_rejected)
     fpo_optimizer_config oc;
     fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
     ck_assert_float_eq(oc.bound, 3.0f);
-    ck_assert_float_eq(oc.bound_coef, 1.0f);
+    ck_assert_float_eq(oc.bound_coef, 0.0f);
     ck_assert_float_eq(oc.spike_clip, 4.0f);
+    ck_assert_float_eq(oc.anchor_coef, 0.1f);
+    fpo_optimizer_config_init(&oc, FPO_ALGO_PPO);
+    ck_assert_float_eq(oc.anchor_coef, 0.0f);
+    fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
+    oc.minibatches = 1;
+    const float bad_anchor[] = {-0.1f, NAN, 101.0f};
+    for (int i = 0; i < 3; i++) {
+        oc.anchor_coef = bad_anchor[i];
+        fpo_optimizer *o = NULL;
+        ck_assert_int_eq(fpo_optimizer_create(&o, s.p, s.b, &oc), FPO_ERANGE);
+        ck_assert_ptr_null(o);
+    }
+    fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
     oc.minibatches = 1;
     oc.bound_coef = -5.0f; /* beyond the old struct: must be ignored */
     oc.struct_size = offsetof(fpo_optimizer_config, bound_coef);
@@ -285,6 +370,7 @@ Suite *fpo_test_suite(void)
     tcase_add_loop_test(tc, bound_penalty_hand_computed, 0, 2);
     tcase_add_loop_test(tc, bound_penalty_gradient_matches_finite_differences, 0, 2);
     tcase_add_test(tc, spike_guard_hand_computed);
+    tcase_add_test(tc, anchor_hand_computed_and_gradient);
     tcase_add_test(tc, drift_statistics);
     tcase_add_test(tc, bad_settings_are_rejected);
     suite_add_tcase(s, tc);

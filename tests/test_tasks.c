@@ -619,6 +619,55 @@ START_TEST(task_configs_keep_each_algorithms_objective)
 }
 END_TEST
 
+/* The two presets of every task: cpu is the task's own defaults, paper the
+ * reference's DM Control geometry (983,040 transitions per update in 32
+ * minibatches of 30,720, 16 epochs) laid over them. */
+START_TEST(presets_cpu_and_paper)
+{
+    int n;
+    const task_info *const *list = task_list(&n);
+    for (int i = 0; i < n; i++) {
+        task_defaults c = task_preset_defaults(list[i], TASK_PRESET_CPU);
+        const task_defaults *t = &list[i]->defaults;
+        ck_assert(c.num_envs == t->num_envs && c.horizon == t->horizon && c.steps == t->steps &&
+                  c.epochs == t->epochs && c.minibatches == t->minibatches &&
+                  c.n_mc == t->n_mc && c.lr == t->lr && c.reward_scale == t->reward_scale &&
+                  c.critic_layers == t->critic_layers && c.ratio == t->ratio &&
+                  c.aspo == t->aspo && c.cfm == t->cfm);
+        task_defaults d = task_preset_defaults(list[i], TASK_PRESET_PAPER);
+        ck_assert_int_eq(d.num_envs * d.horizon, 983040);
+        ck_assert_int_eq(d.num_envs * d.horizon / d.minibatches, 30720);
+        ck_assert_int_eq(d.epochs, 16);
+        ck_assert_int_eq(d.steps, 60000000);
+        ck_assert_float_eq(d.reward_scale, 10.0f);
+        ck_assert_int_eq(d.ratio, FPO_RATIO_AVERAGED);
+        ck_assert_int_eq(d.aspo, 0);
+        ck_assert_int_eq(d.eval_episodes, list[i]->defaults.eval_episodes);
+        fpo_policy_config pc;
+        fpo_optimizer_config oc;
+        fpo_trainer_config tc;
+        task_default_configs(list[i], TASK_PRESET_PAPER, FPO_ALGO_FPO, &pc, &oc, &tc);
+        ck_assert_int_eq(tc.num_envs, 2048);
+        ck_assert_int_eq(tc.horizon, 480);
+        ck_assert_int_eq(oc.minibatches, 32);
+        ck_assert_int_eq(oc.epochs, 16);
+        ck_assert_float_eq(oc.value_coef, 0.25f);
+        ck_assert_float_eq(oc.reward_scale, 10.0f);
+        ck_assert_int_eq(oc.ratio_mode, FPO_RATIO_AVERAGED);
+        ck_assert_int_eq(pc.critic_layers, 5);
+        ck_assert_int_eq(pc.critic_hidden[4], 256);
+        ck_assert_int_eq(pc.actor_layers, 4);
+        ck_assert_int_eq(pc.actor_hidden[3], 32);
+        /* the cpu preset keeps the library's value coefficient */
+        fpo_optimizer_config ref;
+        fpo_optimizer_config_init(&ref, FPO_ALGO_FPO);
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_FPO, NULL, &oc, NULL);
+        ck_assert_float_eq(oc.value_coef, ref.value_coef);
+        ck_assert_int_eq(oc.epochs, list[i]->defaults.epochs);
+    }
+}
+END_TEST
+
 START_TEST(registry_defaults_are_sane)
 {
     const task_defaults *g = &task_find("gridworld")->defaults;
@@ -697,6 +746,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(rg, registry_finds_tasks);
     tcase_add_test(rg, registry_defaults_are_sane);
     tcase_add_test(rg, task_configs_keep_each_algorithms_objective);
+    tcase_add_test(rg, presets_cpu_and_paper);
     tcase_add_test(rg, registry_open_close);
     suite_add_tcase(s, rg);
     return s;

@@ -26,6 +26,7 @@ typedef struct task_defaults {
     fpo_cfm_loss cfm;
     fpo_ratio_mode ratio;
     int aspo;
+    float anchor;          /* FPO's anchor_coef: 0 = the library's default, < 0 = off */
     float gauss_fixed_std; /* > 0: Gaussian PPO uses this fixed std */
     float entropy_coef;    /* Gaussian PPO */
     int eval_episodes;

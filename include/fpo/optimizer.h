@@ -81,21 +81,28 @@ typedef struct fpo_optimizer_config {
      * with global statistics and sums the gradients over ranks, so all ranks
      * end with identical parameters; its statistics are global. */
     const fpo_collective *collective;
-    /* FPO with a raw-action clamp (fpo_policy_config.raw_clip > 0): weight
-     * of the CFM loss on the action dimensions the sampler clamped to
-     * +-raw_clip, added to the loss for every such dimension whatever its
-     * advantage. Where tanh saturates, the environment cannot tell the
-     * clamped action from the flow's own, larger sample, so advantages
-     * carry no signal there and the flow's sample drifts outward unopposed;
-     * the CFM loss of the stored (clamped) action then grows quadratically
-     * with the drift until those pairs dominate the gradient and Adam's
-     * second moment (docs/stability.md). This term teaches the flow to land
-     * on the bound it was clamped to, which does not change the squashed
-     * action (tanh(3) = 0.995). 1 (default); 0 = off (the paper's FPO);
-     * [0, 1000]. */
+    /* FPO: the saturation penalty. The advantage of a stored flow action
+     * beyond +-bound on some dimension is lowered, after normalization, by
+     * bound_coef times its mean squared excess. Off by default: on
+     * reacher-hard at bound_coef 3 the penalized (negative-advantage)
+     * samples were pushed away all at once and the update blew up
+     * (docs/stability.md). bound_coef 0 (default) = off, [0, 1000]; bound 3,
+     * (0, 1e6]. */
     float bound_coef;
     float bound;
+    /* The spike guard: a step whose gradient norm exceeds spike_clip times
+     * the running RMS of the gradient norm (read from Adam's second moment)
+     * is scaled down to it, so that one outlier minibatch cannot inflate
+     * Adam's v and freeze the parameters. 4 (default); 0 = off; else
+     * [1, 1e6]. */
     float spike_clip;
+    /* FPO: the anchor. anchor_coef times the mean CFM loss of the stored
+     * (t, eps) pairs is added to the loss whatever their advantage: a
+     * restoring force toward the flow's consistency with its own samples
+     * (with the sampler's clamp, toward the clamped action), which the
+     * clipped ratio objective lacks (docs/stability.md). 0.1 for FPO
+     * (default), 0 for PPO; [0, 100]. */
+    float anchor_coef;
 } fpo_optimizer_config;
 
 /* What one update did, for the host to log. */

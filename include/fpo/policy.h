@@ -81,13 +81,14 @@ typedef struct fpo_policy_config {
     const fpo_allocator *allocator; /* NULL = malloc/free */
     /* Flow policies: samplers clamp the unbounded action x_0 to
      * [-raw_clip, raw_clip] before squashing, and that clamped value is what
-     * training stores. 0 = no clamp (the default). A clamped action is not
-     * the flow's own sample: its CFM loss grows with the distance between
-     * the two, and those pairs can dominate the update (docs/stability.md).
-     * The outward drift of x_0 where tanh saturates is held instead by the
-     * optimizer's saturation penalty (fpo_optimizer_config.bound_coef).
-     * Gaussian policies ignore it: a clamped sample would make their
-     * likelihood degenerate (std collapses onto the bound). */
+     * training stores, so the flow is never trained toward ever larger x_0
+     * where tanh is saturated. 0 = no clamp. Default 3 (tanh(3) = 0.995).
+     * A clamped action is not the flow's own sample; the optimizer's anchor
+     * (fpo_optimizer_config.anchor_coef) teaches the flow to produce it, and
+     * its spike guard bounds the gradients of such pairs
+     * (docs/stability.md). Gaussian policies ignore it: a clamped sample
+     * would make their likelihood degenerate (std collapses onto the
+     * bound). */
     float raw_clip;
 } fpo_policy_config;
 

@@ -162,7 +162,8 @@ class fpo_optimizer_config(Structure):
                 ("collective", c_void_p),
                 ("bound_coef", c_float),
                 ("bound", c_float),
-                ("spike_clip", c_float)]
+                ("spike_clip", c_float),
+                ("anchor_coef", c_float)]
 
 
 class fpo_update_stats(Structure):
