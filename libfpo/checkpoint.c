@@ -165,7 +165,14 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
         snprintf(why, sizeof why, "%s", fpo_last_errmsg());
         return fpo_fail(e, FPO_EFORMAT, "checkpoint configuration: %s", why);
     }
-    p->count = (int64_t)get_u64(&r);
+    uint64_t count = get_u64(&r);
+    if (!r.bad && count > (uint64_t)INT64_MAX) {
+        fpo_policy_destroy(p);
+        return fpo_fail(e, FPO_EFORMAT,
+                        "checkpoint has invalid observation statistics: sample count %llu "
+                        "exceeds 2^63 - 1", (unsigned long long)count);
+    }
+    p->count = (int64_t)count;
     for (int i = 0; i < c.obs_dim; i++)
         p->mean[i] = get_f64(&r);
     for (int i = 0; i < c.obs_dim; i++)
@@ -304,35 +311,64 @@ int fpo_read_file(const char *path, void **out, size_t *n, const fpo_mem *m, fpo
 {
     *out = NULL;
     *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer,
+     * forever. Only regular files are read (a directory's or device's seek
+     * "size" can be 2^31 or 2^63: a huge allocation); the flag is cleared
+     * before reading. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return fpo_fail(e, FPO_EIO, "cannot open %s: %s", path, strerror(errno));
-    /* A directory opens too, and its seek "size" can be 2^31 or 2^63 (a
-     * huge allocation): read regular files only. */
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
-        return fpo_fail(e, FPO_EIO, "%s is not a regular file", path);
+    if (fstat(fd, &sb) != 0) {
+        int err = errno;
+        close(fd);
+        return fpo_fail(e, FPO_EIO, "cannot stat %s: %s", path, strerror(err));
     }
-    long end = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        end = ftell(f);
-    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
+    if (!S_ISREG(sb.st_mode)) {
+        const char *what = S_ISFIFO(sb.st_mode) ? "a named pipe (FIFO)"
+                         : S_ISDIR(sb.st_mode)  ? "a directory"
+                         : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
+                         : S_ISSOCK(sb.st_mode) ? "a socket" : "not a regular file";
+        close(fd);
+        return fpo_fail(e, FPO_EIO, "%s is %s; a checkpoint must be a regular file", path, what);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int err = errno;
+        close(fd);
+        return fpo_fail(e, FPO_EIO, "cannot set %s to blocking reads: %s", path, strerror(err));
+    }
+    if (sb.st_size < 0 || (uintmax_t)sb.st_size > (uintmax_t)SIZE_MAX - 1) {
+        close(fd);
         return fpo_fail(e, FPO_EIO, "cannot determine the size of %s", path);
     }
-    size_t len = (size_t)end;
-    unsigned char *buf = fpo_mem_calloc(m, len, 1);
+    size_t len = (size_t)sb.st_size;
+    /* One spare byte: a file that grew since fstat is reported, not truncated. */
+    unsigned char *buf = fpo_mem_calloc(m, len + 1, 1);
     if (!buf) {
-        fclose(f);
+        close(fd);
         return fpo_fail(e, FPO_ENOMEM, "out of memory reading %s", path);
     }
-    size_t got = fread(buf, 1, len, f);
-    int ioerr = ferror(f) || got != len;
-    fclose(f);
-    if (ioerr) {
+    size_t got = 0;
+    int err = 0;
+    while (got < len + 1) {
+        ssize_t r = read(fd, buf + got, len + 1 - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            err = errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (err || got != len) {
         fpo_mem_free(m, buf);
-        return fpo_fail(e, FPO_EIO, "reading %s failed", path);
+        if (err)
+            return fpo_fail(e, FPO_EIO, "reading %s failed: %s", path, strerror(err));
+        return fpo_fail(e, FPO_EIO, "reading %s failed: it changed size while being read", path);
     }
     *out = buf;
     *n = len;
