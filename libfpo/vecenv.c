@@ -109,6 +109,11 @@ int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
         return fpo_fail(NULL, FPO_EVERSION,
                         "environment table struct_size %zu / version %d is not supported",
                         t->struct_size, t->version);
+    if (t->version > FPO_ENV_TABLE_VERSION)
+        return fpo_fail(NULL, FPO_EVERSION,
+                        "environment table version %d is newer than this library supports "
+                        "(FPO_ENV_TABLE_VERSION %d): rebuild the host against this library's "
+                        "headers or use a newer libfpo", t->version, FPO_ENV_TABLE_VERSION);
     if (!t->reset || !t->step)
         return fpo_fail(NULL, FPO_EINVAL, "the environment table needs reset and step");
     if (t->obs_dim < 1 || t->act_dim < 1 || t->obs_dim > 65536 || t->act_dim > 65536)
@@ -201,7 +206,9 @@ int fpo_vecenv_obs_dim(const fpo_vecenv *v) { return v ? v->obs_dim : FPO_EINVAL
 int fpo_vecenv_act_dim(const fpo_vecenv *v) { return v ? v->act_dim : FPO_EINVAL; }
 
 /* Status codes of one instance's call (kept per instance, merged after). */
-enum { ST_OK = 0, ST_CALLBACK = 1, ST_NONFINITE_OBS = 2, ST_NONFINITE_REW = 3, ST_FLAGS = 4 };
+enum { ST_OK = 0, ST_CALLBACK = 1, ST_NONFINITE_OBS = 2, ST_NONFINITE_REW = 3, ST_FLAGS = 4,
+       /* the automatic reset after an episode ended inside a step */
+       ST_AUTO_RESET_CALLBACK = 5, ST_AUTO_RESET_NONFINITE = 6 };
 
 static int reset_one(fpo_vecenv *v, int i, float *obs)
 {
@@ -242,7 +249,10 @@ static int step_one(fpo_vecenv *v, int i)
         v->done_len[i] = v->len[i];
         if (v->out_final)
             memcpy(v->out_final + (size_t)i * od, obs, od * sizeof(float));
-        return reset_one(v, i, obs);
+        int st = reset_one(v, i, obs);
+        return st == ST_CALLBACK        ? ST_AUTO_RESET_CALLBACK
+               : st == ST_NONFINITE_OBS ? ST_AUTO_RESET_NONFINITE
+                                        : st;
     }
     return ST_OK;
 }
@@ -274,6 +284,16 @@ static int collect(fpo_vecenv *v, const char *what)
             v->need_reset = 1;
             return fpo_fail(&v->err, FPO_ENONFINITE, "environment %d returned a NaN or Inf reward",
                             i);
+        case ST_AUTO_RESET_CALLBACK:
+            v->need_reset = 1;
+            return fpo_fail(&v->err, FPO_ECALLBACK,
+                            "reset callback of environment %d failed (automatic reset after its "
+                            "episode ended)", i);
+        case ST_AUTO_RESET_NONFINITE:
+            v->need_reset = 1;
+            return fpo_fail(&v->err, FPO_ENONFINITE,
+                            "environment %d returned a NaN or Inf observation from reset "
+                            "(automatic reset after its episode ended)", i);
         default:
             v->need_reset = 1;
             return fpo_fail(&v->err, FPO_ECALLBACK, "environment %d returned unknown flag bits", i);

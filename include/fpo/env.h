@@ -14,7 +14,8 @@
 extern "C" {
 #endif
 
-/* Current version of the table layout; older versions keep working. */
+/* Current version of the table layout; older versions keep working, newer
+ * ones are rejected by fpo_vecenv_create with FPO_EVERSION. */
 #define FPO_ENV_TABLE_VERSION 1
 
 /* The function table. Every callback receives `user` first and returns 0 on
