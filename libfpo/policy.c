@@ -79,11 +79,19 @@ int fpo_policy_check_config(fpo_errbuf *err, const fpo_policy_config *c)
         return fpo_fail(err, FPO_ERANGE, "std_mode %d is not valid", (int)c->std_mode);
     if (!isfinite(c->min_std) || c->min_std < 0.0f)
         return fpo_fail(err, FPO_ERANGE, "min_std must be finite and >= 0");
+    /* A learned std is softplus(s) + min_std: with min_std 0 it can reach 0 and
+     * the log-likelihood's 1/std is unbounded (FIXED uses init_std alone). */
+    if (c->kind == FPO_POLICY_GAUSSIAN && c->std_mode != FPO_STD_FIXED && !(c->min_std > 0.0f))
+        return fpo_fail(err, FPO_ERANGE,
+                        "min_std must be > 0 for a Gaussian policy with a learned std, got %g",
+                        (double)c->min_std);
     if (!isfinite(c->init_std) || c->init_std <= c->min_std)
         return fpo_fail(err, FPO_ERANGE, "init_std (%g) must be finite and > min_std (%g)",
                         (double)c->init_std, (double)c->min_std);
     if ((unsigned)c->squash > FPO_SQUASH_CLIP)
         return fpo_fail(err, FPO_ERANGE, "squash %d is not valid", (int)c->squash);
+    if (c->normalize_obs != 0 && c->normalize_obs != 1)
+        return fpo_fail(err, FPO_ERANGE, "normalize_obs must be 0 or 1, got %d", c->normalize_obs);
     if (!isfinite(c->obs_clip) || c->obs_clip <= 0.0f)
         return fpo_fail(err, FPO_ERANGE, "obs_clip must be finite and > 0");
     if (!isfinite(c->raw_clip) || c->raw_clip < 0.0f)

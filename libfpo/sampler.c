@@ -54,6 +54,8 @@ static int check_sampling(fpo_errbuf *err, const fpo_sampler_config *c)
         return fpo_fail(err, FPO_ERANGE, "init_noise %d is not valid", (int)c->init_noise);
     if (!isfinite(c->sde_noise) || c->sde_noise < 0.0f)
         return fpo_fail(err, FPO_ERANGE, "sde_noise must be finite and >= 0");
+    if (c->deterministic != 0 && c->deterministic != 1)
+        return fpo_fail(err, FPO_ERANGE, "deterministic must be 0 or 1, got %d", c->deterministic);
     return FPO_OK;
 }
 
