@@ -39,6 +39,7 @@ struct fpo_trainer {
     double recent_return;
     int have_recent;
     fpo_guard guard; /* collapse guard (guard.h) */
+    int in_progress; /* the progress callback is running (no re-entry) */
 };
 
 double fpo_now_seconds(void)
@@ -382,6 +383,10 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
 {
     if (!t)
         return FPO_EINVAL;
+    if (t->in_progress)
+        return fpo_fail(&t->err, FPO_ESTATE,
+                        "fpo_trainer_iterate called from the trainer's own progress callback; "
+                        "return non-zero from the callback to stop instead");
     /* Checked before anything changes: a failed call must not have trained. */
     if (out && out->struct_size < sizeof(size_t))
         return fpo_fail(&t->err, FPO_EINVAL, "progress struct_size is not set");
@@ -441,6 +446,10 @@ int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
 {
     if (!t)
         return FPO_EINVAL;
+    if (t->in_progress)
+        return fpo_fail(&t->err, FPO_ESTATE,
+                        "fpo_trainer_run called from the trainer's own progress callback; "
+                        "return non-zero from the callback to stop instead");
     if (total_steps < 0)
         return fpo_fail(&t->err, FPO_ERANGE, "total_steps must be >= 0");
     while (t->env_steps < total_steps) {
@@ -450,7 +459,12 @@ int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
         if (rc)
             return rc;
         pr.total_steps = total_steps;
-        int stop = t->cfg.progress && t->cfg.progress(t->cfg.progress_user, &pr);
+        int stop = 0;
+        if (t->cfg.progress) {
+            t->in_progress = 1;
+            stop = t->cfg.progress(t->cfg.progress_user, &pr);
+            t->in_progress = 0;
+        }
         if (fpo_coll_on(&t->coll)) {
             /* Stop everywhere if any rank's callback asks to. */
             t->xb[0] = stop ? 1.0 : 0.0;

@@ -39,7 +39,9 @@ typedef struct fpo_progress {
 } fpo_progress;
 
 /* Return non-zero to stop fpo_trainer_run after this iteration. Called on
- * the thread that called fpo_trainer_run / fpo_trainer_iterate. */
+ * the thread that called fpo_trainer_run / fpo_trainer_iterate. Calling
+ * fpo_trainer_run or fpo_trainer_iterate on the same trainer from inside the
+ * callback returns FPO_ESTATE. */
 typedef int (*fpo_progress_fn)(void *user, const fpo_progress *progress);
 
 typedef struct fpo_trainer_config {
