@@ -248,6 +248,13 @@ class _Handle:
             pass
 
 
+def _last_errmsg(rc):
+    """The message a failed create or load left in this thread's buffer
+    (``fpo_last_errmsg``); read right after the call, before anything else
+    can overwrite it."""
+    return _ffi.text(lib.fpo_last_errmsg()) if rc else ""
+
+
 def _check_plain(rc, function, errmsg="", detail=""):
     if rc:
         raise make_error(rc, function, errmsg, detail)
@@ -306,9 +313,7 @@ class Policy(_Handle):
         h = c_void_p()
         rc = lib.fpo_policy_create(byref(h), byref(cfg))
         del keep
-        _check_plain(rc, "fpo_policy_create",
-                     detail="check the policy options (the library reports no message "
-                            "for a failed create)")
+        _check_plain(rc, "fpo_policy_create", _last_errmsg(rc))
         self._init_handle(h.value)
 
     @classmethod
@@ -323,7 +328,7 @@ class Policy(_Handle):
         """Load a policy saved with :meth:`save` (``fpo_policy_load``)."""
         h = c_void_p()
         rc = lib.fpo_policy_load(byref(h), os.fsencode(path), None)
-        _check_plain(rc, "fpo_policy_load", _ffi.text(lib.fpo_last_errmsg()))
+        _check_plain(rc, "fpo_policy_load", _last_errmsg(rc))
         return cls._wrap(h.value)
 
     @classmethod
@@ -332,7 +337,7 @@ class Policy(_Handle):
         data = bytes(data)
         h = c_void_p()
         rc = lib.fpo_policy_load_mem(byref(h), data, len(data), None)
-        _check_plain(rc, "fpo_policy_load_mem", _ffi.text(lib.fpo_last_errmsg()))
+        _check_plain(rc, "fpo_policy_load_mem", _last_errmsg(rc))
         return cls._wrap(h.value)
 
     def save(self, path):
@@ -465,7 +470,7 @@ class Sampler(_Handle):
         h = c_void_p()
         rc = lib.fpo_sampler_create(byref(h), policy._handle, byref(cfg))
         del keep
-        _check_plain(rc, "fpo_sampler_create", detail="check the sampler options")
+        _check_plain(rc, "fpo_sampler_create", _last_errmsg(rc))
         self._init_handle(h.value)
         self.policy = policy
         self.max_batch = cfg.max_batch
@@ -824,8 +829,7 @@ class VecEnv(_Handle):
         cfg.num_envs, cfg.threads, cfg.seed = int(num_envs), int(threads), int(seed)
         h = c_void_p()
         rc = lib.fpo_vecenv_create(byref(h), byref(cfg))
-        self._bridge.raise_for(rc, "fpo_vecenv_create", "",
-                               "the library reports no message for a failed create")
+        self._bridge.raise_for(rc, "fpo_vecenv_create", _last_errmsg(rc))
         self._init_handle(h.value)
         self.num_envs = int(num_envs)
         self.obs_dim, self.act_dim = self._bridge.obs_dim, self._bridge.act_dim
@@ -952,9 +956,7 @@ class Trainer(_Handle):
         self._optimizer = None
         h = c_void_p()
         rc = lib.fpo_trainer_create(byref(h), byref(cfg))
-        self._bridge.raise_for(rc, "fpo_trainer_create", "",
-                               "check the trainer options (the library reports no message "
-                               "for a failed create)")
+        self._bridge.raise_for(rc, "fpo_trainer_create", _last_errmsg(rc))
         self._init_handle(h.value)
         self.num_envs, self.horizon = cfg.num_envs, cfg.horizon
 

@@ -17,7 +17,7 @@ class FpoError(Exception):
         name: its C name (``"FPO_ECALLBACK"``).
         strerror: ``fpo_strerror(code)``.
         errmsg: the message of the handle the call was made on
-            (``fpo_X_errmsg``), ``fpo_last_errmsg()`` for loads, or ``""``
+            (``fpo_X_errmsg``), ``fpo_last_errmsg()`` for creates and loads, or ``""``
             when the call has no handle to report through.
         function: the C function that failed.
 

@@ -718,5 +718,63 @@ class LoadingTest(unittest.TestCase):
         self.assertIn("FPO_LIBRARY", r.stderr)
 
 
+class CreateErrorMessageTest(unittest.TestCase):
+    """A failed create carries the library's message (fpo_last_errmsg), not
+    "the library reports no message" (issue #19)."""
+
+    def assert_message(self, cm, *words):
+        err = cm.exception
+        self.assertTrue(err.errmsg, "empty errmsg: %s" % err)
+        for w in words:
+            self.assertIn(w, err.errmsg)
+            self.assertIn(w, str(err))
+        self.assertNotIn("reports no message", str(err))
+
+    def test_policy_create(self):
+        with self.assertRaises(libfpo.RangeError) as cm:
+            libfpo.Policy(0, 1)
+        self.assert_message(cm, "obs_dim")
+        with self.assertRaises(libfpo.RangeError) as cm:
+            libfpo.Policy(3, 1, kind="gaussian", min_std=0.0)
+        self.assert_message(cm, "min_std")
+
+    def test_sampler_create(self):
+        p = libfpo.Policy(3, 1)
+        with self.assertRaises(libfpo.RangeError) as cm:
+            libfpo.Sampler(p, steps=0)
+        self.assert_message(cm, "steps")
+        with self.assertRaises(libfpo.RangeError) as cm:
+            libfpo.Sampler(p, max_batch=0)
+        self.assert_message(cm, "max_batch")
+
+    def test_vecenv_create(self):
+        with self.assertRaises(libfpo.RangeError) as cm:
+            libfpo.VecEnv(Pendulum, num_envs=0)
+        self.assert_message(cm, "num_envs")
+
+    def test_trainer_create(self):
+        with self.assertRaises(libfpo.FpoError) as cm:
+            pendulum_trainer(num_envs=2, horizon=0)
+        self.assert_message(cm, "horizon")
+
+    def test_load_from_fifo(self):
+        if not hasattr(os, "mkfifo"):
+            self.skipTest("no FIFOs here")
+        # In a child: a regression would block in open() forever.
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "pipe")
+            os.mkfifo(path)
+            code = ("import libfpo\n"
+                    "try:\n"
+                    "    libfpo.Policy.load(%r)\n"
+                    "except libfpo.FileError as e:\n"
+                    "    print('EIO' if e.code == libfpo.EIO else 'code', e.errmsg)\n" % path)
+            r = subprocess.run([sys.executable, "-c", code], env=os.environ.copy(),
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(r.stdout.startswith("EIO"), r.stdout)
+            self.assertIn("named pipe", r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
