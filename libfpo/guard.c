@@ -60,6 +60,7 @@ void fpo_guard_reset(fpo_guard *g, fpo_policy *p, fpo_optimizer *o, int64_t iter
 {
     g->lr = g->ref_lr = current_lr(o);
     g->hn = g->hpos = 0;
+    g->floor_cfm = g->floor_kl = 0.0;
     g->suspect_run = g->since_snap = g->healthy_run = g->strikes = 0;
     if (!g->on)
         return;
@@ -147,9 +148,21 @@ static int classify(const fpo_guard *g, const fpo_update_stats *st, char *why, s
                  FPO_GUARD_CFM_FACTOR, mc);
         return 1;
     }
+    if (g->judge_cfm && g->floor_cfm > 0.0 &&
+        st->cfm_loss > FPO_GUARD_CFM_FACTOR * g->floor_cfm) {
+        snprintf(why, len, "cfm_loss %.3g > %gx its lowest median %.3g", st->cfm_loss,
+                 FPO_GUARD_CFM_FACTOR, g->floor_cfm);
+        return 1;
+    }
     double kl_bound = fmax(FPO_GUARD_KL_FACTOR * mk, FPO_GUARD_KL_FLOOR);
     if (st->approx_kl > kl_bound) {
         snprintf(why, len, "approx_kl %.3g > %.3g (its median %.3g)", st->approx_kl, kl_bound, mk);
+        return 1;
+    }
+    double kl_floor_bound = fmax(FPO_GUARD_KL_FACTOR * g->floor_kl, FPO_GUARD_KL_FLOOR);
+    if (g->floor_kl > 0.0 && st->approx_kl > kl_floor_bound) {
+        snprintf(why, len, "approx_kl %.3g > %.3g (its lowest median %.3g)", st->approx_kl,
+                 kl_floor_bound, g->floor_kl);
         return 1;
     }
     double r_bound = fmax(FPO_GUARD_RATIO_FACTOR * mr, FPO_GUARD_RATIO_FLOOR);
@@ -168,6 +181,13 @@ static void remember(fpo_guard *g, const fpo_update_stats *st)
     g->hpos = (g->hpos + 1) % FPO_GUARD_WINDOW;
     if (g->hn < FPO_GUARD_WINDOW)
         g->hn++;
+    if (g->hn == FPO_GUARD_WINDOW) {
+        double mc = median(g->h_cfm, g->hn), mk = median(g->h_kl, g->hn);
+        if (mc > 0.0 && (g->floor_cfm == 0.0 || mc < g->floor_cfm))
+            g->floor_cfm = mc;
+        if (mk > 0.0 && (g->floor_kl == 0.0 || mk < g->floor_kl))
+            g->floor_kl = mk;
+    }
 }
 
 int fpo_guard_judge(fpo_guard *g, fpo_policy *p, fpo_optimizer *o, const fpo_update_stats *st,

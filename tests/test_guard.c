@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "testutil.h"
 #include "toyenv.h"
 
@@ -377,6 +378,50 @@ START_TEST(bad_guard_config)
 }
 END_TEST
 
+/* A slow climb: the CFM loss grows 1.1x per iteration after 40 calm ones at
+ * 0.5, so the median of the last 20 always trails it by about 2.6x and the
+ * recent-median rule never fires. The run's lowest median (0.5) does: the
+ * loss passes 10 x 0.5 at the 25th climbing iteration (0.5 x 1.1^25 = 5.4;
+ * 1.1^24 = 9.85), and the third such iteration in a row is a collapse. Judged directly on
+ * synthetic statistics. */
+START_TEST(slow_climb_is_caught_against_the_lowest_median)
+{
+    rig r;
+    rig_make(&r, FPO_ALGO_FPO, 1, 0);
+    fpo_policy *p = fpo_trainer_policy(r.t);
+    fpo_optimizer *o = fpo_trainer_optimizer(r.t);
+    fpo_mem mem;
+    ck_assert_int_eq(fpo_mem_init(&mem, NULL), FPO_OK);
+    fpo_guard g;
+    ck_assert_int_eq(fpo_guard_init(&g, &mem, 1, 3, p, o), FPO_OK);
+    fpo_errbuf err = {{0}};
+    fpo_update_stats st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    st.approx_kl = 1e-4;
+    st.ratio_max = 1.2;
+    st.steps = 8;
+    int64_t it = 0;
+    for (int i = 0; i < 40; i++) {
+        st.cfm_loss = 0.5;
+        fpo_guard_begin(&g, o);
+        ck_assert_int_eq(fpo_guard_judge(&g, p, o, &st, ++it, &err), FPO_OK);
+    }
+    ck_assert_int_eq(g.rollbacks, 0);
+    int fired_at = -1;
+    for (int k = 1; k <= 40 && fired_at < 0; k++) {
+        st.cfm_loss = 0.5 * pow(1.1, k);
+        fpo_guard_begin(&g, o);
+        ck_assert_int_eq(fpo_guard_judge(&g, p, o, &st, ++it, &err), FPO_OK);
+        if (g.rollbacks == 1)
+            fired_at = k;
+    }
+    ck_assert_int_eq(fired_at, 27); /* suspicious from k = 25, the third in a row */
+    fpo_guard_free(&g, &mem);
+    rig_free(&r);
+}
+END_TEST
+
 Suite *fpo_test_suite(void)
 {
     Suite *s = suite_create("guard");
@@ -388,6 +433,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, learning_rate_floor_fails_the_run);
     tcase_add_test(tc, guard_off_changes_nothing);
     tcase_add_test(tc, bad_guard_config);
+    tcase_add_test(tc, slow_climb_is_caught_against_the_lowest_median);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -82,6 +82,9 @@ typedef struct fpo_trainer_config {
      *  - an iteration is suspicious if cfm_loss > 10x its median (FPO only),
      *    approx_kl > max(50x its median, 0.05), or ratio_max > max(1e3,
      *    100x its median), or the optimizer skipped a step (skipped_steps);
+     *    and, so that a slow climb the medians follow is caught too, if
+     *    cfm_loss > 10x or approx_kl > max(50x, 0.05) the lowest 20-iteration
+     *    median of the run;
      *  - a collapse is 3 suspicious iterations in a row, or any non-finite
      *    statistic (policy_loss, value_loss, cfm_loss, approx_kl, ratio_max).
      * On a collapse it restores the last good snapshot (parameters,
