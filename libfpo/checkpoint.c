@@ -328,9 +328,9 @@ int fpo_read_file(const char *path, void **out, size_t *n, const fpo_mem *m, fpo
         const char *what = S_ISFIFO(sb.st_mode) ? "a named pipe (FIFO)"
                          : S_ISDIR(sb.st_mode)  ? "a directory"
                          : S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ? "a device"
-                         : S_ISSOCK(sb.st_mode) ? "a socket" : "not a regular file";
+                         : S_ISSOCK(sb.st_mode) ? "a socket" : "of another kind";
         close(fd);
-        return fpo_fail(e, FPO_EIO, "%s is %s; a checkpoint must be a regular file", path, what);
+        return fpo_fail(e, FPO_EIO, "%s is not a regular file: it is %s", path, what);
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
