@@ -71,11 +71,11 @@ typedef struct fpo_policy_config {
     fpo_time_embedding time_embedding; /* SINUSOIDAL */
     fpo_std_mode std_mode;          /* STATE_INDEPENDENT */
     float init_std;                 /* Gaussian std at initialization: 1.0 (> min_std) */
-    float min_std;                  /* 1e-3 */
+    float min_std;                  /* 1e-3; Gaussian: > 0 unless std_mode FIXED */
     fpo_squash squash;              /* TANH */
     const float *action_low;        /* act_dim floats, copied; NULL = -1 */
     const float *action_high;       /* act_dim floats, copied; NULL = +1 */
-    int normalize_obs;              /* 1: running mean/std normalization */
+    int normalize_obs;              /* 1: running mean/std normalization; 0 or 1 */
     float obs_clip;                 /* normalized obs clipped to +-obs_clip: 10 */
     uint64_t seed;                  /* weight initialization */
     const fpo_allocator *allocator; /* NULL = malloc/free */

@@ -44,7 +44,7 @@ typedef struct fpo_sampler_config {
     int steps;                 /* integration steps, 1..1000: 10 */
     fpo_init_noise init_noise; /* RANDOM */
     float sde_noise;           /* >= 0: 0 */
-    int deterministic;         /* Gaussian: 1 = return the mean. Flow: 1 = ZERO noise and no SDE noise */
+    int deterministic;         /* 0 or 1. Gaussian: 1 = return the mean. Flow: 1 = ZERO noise and no SDE noise */
     int max_batch;             /* largest n passed to act/value: 1 */
     uint64_t seed;
     const fpo_allocator *allocator;
