@@ -139,6 +139,49 @@ START_TEST(bound_penalty_hand_computed)
 }
 END_TEST
 
+/* The worst relative error between the actor gradient of the loss and
+ * central differences over about 50 actor parameters, at parameters moved a
+ * little away from theta_old (so ratios differ from 1 and some are clipped).
+ * Requires fpo_optimizer_prepare. */
+static double actor_fd_worst(setup *s, unsigned seed)
+{
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(s->p, &info), FPO_OK);
+    size_t np = info.actor_params;
+    float *theta = malloc(np * sizeof(float)), *g = malloc((np + info.critic_params) * sizeof(float));
+    ck_assert_int_eq(fpo_policy_get_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    srand(seed);
+    for (size_t i = 0; i < np; i++)
+        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
+    ck_assert_int_eq(fpo_policy_set_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    int idx[N * T];
+    for (int i = 0; i < N * T; i++)
+        idx[i] = i;
+    double l0, r[3];
+    ck_assert_int_eq(fpo_optimizer_loss_grad(s->o, s->p, s->b, idx, N * T, &l0, g, r), FPO_OK);
+    ck_assert(r[1] != r[2]);
+    double worst = 0.0;
+    int checked = 0;
+    for (size_t i = 0; i < np; i += 1 + np / 50) {
+        float h = 2e-3f, keep = theta[i];
+        double lp, lm;
+        theta[i] = keep + h;
+        fpo_policy_set_params(s->p, FPO_NET_ACTOR, theta, np);
+        fpo_optimizer_loss_grad(s->o, s->p, s->b, idx, N * T, &lp, NULL, NULL);
+        theta[i] = keep - h;
+        fpo_policy_set_params(s->p, FPO_NET_ACTOR, theta, np);
+        fpo_optimizer_loss_grad(s->o, s->p, s->b, idx, N * T, &lm, NULL, NULL);
+        theta[i] = keep;
+        double fd = (lp - lm) / (2.0 * h);
+        worst = fmax(worst, fabs(fd - g[i]) / fmax(2e-2, fabs(fd) + fabs(g[i])));
+        checked++;
+    }
+    ck_assert_int_ge(checked, 30);
+    free(theta);
+    free(g);
+    return worst;
+}
+
 /* The penalized loss's gradient against central differences, away from
  * theta_old (the penalty shifts advantages, so it enters every branch of
  * the clipped objective). */
@@ -148,41 +191,8 @@ START_TEST(bound_penalty_gradient_matches_finite_differences)
     setup s = make(mode, 2.5f, 4.0f);
     fpo_update_stats st = {sizeof st};
     ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
-    fpo_policy_info info = {sizeof info};
-    ck_assert_int_eq(fpo_policy_get_info(s.p, &info), FPO_OK);
-    size_t np = info.actor_params;
-    float *theta = malloc(np * sizeof(float)), *g = malloc((np + info.critic_params) * sizeof(float));
-    ck_assert_int_eq(fpo_policy_get_params(s.p, FPO_NET_ACTOR, theta, np), FPO_OK);
-    srand(4);
-    for (size_t i = 0; i < np; i++)
-        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
-    ck_assert_int_eq(fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np), FPO_OK);
-    int idx[N * T];
-    for (int i = 0; i < N * T; i++)
-        idx[i] = i;
-    double l0, r[3];
-    ck_assert_int_eq(fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &l0, g, r), FPO_OK);
-    ck_assert(r[1] != r[2]);
-    double worst = 0.0;
-    int checked = 0;
-    for (size_t i = 0; i < np; i += 1 + np / 50) {
-        float h = 2e-3f, keep = theta[i];
-        double lp, lm;
-        theta[i] = keep + h;
-        fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np);
-        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &lp, NULL, NULL);
-        theta[i] = keep - h;
-        fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np);
-        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &lm, NULL, NULL);
-        theta[i] = keep;
-        double fd = (lp - lm) / (2.0 * h);
-        worst = fmax(worst, fabs(fd - g[i]) / fmax(2e-2, fabs(fd) + fabs(g[i])));
-        checked++;
-    }
-    ck_assert_int_ge(checked, 30);
+    double worst = actor_fd_worst(&s, 4);
     ck_assert_msg(worst < 2e-2, "worst relative error %g", worst);
-    free(theta);
-    free(g);
     unmake(&s);
 }
 END_TEST
@@ -220,37 +230,8 @@ START_TEST(anchor_hand_computed_and_gradient)
     /* the gradient, away from theta_old */
     s = make(FPO_RATIO_PER_SAMPLE, 0.0f, 4.0f);
     ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
-    fpo_policy_info info = {sizeof info};
-    ck_assert_int_eq(fpo_policy_get_info(s.p, &info), FPO_OK);
-    size_t np = info.actor_params;
-    float *theta = malloc(np * sizeof(float)), *g = malloc((np + info.critic_params) * sizeof(float));
-    ck_assert_int_eq(fpo_policy_get_params(s.p, FPO_NET_ACTOR, theta, np), FPO_OK);
-    srand(6);
-    for (size_t i = 0; i < np; i++)
-        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
-    ck_assert_int_eq(fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np), FPO_OK);
-    int idx[N * T];
-    for (int i = 0; i < N * T; i++)
-        idx[i] = i;
-    double l0;
-    ck_assert_int_eq(fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &l0, g, NULL), FPO_OK);
-    double worst = 0.0;
-    for (size_t i = 0; i < np; i += 1 + np / 50) {
-        float h = 2e-3f, keep = theta[i];
-        double lp, lm;
-        theta[i] = keep + h;
-        fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np);
-        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &lp, NULL, NULL);
-        theta[i] = keep - h;
-        fpo_policy_set_params(s.p, FPO_NET_ACTOR, theta, np);
-        fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, &lm, NULL, NULL);
-        theta[i] = keep;
-        double fd = (lp - lm) / (2.0 * h);
-        worst = fmax(worst, fabs(fd - g[i]) / fmax(2e-2, fabs(fd) + fabs(g[i])));
-    }
+    double worst = actor_fd_worst(&s, 6);
     ck_assert_msg(worst < 2e-2, "worst relative error %g", worst);
-    free(theta);
-    free(g);
     unmake(&s);
     anchor_coef_ = 0.0f;
 }
