@@ -6,8 +6,7 @@
 Reads each directory's log.csv (fpo-train) and writes PREFIX-return.svg (the
 training return), PREFIX-cfm-max.svg (log10 of the largest per-pair CFM loss at
 theta_old, the quantity that grows first), PREFIX-cfm.svg (log10 of the mean
-CFM loss at theta_old), PREFIX-bound.svg (share of actions beyond +-3) and
-PREFIX-grad.svg (log10 of the mean gradient norm of each update). Prints the
+CFM loss at theta_old) and PREFIX-grad.svg (log10 of the mean gradient norm of each update). Prints the
 env step at which the 16-iteration running maximum of each quantity (one
 episode) first leaves its early range (a factor over its level in the first
 150 iterations). Python 3
@@ -65,7 +64,6 @@ def main():
     panels = [("return", "training return (running mean)", "mean_return", None),
               ("cfm-max", "largest per-pair CFM loss at theta_old (log10)", "cfm_loss_max", log10),
               ("cfm", "mean CFM loss at theta_old (log10)", "cfm_loss_old", log10),
-              ("bound", "share of actions beyond +-3", "bound_fraction", None),
               ("grad", "mean gradient norm of the update (log10)", "grad_norm", log10)]
     for suffix, title, key, tf in panels:
         series = []
