@@ -39,7 +39,6 @@ typedef struct work {
     float *scratch;
     float *grad;   /* n_params */
     float *l;      /* per-pair CFM losses [rows x n_mc] */
-    float *ag;     /* one row's anchor gradients [n_mc x act_dim] */
     acc a;
 } work;
 
@@ -318,7 +317,7 @@ static void optimizer_free(fpo_optimizer *o)
         for (int t = 0; t < o->threads; t++) {
             work *w = &o->w[t];
             float *ws[] = {w->X, w->Y, w->dY, w->cacheA, w->V, w->dV, w->cacheC, w->NO,
-                           w->scratch, w->grad, w->l, w->ag};
+                           w->scratch, w->grad, w->l};
             for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
                 fpo_mem_free(&m, ws[i]);
         }
@@ -491,10 +490,8 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
         w->scratch = fpo_mem_calloc(&mem, scr, sizeof(float));
         w->grad = fpo_mem_calloc(&mem, np, sizeof(float));
         w->l = fpo_mem_calloc(&mem, (size_t)arows, sizeof(float));
-        w->ag = fpo_mem_calloc(&mem, (size_t)(o->n_mc ? o->n_mc : 1) * (size_t)o->act_dim,
-                               sizeof(float));
         if (!w->X || !w->Y || !w->dY || !w->cacheA || !w->V || !w->dV || !w->cacheC || !w->NO ||
-            !w->scratch || !w->grad || !w->l || !w->ag)
+            !w->scratch || !w->grad || !w->l)
             rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating optimizer workspaces");
     }
     /* Every rank learns whether all of them succeeded (the trainer, which
@@ -766,15 +763,10 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
             A_->cfm += lsum / nmc;
             /* The anchor (fpo_optimizer_config.anchor_coef): anchor_coef x
              * the mean CFM loss of the stored pairs, whatever the
-             * advantage: self-distillation on the policy's own samples,
-             * kept aside before the objective's slope scales dY. */
-            float anc = c->anchor_coef;
-            if (anc > 0.0f) {
-                float ga = anc * inv_n / (float)nmc;
-                for (size_t q = 0; q < (size_t)nmc * (size_t)ad; q++)
-                    w->ag[q] = ga * dY[q];
-                A_->policy_loss += anc * lsum / nmc;
-            }
+             * advantage. Its dLoss/dl_k is the constant ga, so it adds to
+             * the objective's factor on dl/dv below. */
+            float ga = c->anchor_coef * inv_n / (float)nmc;
+            A_->policy_loss += c->anchor_coef * lsum / nmc;
             if (c->ratio_mode == FPO_RATIO_AVERAGED) {
                 double diff = 0.0;
                 for (int k = 0; k < nmc; k++)
@@ -789,7 +781,7 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
                 A_->kl += fpo_kl_term(diff / nmc);
                 A_->n_ratio += 1.0;
                 /* dLoss/dl_k = slope * rho / (n * nmc) */
-                float g = slope * rho * inv_n / (float)nmc;
+                float g = slope * rho * inv_n / (float)nmc + ga;
                 for (size_t q = 0; q < (size_t)nmc * (size_t)ad; q++)
                     dY[q] *= g;
             } else {
@@ -806,15 +798,12 @@ static void pass_rows(const pass *ps, work *w, const int *idx, int n)
                     A_->ratio_min = fmin(A_->ratio_min, rho);
                     A_->kl += fpo_kl_term(d);
                     A_->n_ratio += 1.0;
-                    float g = clamped ? 0.0f : slope * rho * inv_n / (float)nmc;
+                    float g = (clamped ? 0.0f : slope * rho * inv_n / (float)nmc) + ga;
                     for (int q = 0; q < ad; q++)
                         dY[(size_t)k * (size_t)ad + (size_t)q] *= g;
                 }
                 A_->policy_loss -= objsum / nmc;
             }
-            if (anc > 0.0f)
-                for (size_t q = 0; q < (size_t)nmc * (size_t)ad; q++)
-                    dY[q] += w->ag[q];
         }
         fpo_mlp_backward(&p->actor, theta, w->X, n * nmc, w->cacheA, w->dY, w->grad, NULL,
                          w->scratch);
