@@ -1,5 +1,7 @@
 #include "alloc.h"
 
+#include "abi.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,22 +21,25 @@ static void sys_free(void *user, void *p)
     free(p);
 }
 
-int fpo_mem_init(fpo_mem *out, const fpo_allocator *user)
+int fpo_mem_init(fpo_mem *out, const fpo_allocator *user, fpo_errbuf *err)
 {
     out->alloc = sys_alloc;
     out->free = sys_free;
     out->user = NULL;
     if (!user)
         return FPO_OK;
-    if (user->struct_size < offsetof(fpo_allocator, user) + sizeof(void *))
-        return FPO_EINVAL;
-    if (!user->alloc && !user->free)
+    fpo_allocator a;
+    int rc = fpo_struct_in(err, FPO_S_ALLOCATOR, &a, sizeof a, user);
+    if (rc)
+        return rc;
+    if (!a.alloc && !a.free)
         return FPO_OK;
-    if (!user->alloc || !user->free)
-        return FPO_EINVAL;
-    out->alloc = user->alloc;
-    out->free = user->free;
-    out->user = user->user;
+    if (!a.alloc || !a.free)
+        return fpo_fail(err, FPO_EINVAL,
+                        "fpo_allocator needs both alloc and free (or neither, for the system's)");
+    out->alloc = a.alloc;
+    out->free = a.free;
+    out->user = a.user;
     return FPO_OK;
 }
 

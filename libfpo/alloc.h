@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "error.h"
 #include "fpo/common.h"
 
 /* Alignment of every block libfpo allocates (one cache line, AVX-512 safe). */
@@ -20,7 +21,9 @@ typedef struct fpo_mem {
 /* Resolve a user allocator (NULL, or with NULL members = system allocator).
  * Returns FPO_EINVAL if struct_size is too small or only one of alloc/free
  * is given. */
-int fpo_mem_init(fpo_mem *out, const fpo_allocator *user);
+/* The handle's allocator: the system's for user == NULL. A malformed
+ * fpo_allocator fails with a message in err (NULL: the thread's). */
+int fpo_mem_init(fpo_mem *out, const fpo_allocator *user, fpo_errbuf *err);
 
 /* FPO_ALIGN-aligned, zero-filled block of size bytes (size 0 -> 1 byte).
  * NULL on failure or overflow. */

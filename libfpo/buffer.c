@@ -2,22 +2,23 @@
 #include <math.h>
 #include <string.h>
 
+#include "abi.h"
 #include "buffer_impl.h"
 #include "internal.h"
 #include "util.h"
 
 #define FPO_MAX_NMC 4096
 
-void fpo_buffer_config_init(fpo_buffer_config *cfg)
+static void buffer_defaults(fpo_buffer_config *cfg)
 {
-    if (!cfg)
-        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
     cfg->n_mc = 8;
     cfg->t_dist = FPO_T_GRID;
     cfg->t_beta = 1.5f;
 }
+
+FPO_DEFINE_CONFIG_INIT(fpo_buffer_config, BUFFER_CONFIG, buffer_defaults)
 
 static void buffer_free(fpo_buffer *b)
 {
@@ -40,7 +41,7 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     if (!out)
         return fpo_fail(NULL, FPO_EINVAL, "fpo_buffer_create: out is NULL");
     *out = NULL;
-    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_buffer_config_init(&c));
+    int rc = FPO_COPY_CONFIG(NULL, BUFFER_CONFIG, &c, cfg, fpo_buffer_config_init(&c));
     if (rc)
         return rc;
     if (c.num_envs < 1 || c.horizon < 1 || c.obs_dim < 1 || c.act_dim < 1 || c.n_mc < 0 ||
@@ -56,7 +57,7 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
         return fpo_fail(NULL, FPO_ERANGE, "t_dist must be an fpo_t_dist and t_beta finite and > 0");
     if (c.env_offset < 0 || c.env_offset > (1 << 30))
         return fpo_fail(NULL, FPO_ERANGE, "env_offset must be in [0, 2^30], got %d", c.env_offset);
-    if ((rc = fpo_mem_init(&mem, c.allocator)))
+    if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
     fpo_buffer *b = fpo_mem_calloc(&mem, 1, sizeof *b);
     if (!b)
@@ -99,7 +100,7 @@ const char *fpo_buffer_errmsg(const fpo_buffer *b)
 int fpo_buffer_clear(fpo_buffer *b)
 {
     if (!b)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("b");
     b->steps = 0;
     b->has_last = 0;
     return FPO_OK;
@@ -125,7 +126,7 @@ int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions, co
                    const unsigned *flags, const float *final_obs)
 {
     if (!b)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("b");
     if (!obs || !raw_actions || !rewards || !flags)
         return fpo_fail(&b->err, FPO_EINVAL, "obs, raw_actions, rewards and flags are required");
     if (b->steps >= b->cfg.horizon)
@@ -179,7 +180,7 @@ int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions, co
 int fpo_buffer_set_last_obs(fpo_buffer *b, const float *obs)
 {
     if (!b)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("b");
     if (!obs)
         return fpo_fail(&b->err, FPO_EINVAL, "obs is NULL");
     size_t n = (size_t)b->cfg.num_envs * (size_t)b->cfg.obs_dim;
@@ -192,18 +193,18 @@ int fpo_buffer_set_last_obs(fpo_buffer *b, const float *obs)
 
 int fpo_buffer_steps(const fpo_buffer *b)
 {
-    return b ? b->steps : FPO_EINVAL;
+    return b ? b->steps : FPO_NULL_ARG("b");
 }
 
 int fpo_buffer_is_full(const fpo_buffer *b)
 {
-    return b ? b->steps == b->cfg.horizon : FPO_EINVAL;
+    return b ? b->steps == b->cfg.horizon : FPO_NULL_ARG("b");
 }
 
 int fpo_buffer_get_view(const fpo_buffer *b, fpo_buffer_view *out)
 {
-    if (!b || !out)
-        return FPO_EINVAL;
+    if (!b)
+        return FPO_NULL_ARG("b");
     fpo_buffer_view v;
     memset(&v, 0, sizeof v);
     v.struct_size = sizeof v;
@@ -220,31 +221,38 @@ int fpo_buffer_get_view(const fpo_buffer *b, fpo_buffer_view *out)
     v.flags = b->flags;
     v.pairs_t = b->pair_t;
     v.pairs_eps = b->pair_eps;
-    return fpo_copy_out(out, &v, sizeof v);
+    return fpo_struct_out(NULL, FPO_S_BUFFER_VIEW, out, &v, sizeof v);
 }
 
 int fpo_gae(float *adv, float *ret, const float *rewards, const unsigned *flags,
             const float *values, const float *final_values, const float *last_values, int steps,
             int num_envs, float gamma, float lambda, float reward_scale)
 {
+    /* A pure function: messages go to fpo_last_errmsg(). */
     if (!adv || !ret || !rewards || !flags || !values || !last_values)
-        return FPO_EINVAL;
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_gae: adv, ret, rewards, flags, values and "
+                        "last_values must not be NULL");
     if (steps < 1 || num_envs < 1)
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE, "fpo_gae: steps %d and num_envs %d must be >= 1", steps,
+                        num_envs);
     if (!(gamma >= 0.0f && gamma <= 1.0f) || !(lambda >= 0.0f && lambda <= 1.0f) ||
         !isfinite(reward_scale))
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE, "fpo_gae: gamma %g and lambda %g must be in [0, 1], "
+                        "reward_scale %g finite", (double)gamma, (double)lambda,
+                        (double)reward_scale);
     size_t N = (size_t)num_envs, B = (size_t)steps * N;
     if (!fpo_all_finite(rewards, B) || !fpo_all_finite(values, B) ||
         !fpo_all_finite(last_values, N))
-        return FPO_ENONFINITE;
+        return fpo_fail(NULL, FPO_ENONFINITE, "fpo_gae: NaN or Inf in rewards, values or "
+                        "last_values");
     for (size_t i = 0; i < B; i++)
         if ((flags[i] & FPO_STEP_TRUNCATED) && !(flags[i] & FPO_STEP_TERMINATED) &&
             final_values && !isfinite(final_values[i]))
-            return FPO_ENONFINITE;
+            return fpo_fail(NULL, FPO_ENONFINITE, "fpo_gae: final_values[%zu] is NaN or Inf", i);
     for (size_t i = 0; i < (size_t)steps * N; i++)
         if ((flags[i] & FPO_STEP_TRUNCATED) && !(flags[i] & FPO_STEP_TERMINATED) && !final_values)
-            return FPO_EINVAL;
+            return fpo_fail(NULL, FPO_EINVAL, "fpo_gae: step %zu is truncated and final_values is "
+                            "NULL", i);
     for (size_t e = 0; e < N; e++) {
         float next_adv = 0.0f;
         float next_v = last_values[e];

@@ -70,15 +70,18 @@ static void serialize(const fpo_policy *p, wbuf *w)
 
 int fpo_policy_save_mem(const fpo_policy *p, void *buf, size_t cap, size_t *size)
 {
-    if (!p || !size)
-        return FPO_EINVAL;
+    if (!p)
+        return FPO_NULL_ARG("p");
+    if (!size)
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_policy_save_mem: size is NULL");
     wbuf w = {NULL, 0, 0};
     serialize(p, &w);
     *size = w.len;
     if (!buf)
         return FPO_OK;
     if (cap < w.len)
-        return FPO_ESIZE;
+        return fpo_fail(NULL, FPO_ESIZE, "fpo_policy_save_mem: cap is %zu, the checkpoint needs %zu "
+                        "bytes", cap, w.len);
     wbuf w2 = {buf, cap, 0};
     serialize(p, &w2);
     return FPO_OK;
@@ -240,14 +243,14 @@ int fpo_policy_load_mem(fpo_policy **out, const void *buf, size_t size,
                         const fpo_allocator *allocator)
 {
     fpo_mem mem;
-    
+    int rc;
     if (!out)
         return fpo_fail(NULL, FPO_EINVAL, "out is NULL");
     *out = NULL;
     if (!buf)
         return fpo_fail(NULL, FPO_EINVAL, "buf is NULL");
-    if (fpo_mem_init(&mem, allocator))
-        return fpo_fail(NULL, FPO_EINVAL, "invalid allocator");
+    if ((rc = fpo_mem_init(&mem, allocator, NULL)))
+        return rc;
     return deserialize(out, buf, size, &mem);
 }
 
@@ -378,7 +381,7 @@ int fpo_read_file(const char *path, void **out, size_t *n, const fpo_mem *m, fpo
 int fpo_policy_save(const fpo_policy *p, const char *path)
 {
     if (!p)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("p");
     fpo_errbuf *e = (fpo_errbuf *)&p->err; /* the message buffer is not policy state */
     if (!path)
         return fpo_fail(e, FPO_EINVAL, "path is NULL");
@@ -396,17 +399,17 @@ int fpo_policy_save(const fpo_policy *p, const char *path)
 
 int fpo_policy_load(fpo_policy **out, const char *path, const fpo_allocator *allocator)
 {
-    
     if (out)
         *out = NULL;
     if (!out || !path)
         return fpo_fail(NULL, FPO_EINVAL, "out or path is NULL");
     fpo_mem mem;
-    if (fpo_mem_init(&mem, allocator))
-        return fpo_fail(NULL, FPO_EINVAL, "invalid allocator");
+    int rc;
+    if ((rc = fpo_mem_init(&mem, allocator, NULL)))
+        return rc;
     void *buf;
     size_t len;
-    int rc = fpo_read_file(path, &buf, &len, &mem, NULL);
+    rc = fpo_read_file(path, &buf, &len, &mem, NULL);
     if (rc)
         return rc;
     rc = fpo_policy_load_mem(out, buf, len, allocator);

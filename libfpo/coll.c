@@ -1,13 +1,12 @@
 /* The host's collective as the optimizer and trainer use it (coll.h). */
 #include "coll.h"
 
+#include "abi.h"
+
 #include <string.h>
 
 /* Largest transition count of one update over all ranks: indices are int. */
 #define FPO_MAX_GLOBAL_BATCH (1 << 30)
-
-/* Table layout of version 1, the first with every member above. */
-#define COLL_V1_SIZE (offsetof(fpo_collective, allreduce_sum_f64) + sizeof(void (*)(void)))
 
 int fpo_coll_init(fpo_coll *out, const fpo_collective *c, fpo_errbuf *err)
 {
@@ -16,18 +15,23 @@ int fpo_coll_init(fpo_coll *out, const fpo_collective *c, fpo_errbuf *err)
     out->size = 1;
     if (!c)
         return FPO_OK;
-    if (c->struct_size < COLL_V1_SIZE || c->version < 1)
+    fpo_collective t;
+    memset(&t, 0, sizeof t);
+    int rc = fpo_struct_in(err, FPO_S_COLLECTIVE, &t, sizeof t, c);
+    if (rc)
+        return rc;
+    if (t.version < 1 || t.version > FPO_COLLECTIVE_VERSION)
         return fpo_fail(err, FPO_EVERSION,
-                        "collective table struct_size %zu / version %d is not supported",
-                        c->struct_size, c->version);
+                        "collective table version %d is not supported (1 to %d)", t.version,
+                        FPO_COLLECTIVE_VERSION);
+    c = &t;
     if (!c->allreduce_sum_f32 || !c->allreduce_sum_f64)
         return fpo_fail(err, FPO_EINVAL, "the collective table needs both allreduce callbacks");
     if (c->size < 1 || c->size > (1 << 24) || c->rank < 0 || c->rank >= c->size)
         return fpo_fail(err, FPO_ERANGE,
                         "collective rank %d / size %d: need 1 <= size <= 2^24, 0 <= rank < size",
                         c->rank, c->size);
-    memcpy(&out->t, c, c->struct_size < sizeof out->t ? c->struct_size : sizeof out->t);
-    out->t.struct_size = sizeof out->t;
+    out->t = t;
     out->rank = c->rank;
     out->size = c->size;
     return FPO_OK;

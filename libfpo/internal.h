@@ -7,6 +7,14 @@
 #include "coll.h"
 #include "rng.h"
 
+/* Tunable keys this library has (fpo_opt_key; fpo_optimizer_key_count()). */
+#define FPO_OPT_KEY_COUNT 12
+
+/* The environment table's checks (vecenv.c), shared by fpo_vecenv_create and
+ * fpo_trainer_create: layout, version, callbacks, sizes, bounds. Writes the
+ * checked copy to out (may be NULL). */
+int fpo_env_table_check(fpo_errbuf *err, const fpo_env_table *t, fpo_env_table *out);
+
 typedef struct fpo_opt_state {
     float *m, *v;   /* Adam moments, n floats each */
     size_t n;

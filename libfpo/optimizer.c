@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "abi.h"
 #include "fpo/optimizer.h"
 #include "adam.h"
 #include "coll.h"
@@ -77,10 +78,8 @@ struct fpo_optimizer {
     work *w;
 };
 
-void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo)
+static void optimizer_defaults(fpo_optimizer_config *cfg, fpo_algo algo)
 {
-    if (!cfg)
-        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
     cfg->algo = algo;
@@ -117,13 +116,27 @@ void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo)
     cfg->anchor_coef = algo == FPO_ALGO_FPO ? 0.1f : 0.0f;
 }
 
+int fpo_optimizer_config_init_sized(fpo_optimizer_config *cfg, size_t size, fpo_algo algo)
+{
+    fpo_optimizer_config d;
+    optimizer_defaults(&d, algo);
+    return fpo_struct_init(FPO_S_OPTIMIZER_CONFIG, cfg, size, &d, sizeof d);
+}
+
+/* The LIBFPO_1 entry point (abi.h, FPO_DEFINE_CONFIG_INIT). */
+FPO_API void(fpo_optimizer_config_init)(fpo_optimizer_config *cfg, fpo_algo algo);
+void(fpo_optimizer_config_init)(fpo_optimizer_config *cfg, fpo_algo algo)
+{
+    (void)fpo_optimizer_config_init_sized(cfg, fpo_struct_v1_size(FPO_S_OPTIMIZER_CONFIG), algo);
+}
+
 /* ---- tunables ------------------------------------------------------------ */
 
 static const struct {
     const char *name;
     fpo_value_type type;
     double min, max;
-} key_table[FPO_OPT_KEY_COUNT_] = {
+} key_table[FPO_OPT_KEY_COUNT] = {
     [FPO_OPT_LR] = {"lr", FPO_TYPE_FLOAT, 0.0, 1.0},
     [FPO_OPT_CLIP_EPS] = {"clip_eps", FPO_TYPE_FLOAT, 1e-6, 10.0},
     [FPO_OPT_ENTROPY_COEF] = {"entropy_coef", FPO_TYPE_FLOAT, 0.0, 100.0},
@@ -138,15 +151,16 @@ static const struct {
     [FPO_OPT_RATIO_CLAMP] = {"ratio_clamp", FPO_TYPE_FLOAT, 1e-3, 80.0},
 };
 
+int fpo_optimizer_key_count(void) { return FPO_OPT_KEY_COUNT; }
+
 int fpo_optimizer_key_info(fpo_opt_key key, fpo_key_info *out)
 {
-    if (!out)
-        return FPO_EINVAL;
-    if ((unsigned)key >= FPO_OPT_KEY_COUNT_)
-        return FPO_EKEY;
+    if ((unsigned)key >= FPO_OPT_KEY_COUNT)
+        return fpo_fail(NULL, FPO_EKEY, "fpo_optimizer_key_info: key %d is not one of this "
+                        "library's %d keys", (int)key, FPO_OPT_KEY_COUNT);
     fpo_key_info info = {sizeof info, key_table[key].name, key_table[key].type,
                          key_table[key].min, key_table[key].max};
-    return fpo_copy_out(out, &info, sizeof info);
+    return fpo_struct_out(NULL, FPO_S_KEY_INFO, out, &info, sizeof info);
 }
 
 static float *key_float(fpo_optimizer_config *c, fpo_opt_key key)
@@ -209,8 +223,8 @@ static int ensure_xb(fpo_optimizer *o, int epochs, int mbs)
 int fpo_optimizer_set(fpo_optimizer *o, fpo_opt_key key, double value)
 {
     if (!o)
-        return FPO_EINVAL;
-    if ((unsigned)key >= FPO_OPT_KEY_COUNT_)
+        return FPO_NULL_ARG("o");
+    if ((unsigned)key >= FPO_OPT_KEY_COUNT)
         return fpo_fail(&o->err, FPO_EKEY, "unknown optimizer key %d", (int)key);
     if (!isfinite(value) || value < key_table[key].min || value > key_table[key].max)
         return fpo_fail(&o->err, FPO_ERANGE, "%s must be in [%g, %g], got %g",
@@ -239,10 +253,13 @@ int fpo_optimizer_set(fpo_optimizer *o, fpo_opt_key key, double value)
 
 int fpo_optimizer_get(const fpo_optimizer *o, fpo_opt_key key, double *out)
 {
-    if (!o || !out)
-        return FPO_EINVAL;
-    if ((unsigned)key >= FPO_OPT_KEY_COUNT_)
-        return FPO_EKEY;
+    if (!o)
+        return FPO_NULL_ARG("o");
+    if (!out)
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_optimizer_get: out is NULL");
+    if ((unsigned)key >= FPO_OPT_KEY_COUNT)
+        return fpo_fail(NULL, FPO_EKEY, "fpo_optimizer_get: key %d is not one of this library's "
+                        "%d keys", (int)key, FPO_OPT_KEY_COUNT);
     fpo_optimizer_config *c = (fpo_optimizer_config *)&o->cfg;
     float *f = key_float(c, key);
     *out = f ? (double)*f : (double)*key_int(c, key);
@@ -251,7 +268,7 @@ int fpo_optimizer_get(const fpo_optimizer *o, fpo_opt_key key, double *out)
 
 int64_t fpo_optimizer_step_count(const fpo_optimizer *o)
 {
-    return o ? o->step : FPO_EINVAL;
+    return o ? o->step : FPO_NULL_ARG("o");
 }
 
 /* ---- construction --------------------------------------------------------- */
@@ -364,7 +381,7 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
     *out = NULL;
     if (!p || !b)
         return fpo_fail(NULL, FPO_EINVAL, "fpo_optimizer_create: policy or buffer is NULL");
-    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_optimizer_config_init(&c, FPO_ALGO_FPO));
+    int rc = FPO_COPY_CONFIG(NULL, OPTIMIZER_CONFIG, &c, cfg, fpo_optimizer_config_init(&c, FPO_ALGO_FPO));
     if (rc || (rc = check_config(NULL, &c)))
         return rc; /* the message is in the thread's buffer (fpo_last_errmsg) */
     if ((rc = fpo_coll_init(&coll, c.collective, NULL)))
@@ -379,7 +396,7 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
     if (!fpo_coll_on(&coll) && c.minibatches > B)
         return fpo_fail(NULL, FPO_ERANGE, "minibatches (%d) exceeds the batch (%d transitions)",
                         c.minibatches, B);
-    if ((rc = fpo_mem_init(&mem, c.allocator)))
+    if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
 
     fpo_optimizer *o = fpo_mem_calloc(&mem, 1, sizeof *o);
@@ -1228,7 +1245,7 @@ static void drift_sums(const fpo_optimizer *o, const fpo_buffer *b, double tot[T
 int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *stats)
 {
     if (!o)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("o");
     if (!p || !b)
         return fpo_fail(&o->err, FPO_EINVAL, "policy or buffer is NULL");
     /* The parameter count alone is not enough: two networks of different
@@ -1444,8 +1461,8 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
         st.bound_fraction = tot[T_BOUND] / tot[T_ROWS];
         st.cfm_loss_max = cfm_max;
     }
-    if (stats && fpo_copy_out(stats, &st, sizeof st))
-        return fpo_fail(&o->err, FPO_EINVAL, "stats->struct_size is not set");
+    if (stats && (rc = fpo_struct_out(&o->err, FPO_S_UPDATE_STATS, stats, &st, sizeof st)))
+        return rc;
     if (st.steps == 0 && st.skipped_steps > 0) {
         fpo_policy_stats_restore(p, o->bak_mean, o->bak_m2, o->bak_count);
         return fpo_fail(&o->err, FPO_EDIVERGED, "every step of the update was non-finite");

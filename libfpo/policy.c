@@ -2,16 +2,15 @@
 #include <math.h>
 #include <string.h>
 
+#include "abi.h"
 #include "coll.h"
 #include "internal.h"
 #include "policy_impl.h"
 #include "rng.h"
 #include "util.h"
 
-void fpo_policy_config_init(fpo_policy_config *cfg)
+static void policy_defaults(fpo_policy_config *cfg)
 {
-    if (!cfg)
-        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
     cfg->kind = FPO_POLICY_FLOW;
@@ -34,6 +33,8 @@ void fpo_policy_config_init(fpo_policy_config *cfg)
     cfg->seed = 0;
     cfg->raw_clip = 3.0f;
 }
+
+FPO_DEFINE_CONFIG_INIT(fpo_policy_config, POLICY_CONFIG, policy_defaults)
 
 /* Largest size any dimension may have; keeps every product far from
  * overflow and catches garbage in configs. */
@@ -263,12 +264,12 @@ int fpo_policy_create(fpo_policy **out, const fpo_policy_config *cfg)
     fpo_policy_config c;
     fpo_mem mem;
     if (!out)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("out");
     *out = NULL;
-    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_policy_config_init(&c));
+    int rc = FPO_COPY_CONFIG(NULL, POLICY_CONFIG, &c, cfg, fpo_policy_config_init(&c));
     if (rc)
         return rc;
-    if ((rc = fpo_mem_init(&mem, c.allocator)))
+    if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
     return fpo_policy_create_internal(out, &c, &mem, NULL);
 }
@@ -276,7 +277,7 @@ int fpo_policy_create(fpo_policy **out, const fpo_policy_config *cfg)
 int fpo_policy_clone(fpo_policy **out, const fpo_policy *src)
 {
     if (!out || !src)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("out or src");
     *out = NULL;
     fpo_policy_config c = src->cfg;
     c.action_low = src->act_low;
@@ -316,8 +317,8 @@ const char *fpo_policy_errmsg(const fpo_policy *p)
 
 int fpo_policy_get_info(const fpo_policy *p, fpo_policy_info *out)
 {
-    if (!p || !out)
-        return FPO_EINVAL;
+    if (!p)
+        return FPO_NULL_ARG("p");
     fpo_policy_info info;
     memset(&info, 0, sizeof info);
     info.struct_size = sizeof info;
@@ -327,14 +328,14 @@ int fpo_policy_get_info(const fpo_policy *p, fpo_policy_info *out)
     info.actor_params = p->critic_off;
     info.critic_params = p->critic.n_params;
     info.obs_count = p->count;
-    return fpo_copy_out(out, &info, sizeof info);
+    return fpo_struct_out(NULL, FPO_S_POLICY_INFO, out, &info, sizeof info);
 }
 
 int fpo_policy_get_config(const fpo_policy *p, fpo_policy_config *out)
 {
-    if (!p || !out)
-        return FPO_EINVAL;
-    return fpo_copy_out(out, &p->cfg, sizeof p->cfg);
+    if (!p)
+        return FPO_NULL_ARG("p");
+    return fpo_struct_out(NULL, FPO_S_POLICY_CONFIG, out, &p->cfg, sizeof p->cfg);
 }
 
 static int net_range(const fpo_policy *p, fpo_net net, size_t *off, size_t *n)
@@ -350,12 +351,18 @@ static int net_range(const fpo_policy *p, fpo_net net, size_t *off, size_t *n)
 int fpo_policy_get_params(const fpo_policy *p, fpo_net net, float *out, size_t n)
 {
     size_t off, cnt;
-    if (!p || !out)
-        return FPO_EINVAL;
+    if (!p)
+        return FPO_NULL_ARG("p");
+    /* A const handle: the message goes to fpo_last_errmsg() (thread-local),
+     * so concurrent readers of one policy never write to it. */
+    if (!out)
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_policy_get_params: out is NULL");
     if (net_range(p, net, &off, &cnt))
-        return FPO_ERANGE;
+        return fpo_fail(NULL, FPO_ERANGE, "fpo_policy_get_params: net %d is not an fpo_net",
+                        (int)net);
     if (n != cnt)
-        return FPO_ESIZE;
+        return fpo_fail(NULL, FPO_ESIZE, "fpo_policy_get_params: n is %zu, the net has %zu floats",
+                        n, cnt);
     memcpy(out, p->params + off, cnt * sizeof(float));
     return FPO_OK;
 }
@@ -364,7 +371,7 @@ int fpo_policy_set_params(fpo_policy *p, fpo_net net, const float *params, size_
 {
     size_t off, cnt;
     if (!p)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("p");
     if (!params)
         return fpo_fail(&p->err, FPO_EINVAL, "params is NULL");
     if (net_range(p, net, &off, &cnt))
@@ -395,7 +402,7 @@ static void chan_merge(double *mean_a, double *m2_a, int64_t n_a, const double *
 int fpo_policy_obs_accumulate(fpo_policy *p, const float *obs, int n)
 {
     if (!p)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("p");
     if (!obs || n < 0)
         return fpo_fail(&p->err, FPO_EINVAL, "obs is NULL or n < 0");
     int d = p->cfg.obs_dim;
@@ -459,7 +466,7 @@ uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h)
 int fpo_policy_obs_commit(fpo_policy *p)
 {
     if (!p)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("p");
     if (p->pcount == 0 || !p->cfg.normalize_obs) {
         p->pcount = 0;
         return FPO_OK;
@@ -476,8 +483,10 @@ int fpo_policy_obs_commit(fpo_policy *p)
 
 int fpo_policy_obs_stats(const fpo_policy *p, float *mean, float *std)
 {
-    if (!p || !mean || !std)
-        return FPO_EINVAL;
+    if (!p)
+        return FPO_NULL_ARG("p");
+    if (!mean || !std)
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_policy_obs_stats: mean or std is NULL");
     for (int i = 0; i < p->cfg.obs_dim; i++) {
         mean[i] = p->norm_mean[i];
         std[i] = 1.0f / p->norm_inv_std[i];

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "abi.h"
 #include "fpo/sampler.h"
 #include "internal.h"
 #include "mlp_direct.h"
@@ -28,10 +29,8 @@ struct fpo_sampler {
 
 #define FPO_MAX_SAMPLER_STEPS 1000
 
-void fpo_sampler_config_init(fpo_sampler_config *cfg)
+static void sampler_defaults(fpo_sampler_config *cfg)
 {
-    if (!cfg)
-        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
     cfg->integrator = FPO_INTEGRATOR_EULER;
@@ -41,6 +40,8 @@ void fpo_sampler_config_init(fpo_sampler_config *cfg)
     cfg->deterministic = 0;
     cfg->max_batch = 1;
 }
+
+FPO_DEFINE_CONFIG_INIT(fpo_sampler_config, SAMPLER_CONFIG, sampler_defaults)
 
 static int check_sampling(fpo_errbuf *err, const fpo_sampler_config *c)
 {
@@ -82,14 +83,14 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
     *out = NULL;
     if (!p)
         return fpo_fail(NULL, FPO_EINVAL, "fpo_sampler_create: policy is NULL");
-    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_sampler_config_init(&c));
+    int rc = FPO_COPY_CONFIG(NULL, SAMPLER_CONFIG, &c, cfg, fpo_sampler_config_init(&c));
     if (rc || (rc = check_sampling(NULL, &c)))
         return rc;
     if (c.max_batch < 1 || c.max_batch > (1 << 24))
         return fpo_fail(NULL, FPO_ERANGE, "max_batch must be in [1, 2^24], got %d", c.max_batch);
     if (c.row_offset < 0 || c.row_offset > (1 << 30))
         return fpo_fail(NULL, FPO_ERANGE, "row_offset must be in [0, 2^30], got %d", c.row_offset);
-    if ((rc = fpo_mem_init(&mem, c.allocator)))
+    if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
     fpo_sampler *s = fpo_mem_calloc(&mem, 1, sizeof *s);
     if (!s)
@@ -141,8 +142,8 @@ int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg)
 {
     fpo_sampler_config c;
     if (!s)
-        return FPO_EINVAL;
-    int rc = FPO_COPY_CONFIG(&s->err, &c, cfg, fpo_sampler_config_init(&c));
+        return FPO_NULL_ARG("s");
+    int rc = FPO_COPY_CONFIG(&s->err, SAMPLER_CONFIG, &c, cfg, fpo_sampler_config_init(&c));
     if (rc || (rc = check_sampling(&s->err, &c)))
         return rc;
     s->cfg.integrator = c.integrator;
@@ -156,7 +157,7 @@ int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg)
 int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed)
 {
     if (!s)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("s");
     fpo_rng_init(&s->rng, seed, 0x73616d706c6572ull);
     return FPO_OK;
 }
@@ -284,7 +285,7 @@ int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n
                     float *raw)
 {
     if (!s)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("s");
     int rc = check_call(s, p, obs, n);
     if (rc)
         return rc;
@@ -317,7 +318,7 @@ int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n
 int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int n, float *values)
 {
     if (!s)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("s");
     int rc = check_call(s, p, obs, n);
     if (rc)
         return rc;
@@ -340,10 +341,15 @@ fpo_rng *fpo_sampler_rng(fpo_sampler *s)
 
 int fpo_policy_get_sampler_defaults(const fpo_policy *p, fpo_sampler_config *cfg)
 {
-    if (!p || !cfg)
-        return FPO_EINVAL;
-    if (cfg->struct_size < offsetof(fpo_sampler_config, sde_noise) + sizeof(float))
-        return FPO_EINVAL; /* too old a struct to hold the settings */
+    if (!p)
+        return FPO_NULL_ARG("p");
+    if (!cfg)
+        return fpo_fail(NULL, FPO_EINVAL, "the fpo_sampler_config to fill is NULL");
+    if (cfg->struct_size < fpo_struct_v1_size(FPO_S_SAMPLER_CONFIG))
+        return fpo_fail(NULL, FPO_EINVAL,
+                        "fpo_sampler_config.struct_size %zu is below the smallest of any release "
+                        "(%zu): initialize it first", cfg->struct_size,
+                        fpo_struct_v1_size(FPO_S_SAMPLER_CONFIG));
     cfg->integrator = (fpo_integrator)p->ds_integrator;
     cfg->steps = p->ds_steps;
     cfg->init_noise = (fpo_init_noise)p->ds_init_noise;
@@ -357,8 +363,8 @@ int fpo_policy_set_sampler_defaults(fpo_policy *p, const fpo_sampler_config *cfg
 {
     fpo_sampler_config c;
     if (!p)
-        return FPO_EINVAL;
-    int rc = FPO_COPY_CONFIG(&p->err, &c, cfg, fpo_sampler_config_init(&c));
+        return FPO_NULL_ARG("p");
+    int rc = FPO_COPY_CONFIG(&p->err, SAMPLER_CONFIG, &c, cfg, fpo_sampler_config_init(&c));
     if (rc || (rc = check_sampling(&p->err, &c)))
         return rc;
     p->ds_integrator = (int)c.integrator;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abi.h"
 #include "fpo/trainer.h"
 #include "alloc.h"
 #include "error.h"
@@ -49,10 +50,8 @@ double fpo_now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void fpo_trainer_config_init(fpo_trainer_config *cfg)
+static void trainer_defaults(fpo_trainer_config *cfg)
 {
-    if (!cfg)
-        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
     cfg->num_envs = 16;
@@ -63,6 +62,8 @@ void fpo_trainer_config_init(fpo_trainer_config *cfg)
     cfg->guard = 1;
     cfg->guard_max_rollbacks = FPO_GUARD_MAX_ROLLBACKS;
 }
+
+FPO_DEFINE_CONFIG_INIT(fpo_trainer_config, TRAINER_CONFIG, trainer_defaults)
 
 static void trainer_free(fpo_trainer *t)
 {
@@ -105,16 +106,15 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if (!out)
         return fpo_fail(NULL, FPO_EINVAL, "fpo_trainer_create: out is NULL");
     *out = NULL;
-    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_trainer_config_init(&c));
+    int rc = FPO_COPY_CONFIG(NULL, TRAINER_CONFIG, &c, cfg, fpo_trainer_config_init(&c));
     if (rc)
         return rc;
     if (!c.env)
         return fpo_fail(NULL, FPO_EINVAL, "the trainer config has no environment table");
-    /* The table's sizes are read below: check its layout version first. */
-    if (c.env->struct_size < offsetof(fpo_env_table, act_dim) + sizeof(int) || c.env->version < 1)
-        return fpo_fail(NULL, FPO_EVERSION,
-                        "environment table struct_size %zu / version %d is not supported",
-                        c.env->struct_size, c.env->version);
+    /* The table's sizes and bounds are read below: the vecenv's full check
+     * first, the same one fpo_vecenv_create makes. */
+    if ((rc = fpo_env_table_check(NULL, c.env, NULL)))
+        return rc;
     if (c.num_envs < 1 || c.horizon < 1 || c.threads < 1 || c.threads > 256 || c.n_mc < 0)
         return fpo_fail(NULL, FPO_ERANGE,
                         "num_envs %d, horizon %d must be >= 1, threads %d in [1, 256], n_mc %d >= 0",
@@ -132,7 +132,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     fpo_coll coll;
     if ((rc = fpo_coll_init(&coll, c.collective, NULL)))
         return rc;
-    if ((rc = fpo_mem_init(&mem, c.allocator)))
+    if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
     fpo_trainer *t = fpo_mem_calloc(&mem, 1, sizeof *t);
     /* The exchange buffer (per rank: a status and five episode statistics)
@@ -160,7 +160,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
 
     /* Optimizer config first: it decides the algorithm. */
     fpo_optimizer_config oc;
-    rc = c.optimizer ? FPO_COPY_CONFIG(NULL, &oc, c.optimizer,
+    rc = c.optimizer ? FPO_COPY_CONFIG(NULL, OPTIMIZER_CONFIG, &oc, c.optimizer,
                                        fpo_optimizer_config_init(&oc, FPO_ALGO_FPO))
                      : (fpo_optimizer_config_init(&oc, FPO_ALGO_FPO), FPO_OK);
     if (rc)
@@ -171,7 +171,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     oc.collective = c.collective;
 
     fpo_policy_config pc;
-    rc = c.policy ? FPO_COPY_CONFIG(NULL, &pc, c.policy, fpo_policy_config_init(&pc))
+    rc = c.policy ? FPO_COPY_CONFIG(NULL, POLICY_CONFIG, &pc, c.policy, fpo_policy_config_init(&pc))
                   : (fpo_policy_config_init(&pc), FPO_OK);
     if (rc)
         goto fail;
@@ -185,7 +185,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     pc.allocator = c.allocator;
 
     fpo_sampler_config sc;
-    rc = c.sampler ? FPO_COPY_CONFIG(NULL, &sc, c.sampler, fpo_sampler_config_init(&sc))
+    rc = c.sampler ? FPO_COPY_CONFIG(NULL, SAMPLER_CONFIG, &sc, c.sampler, fpo_sampler_config_init(&sc))
                    : (fpo_sampler_config_init(&sc), FPO_OK);
     if (rc)
         goto fail;
@@ -303,9 +303,20 @@ const char *fpo_trainer_errmsg(const fpo_trainer *t)
     return t ? t->err.msg : "trainer is NULL";
 }
 
-fpo_policy *fpo_trainer_policy(fpo_trainer *t) { return t ? t->policy : NULL; }
-fpo_optimizer *fpo_trainer_optimizer(fpo_trainer *t) { return t ? t->opt : NULL; }
-int64_t fpo_trainer_env_steps(const fpo_trainer *t) { return t ? t->env_steps : FPO_EINVAL; }
+fpo_policy *fpo_trainer_policy(fpo_trainer *t)
+{
+    if (!t)
+        (void)FPO_NULL_ARG("t");
+    return t ? t->policy : NULL;
+}
+
+fpo_optimizer *fpo_trainer_optimizer(fpo_trainer *t)
+{
+    if (!t)
+        (void)FPO_NULL_ARG("t");
+    return t ? t->opt : NULL;
+}
+int64_t fpo_trainer_env_steps(const fpo_trainer *t) { return t ? t->env_steps : FPO_NULL_ARG("t"); }
 
 static int rollout(fpo_trainer *t)
 {
@@ -382,7 +393,7 @@ static int merge_rollouts(fpo_trainer *t, int rc)
 int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
 {
     if (!t)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("t");
     if (t->in_progress)
         return fpo_fail(&t->err, FPO_ESTATE,
                         "fpo_trainer_iterate called from the trainer's own progress callback; "
@@ -437,15 +448,15 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     pr.rollout_seconds = t1 - t0;
     pr.update_seconds = t2 - t1;
     pr.elapsed_seconds = t2 - t->t0;
-    if (out && (rc = fpo_copy_out(out, &pr, sizeof pr)))
-        return fpo_fail(&t->err, rc, "progress struct_size is not set");
+    if (out && (rc = fpo_struct_out(&t->err, FPO_S_PROGRESS, out, &pr, sizeof pr)))
+        return rc;
     return FPO_OK;
 }
 
 int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
 {
     if (!t)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("t");
     if (t->in_progress)
         return fpo_fail(&t->err, FPO_ESTATE,
                         "fpo_trainer_run called from the trainer's own progress callback; "
@@ -550,8 +561,8 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
     trainer_fixed_settings(t, fixed);
     for (int i = 0; i < FIXED_COUNT; i++)
         put_u32(w, fixed[i]);
-    put_u32(w, (uint32_t)FPO_OPT_KEY_COUNT_);
-    for (int k = 0; k < FPO_OPT_KEY_COUNT_; k++) {
+    put_u32(w, (uint32_t)FPO_OPT_KEY_COUNT);
+    for (int k = 0; k < FPO_OPT_KEY_COUNT; k++) {
         double v = 0;
         fpo_optimizer_get(t->opt, (fpo_opt_key)k, &v);
         put_f64(w, v);
@@ -576,7 +587,7 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
 int fpo_trainer_save(fpo_trainer *t, const char *path)
 {
     if (!t)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("t");
     if (!path)
         return fpo_fail(&t->err, FPO_EINVAL, "path is NULL");
     size_t npol;
@@ -604,7 +615,7 @@ int fpo_trainer_save(fpo_trainer *t, const char *path)
 int fpo_trainer_restore(fpo_trainer *t, const char *path)
 {
     if (!t)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("t");
     if (!path)
         return fpo_fail(&t->err, FPO_EINVAL, "path is NULL");
     void *data;
@@ -683,14 +694,14 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
             goto out;
         }
     uint32_t nkeys = get_u32(&r);
-    double keys[FPO_OPT_KEY_COUNT_];
+    double keys[FPO_OPT_KEY_COUNT];
     if (r.bad || nkeys > 4096) {
         rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: truncated optimizer section", path);
         goto out;
     }
     for (uint32_t k = 0; k < nkeys; k++) {
         double x = get_f64(&r);
-        if (k < FPO_OPT_KEY_COUNT_)
+        if (k < FPO_OPT_KEY_COUNT)
             keys[k] = x;
     }
     int ne;
@@ -717,12 +728,12 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
     }
     /* Everything parsed and checked: apply it. Tunables first, since a
      * value out of range must leave the trainer as it was. */
-    double before[FPO_OPT_KEY_COUNT_];
-    for (int k = 0; k < FPO_OPT_KEY_COUNT_; k++)
+    double before[FPO_OPT_KEY_COUNT];
+    for (int k = 0; k < FPO_OPT_KEY_COUNT; k++)
         fpo_optimizer_get(t->opt, (fpo_opt_key)k, &before[k]);
-    for (uint32_t k = 0; k < nkeys && k < FPO_OPT_KEY_COUNT_; k++)
+    for (uint32_t k = 0; k < nkeys && k < FPO_OPT_KEY_COUNT; k++)
         if ((rc = fpo_optimizer_set(t->opt, (fpo_opt_key)k, keys[k]))) {
-            for (int j = 0; j < FPO_OPT_KEY_COUNT_; j++)
+            for (int j = 0; j < FPO_OPT_KEY_COUNT; j++)
                 fpo_optimizer_set(t->opt, (fpo_opt_key)j, before[j]);
             fpo_fail(&t->err, rc, "%s: %s", path, fpo_optimizer_errmsg(t->opt));
             goto out;

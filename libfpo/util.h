@@ -6,37 +6,19 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "abi.h"
 #include "error.h"
 
-/* Copy a growable config: defaults first, then the min(struct_size, sizeof)
- * bytes the caller knows about. Older callers (smaller struct_size) get
- * defaults for the appended fields; newer ones have their extra tail ignored.
- * Returns FPO_EINVAL for NULL or a struct_size too small to hold the size. */
-#define FPO_COPY_CONFIG(err, dst, src, init_call)                                   \
-    (!(src) ? fpo_fail((err), FPO_EINVAL, "config is NULL")                        \
-     : (src)->struct_size < sizeof(size_t)                                          \
-         ? fpo_fail((err), FPO_EINVAL, "config struct_size %zu is too small; call " \
-                                       "the config_init function first",            \
-                    (size_t)(src)->struct_size)                                     \
-         : (init_call, memcpy((dst), (src), (src)->struct_size < sizeof *(dst)      \
-                                               ? (src)->struct_size                 \
-                                               : sizeof *(dst)),                    \
-            (dst)->struct_size = sizeof *(dst), FPO_OK))
+/* Copy a caller's config over the library's defaults by the rules of abi.h:
+ * init_call fills dst with the defaults, then the caller's struct_size bytes
+ * are checked and copied. ID is the fpo_struct_id without FPO_S_. */
+#define FPO_COPY_CONFIG(err, ID, dst, src, init_call) \
+    ((void)(init_call), fpo_struct_in((err), FPO_S_##ID, (dst), sizeof *(dst), (src)))
 
-/* Same for output structs the caller sizes: write only what it has room for
- * and keep its struct_size. FPO_EINVAL if dst is NULL or struct_size is 0. */
-static inline int fpo_copy_out(void *dst, const void *src, size_t src_size)
-{
-    size_t dst_size;
-    if (!dst)
-        return FPO_EINVAL;
-    memcpy(&dst_size, dst, sizeof dst_size);
-    if (dst_size < sizeof(size_t))
-        return FPO_EINVAL;
-    memcpy((char *)dst + sizeof(size_t), (const char *)src + sizeof(size_t),
-           (dst_size < src_size ? dst_size : src_size) - sizeof(size_t));
-    return FPO_OK;
-}
+/* A NULL argument of a public function, reported with the function's name in
+ * the calling thread's message (fpo_last_errmsg()): a NULL handle has no
+ * buffer of its own. */
+#define FPO_NULL_ARG(what) fpo_fail(NULL, FPO_EINVAL, "%s: " what " is NULL", __func__)
 
 static inline int fpo_all_finite(const float *x, size_t n)
 {

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "abi.h"
 #include "fpo/env.h"
 #include "alloc.h"
 #include "error.h"
@@ -42,15 +43,15 @@ struct fpo_vecenv {
 
 enum { MODE_RESET, MODE_STEP };
 
-void fpo_vecenv_config_init(fpo_vecenv_config *cfg)
+static void vecenv_defaults(fpo_vecenv_config *cfg)
 {
-    if (!cfg)
-        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
     cfg->num_envs = 1;
     cfg->threads = 1;
 }
+
+FPO_DEFINE_CONFIG_INIT(fpo_vecenv_config, VECENV_CONFIG, vecenv_defaults)
 
 /* splitmix64: episode seeds from (vecenv seed, global instance index, episode). */
 static uint64_t mix(uint64_t x)
@@ -90,7 +91,38 @@ static void vecenv_free(fpo_vecenv *v)
 }
 
 /* Table layout of version 1, the first with every member above. */
-#define TABLE_V1_SIZE (offsetof(fpo_env_table, destroy) + sizeof(void (*)(void)))
+
+int fpo_env_table_check(fpo_errbuf *err, const fpo_env_table *t, fpo_env_table *out)
+{
+    fpo_env_table c;
+    memset(&c, 0, sizeof c);
+    if (!t)
+        return fpo_fail(err, FPO_EINVAL, "the environment table is NULL");
+    int rc = fpo_struct_in(err, FPO_S_ENV_TABLE, &c, sizeof c, t);
+    if (rc)
+        return rc;
+    if (c.version < 1 || c.version > FPO_ENV_TABLE_VERSION)
+        return fpo_fail(err, FPO_EVERSION,
+                        "environment table version %d is not one this library supports (1 to "
+                        "FPO_ENV_TABLE_VERSION %d): set it to FPO_ENV_TABLE_VERSION of the "
+                        "headers the host is built against, or use a newer libfpo",
+                        c.version, FPO_ENV_TABLE_VERSION);
+    if (!c.reset || !c.step)
+        return fpo_fail(err, FPO_EINVAL, "the environment table needs reset and step");
+    if (c.obs_dim < 1 || c.act_dim < 1 || c.obs_dim > 65536 || c.act_dim > 65536)
+        return fpo_fail(err, FPO_ERANGE, "obs_dim %d and act_dim %d must be in [1, 65536]",
+                        c.obs_dim, c.act_dim);
+    for (int i = 0; i < c.act_dim; i++) {
+        float lo = c.action_low ? c.action_low[i] : -1.0f;
+        float hi = c.action_high ? c.action_high[i] : 1.0f;
+        if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
+            return fpo_fail(err, FPO_ERANGE, "action bounds [%g, %g] of dimension %d are invalid",
+                            (double)lo, (double)hi, i);
+    }
+    if (out)
+        *out = c;
+    return FPO_OK;
+}
 
 int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
 {
@@ -99,46 +131,25 @@ int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
     if (!out)
         return fpo_fail(NULL, FPO_EINVAL, "fpo_vecenv_create: out is NULL");
     *out = NULL;
-    int rc = FPO_COPY_CONFIG(NULL, &c, cfg, fpo_vecenv_config_init(&c));
+    int rc = FPO_COPY_CONFIG(NULL, VECENV_CONFIG, &c, cfg, fpo_vecenv_config_init(&c));
     if (rc)
         return rc;
-    const fpo_env_table *t = c.table;
-    if (!t)
-        return fpo_fail(NULL, FPO_EINVAL, "the environment table is NULL");
-    if (t->struct_size < TABLE_V1_SIZE || t->version < 1)
-        return fpo_fail(NULL, FPO_EVERSION,
-                        "environment table struct_size %zu / version %d is not supported",
-                        t->struct_size, t->version);
-    if (t->version > FPO_ENV_TABLE_VERSION)
-        return fpo_fail(NULL, FPO_EVERSION,
-                        "environment table version %d is newer than this library supports "
-                        "(FPO_ENV_TABLE_VERSION %d): rebuild the host against this library's "
-                        "headers or use a newer libfpo", t->version, FPO_ENV_TABLE_VERSION);
-    if (!t->reset || !t->step)
-        return fpo_fail(NULL, FPO_EINVAL, "the environment table needs reset and step");
-    if (t->obs_dim < 1 || t->act_dim < 1 || t->obs_dim > 65536 || t->act_dim > 65536)
-        return fpo_fail(NULL, FPO_ERANGE, "obs_dim %d and act_dim %d must be in [1, 65536]",
-                        t->obs_dim, t->act_dim);
+    fpo_env_table tc;
+    if ((rc = fpo_env_table_check(NULL, c.table, &tc)))
+        return rc;
+    const fpo_env_table *t = &tc;
     if (c.num_envs < 1 || c.num_envs > (1 << 20) || c.threads < 1 || c.threads > 256)
         return fpo_fail(NULL, FPO_ERANGE, "num_envs %d must be in [1, 2^20], threads %d in [1, 256]",
                         c.num_envs, c.threads);
     if (c.env_offset < 0 || c.env_offset > (1 << 30))
         return fpo_fail(NULL, FPO_ERANGE, "env_offset must be in [0, 2^30], got %d", c.env_offset);
-    for (int i = 0; i < t->act_dim; i++) {
-        float lo = t->action_low ? t->action_low[i] : -1.0f;
-        float hi = t->action_high ? t->action_high[i] : 1.0f;
-        if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
-            return fpo_fail(NULL, FPO_ERANGE, "action bounds [%g, %g] of dimension %d are invalid",
-                            (double)lo, (double)hi, i);
-    }
-    if ((rc = fpo_mem_init(&mem, c.allocator)))
+    if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
     fpo_vecenv *v = fpo_mem_calloc(&mem, 1, sizeof *v);
     if (!v)
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the vecenv");
     v->mem = mem;
-    memset(&v->table, 0, sizeof v->table);
-    memcpy(&v->table, t, t->struct_size < sizeof v->table ? t->struct_size : sizeof v->table);
+    v->table = tc;
     v->user = c.user;
     v->num_envs = c.num_envs;
     v->obs_dim = t->obs_dim;
@@ -201,9 +212,9 @@ const char *fpo_vecenv_errmsg(const fpo_vecenv *v)
     return v ? v->err.msg : "vecenv is NULL";
 }
 
-int fpo_vecenv_num_envs(const fpo_vecenv *v) { return v ? v->num_envs : FPO_EINVAL; }
-int fpo_vecenv_obs_dim(const fpo_vecenv *v) { return v ? v->obs_dim : FPO_EINVAL; }
-int fpo_vecenv_act_dim(const fpo_vecenv *v) { return v ? v->act_dim : FPO_EINVAL; }
+int fpo_vecenv_num_envs(const fpo_vecenv *v) { return v ? v->num_envs : FPO_NULL_ARG("v"); }
+int fpo_vecenv_obs_dim(const fpo_vecenv *v) { return v ? v->obs_dim : FPO_NULL_ARG("v"); }
+int fpo_vecenv_act_dim(const fpo_vecenv *v) { return v ? v->act_dim : FPO_NULL_ARG("v"); }
 
 /* Status codes of one instance's call (kept per instance, merged after). */
 enum { ST_OK = 0, ST_CALLBACK = 1, ST_NONFINITE_OBS = 2, ST_NONFINITE_REW = 3, ST_FLAGS = 4,
@@ -305,7 +316,7 @@ static int collect(fpo_vecenv *v, const char *what)
 int fpo_vecenv_reset(fpo_vecenv *v, float *obs)
 {
     if (!v)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("v");
     if (!obs)
         return fpo_fail(&v->err, FPO_EINVAL, "obs is NULL");
     v->mode = MODE_RESET;
@@ -321,7 +332,7 @@ int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewa
                     unsigned *flags, float *final_obs)
 {
     if (!v)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("v");
     if (!actions || !obs || !rewards || !flags)
         return fpo_fail(&v->err, FPO_EINVAL, "actions, obs, rewards and flags are required");
     if (v->need_reset)
@@ -358,7 +369,7 @@ int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewa
 int fpo_vecenv_take_episode_stats(fpo_vecenv *v, fpo_episode_stats *out)
 {
     if (!v)
-        return FPO_EINVAL;
+        return FPO_NULL_ARG("v");
     if (!out)
         return fpo_fail(&v->err, FPO_EINVAL, "out is NULL");
     fpo_episode_stats s;
@@ -371,9 +382,9 @@ int fpo_vecenv_take_episode_stats(fpo_vecenv *v, fpo_episode_stats *out)
         s.min_return = v->st_min;
         s.max_return = v->st_max;
     }
-    int rc = fpo_copy_out(out, &s, sizeof s);
+    int rc = fpo_struct_out(&v->err, FPO_S_EPISODE_STATS, out, &s, sizeof s);
     if (rc)
-        return fpo_fail(&v->err, rc, "out->struct_size is not set");
+        return rc;
     v->st_n = 0;
     v->st_sum = v->st_len = 0.0;
     v->st_min = INFINITY;

@@ -55,7 +55,7 @@ START_TEST(allocator_is_used_and_validated)
 {
     fpo_allocator a = {sizeof a, count_alloc, count_free, NULL};
     fpo_mem m;
-    ck_assert_int_eq(fpo_mem_init(&m, &a), FPO_OK);
+    ck_assert_int_eq(fpo_mem_init(&m, &a, NULL), FPO_OK);
     n_alloc = n_free = 0;
     void *p = fpo_mem_calloc(&m, 10, 3);
     ck_assert_ptr_nonnull(p);
@@ -67,10 +67,10 @@ START_TEST(allocator_is_used_and_validated)
     ck_assert_ptr_null(fpo_mem_calloc(&m, SIZE_MAX / 2, 4));
 
     fpo_allocator half = {sizeof half, count_alloc, NULL, NULL};
-    ck_assert_int_eq(fpo_mem_init(&m, &half), FPO_EINVAL);
+    ck_assert_int_eq(fpo_mem_init(&m, &half, NULL), FPO_EINVAL);
     fpo_allocator small = {4, count_alloc, count_free, NULL};
-    ck_assert_int_eq(fpo_mem_init(&m, &small), FPO_EINVAL);
-    ck_assert_int_eq(fpo_mem_init(&m, NULL), FPO_OK);
+    ck_assert_int_eq(fpo_mem_init(&m, &small, NULL), FPO_EINVAL);
+    ck_assert_int_eq(fpo_mem_init(&m, NULL, NULL), FPO_OK);
 }
 END_TEST
 

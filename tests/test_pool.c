@@ -27,7 +27,7 @@ static void task(void *c_, int i, int n)
 static void check_pool(int threads)
 {
     fpo_mem mem;
-    ck_assert_int_eq(fpo_mem_init(&mem, NULL), FPO_OK);
+    ck_assert_int_eq(fpo_mem_init(&mem, NULL, NULL), FPO_OK);
     fpo_pool *p = NULL;
     ck_assert_int_eq(fpo_pool_create(&p, &mem, threads), FPO_OK);
     ck_assert_ptr_nonnull(p);
@@ -84,7 +84,7 @@ START_TEST(null_pool_and_errors)
     fpo_pool_destroy(NULL);
 
     fpo_mem mem;
-    fpo_mem_init(&mem, NULL);
+    fpo_mem_init(&mem, NULL, NULL);
     fpo_pool *p = (fpo_pool *)&mem;
     ck_assert_int_eq(fpo_pool_create(&p, &mem, 0), FPO_EINVAL);
     ck_assert_ptr_null(p);
@@ -120,7 +120,7 @@ START_TEST(allocation_failure_leaks_nothing)
 {
     fpo_allocator a = {sizeof a, flaky_alloc, plain_free, NULL};
     fpo_mem mem;
-    ck_assert_int_eq(fpo_mem_init(&mem, &a), FPO_OK);
+    ck_assert_int_eq(fpo_mem_init(&mem, &a, NULL), FPO_OK);
     for (int k = 0; k < 2; k++) {
         fail_after = k;
         fpo_pool *p = NULL;

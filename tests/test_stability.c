@@ -335,11 +335,13 @@ START_TEST(bad_settings_are_rejected)
     }
     fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
     oc.minibatches = 1;
-    oc.bound_coef = -5.0f; /* beyond the old struct: must be ignored */
+    oc.bound_coef = -5.0f;
+    /* Smaller than any release's fpo_optimizer_config (docs/abi.md): refused. */
     oc.struct_size = offsetof(fpo_optimizer_config, bound_coef);
     fpo_optimizer *o = NULL;
-    ck_assert_int_eq(fpo_optimizer_create(&o, s.p, s.b, &oc), FPO_OK);
-    fpo_optimizer_destroy(o);
+    ck_assert_int_eq(fpo_optimizer_create(&o, s.p, s.b, &oc), FPO_EINVAL);
+    ck_assert(strstr(fpo_last_errmsg(), "fpo_optimizer_config") != NULL);
+    ck_assert_ptr_null(o);
     unmake(&s);
 }
 END_TEST

@@ -45,7 +45,15 @@ typedef struct fpo_buffer_config {
     int env_offset;
 } fpo_buffer_config;
 
-FPO_API void fpo_buffer_config_init(fpo_buffer_config *cfg);
+/* Fill *cfg with the defaults, for a struct of size bytes (pass sizeof *cfg),
+ * and set cfg->struct_size = size. Writes exactly size bytes, never more:
+ * fields this library does not know (a newer program's) are zeroed.
+ * FPO_EINVAL (nothing written, message in fpo_last_errmsg()) if cfg is NULL or
+ * size is below the first release's size. Since LIBFPO_1.1. */
+FPO_API int fpo_buffer_config_init_sized(fpo_buffer_config *cfg, size_t size);
+/* The usual spelling, sized by the compiler; also the name of the LIBFPO_1
+ * entry point that binaries built against release 0.1.0 call. */
+#define fpo_buffer_config_init(cfg) fpo_buffer_config_init_sized((cfg), sizeof *(cfg))
 FPO_API int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg);
 FPO_API void fpo_buffer_destroy(fpo_buffer *b);
 FPO_API const char *fpo_buffer_errmsg(const fpo_buffer *b);

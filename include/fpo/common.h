@@ -3,7 +3,10 @@
  * Conventions (see docs/design.md):
  *  - every function returns 0 (FPO_OK) or a negative FPO_E* code;
  *  - output parameters come first and are named out;
- *  - configs begin with size_t struct_size, set by fpo_X_config_init();
+ *  - every struct begins with size_t struct_size, the caller's sizeof:
+ *    configs get it from fpo_X_config_init(&cfg) (a macro that passes
+ *    sizeof cfg); tables and output structs need it set by the caller, e.g.
+ *    fpo_policy_info info = {sizeof info}; docs/abi.md has the rules;
  *  - the library never aborts, exits or prints. */
 #ifndef FPO_COMMON_H
 #define FPO_COMMON_H
@@ -52,9 +55,11 @@ enum {
 FPO_API const char *fpo_strerror(int code);
 
 /* The message of the last failure, on the calling thread, of a call that has
- * no handle to keep it: every fpo_*_create, fpo_policy_clone and
- * fpo_policy_load*. "" if none. Valid until the next such failure on this
- * thread. */
+ * no handle to keep it: every fpo_*_create, fpo_*_config_init_sized,
+ * fpo_policy_clone and fpo_policy_load*, and every call on a const handle
+ * (getters such as fpo_policy_get_info: writing the handle would race with
+ * other threads reading it). "" if none. Valid until the next such failure on
+ * this thread. */
 FPO_API const char *fpo_last_errmsg(void);
 
 /* FPO_VERSION of the library actually linked (compare with the header's). */

@@ -142,7 +142,17 @@ typedef struct fpo_update_stats {
     double cfm_loss_max;     /* FPO: the largest of those per-pair losses */
 } fpo_update_stats;
 
-FPO_API void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo);
+/* Fill *cfg with the defaults of algo, for a struct of size bytes (pass sizeof *cfg),
+ * and set cfg->struct_size = size. Writes exactly size bytes, never more:
+ * fields this library does not know (a newer program's) are zeroed.
+ * FPO_EINVAL (nothing written, message in fpo_last_errmsg()) if cfg is NULL or
+ * size is below the first release's size. Since LIBFPO_1.1. */
+FPO_API int fpo_optimizer_config_init_sized(fpo_optimizer_config *cfg, size_t size,
+                                            fpo_algo algo);
+/* The usual spelling, sized by the compiler; also the name of the LIBFPO_1
+ * entry point that binaries built against release 0.1.0 call. */
+#define fpo_optimizer_config_init(cfg, algo) \
+    fpo_optimizer_config_init_sized((cfg), sizeof *(cfg), (algo))
 /* Sized for updates of p with batches like b (num_envs * horizon). */
 FPO_API int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,
                                  const fpo_optimizer_config *cfg);
@@ -169,8 +179,9 @@ typedef enum fpo_opt_key {
     FPO_OPT_EPOCHS = 8,
     FPO_OPT_MINIBATCHES = 9,
     FPO_OPT_WEIGHT_DECAY = 10,
-    FPO_OPT_RATIO_CLAMP = 11,
-    FPO_OPT_KEY_COUNT_ = 12 /* not a key; grows when keys are appended */
+    FPO_OPT_RATIO_CLAMP = 11
+    /* Keys are appended; fpo_optimizer_key_count() says how many this library
+     * has. */
 } fpo_opt_key;
 
 typedef enum fpo_value_type { FPO_TYPE_FLOAT = 0, FPO_TYPE_INT = 1 } fpo_value_type;
@@ -186,6 +197,9 @@ FPO_API int fpo_optimizer_set(fpo_optimizer *o, fpo_opt_key key, double value);
 FPO_API int fpo_optimizer_get(const fpo_optimizer *o, fpo_opt_key key, double *out);
 /* Name, type and bounds of a key, so bindings can list them. FPO_EKEY if unknown. */
 FPO_API int fpo_optimizer_key_info(fpo_opt_key key, fpo_key_info *out);
+/* Keys of the library actually linked: 0 .. fpo_optimizer_key_count() - 1.
+ * Since LIBFPO_1.1. */
+FPO_API int fpo_optimizer_key_count(void);
 
 /* Adam steps taken so far. */
 FPO_API int64_t fpo_optimizer_step_count(const fpo_optimizer *o);

@@ -101,7 +101,15 @@ typedef struct fpo_policy_info {
     int64_t obs_count;     /* observations merged into the normalization */
 } fpo_policy_info;
 
-FPO_API void fpo_policy_config_init(fpo_policy_config *cfg);
+/* Fill *cfg with the defaults, for a struct of size bytes (pass sizeof *cfg),
+ * and set cfg->struct_size = size. Writes exactly size bytes, never more:
+ * fields this library does not know (a newer program's) are zeroed.
+ * FPO_EINVAL (nothing written, message in fpo_last_errmsg()) if cfg is NULL or
+ * size is below the first release's size. Since LIBFPO_1.1. */
+FPO_API int fpo_policy_config_init_sized(fpo_policy_config *cfg, size_t size);
+/* The usual spelling, sized by the compiler; also the name of the LIBFPO_1
+ * entry point that binaries built against release 0.1.0 call. */
+#define fpo_policy_config_init(cfg) fpo_policy_config_init_sized((cfg), sizeof *(cfg))
 FPO_API int fpo_policy_create(fpo_policy **out, const fpo_policy_config *cfg);
 /* A deep copy (parameters, statistics, configuration). */
 FPO_API int fpo_policy_clone(fpo_policy **out, const fpo_policy *src);

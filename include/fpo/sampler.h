@@ -56,7 +56,15 @@ typedef struct fpo_sampler_config {
     int row_offset;
 } fpo_sampler_config;
 
-FPO_API void fpo_sampler_config_init(fpo_sampler_config *cfg);
+/* Fill *cfg with the defaults, for a struct of size bytes (pass sizeof *cfg),
+ * and set cfg->struct_size = size. Writes exactly size bytes, never more:
+ * fields this library does not know (a newer program's) are zeroed.
+ * FPO_EINVAL (nothing written, message in fpo_last_errmsg()) if cfg is NULL or
+ * size is below the first release's size. Since LIBFPO_1.1. */
+FPO_API int fpo_sampler_config_init_sized(fpo_sampler_config *cfg, size_t size);
+/* The usual spelling, sized by the compiler; also the name of the LIBFPO_1
+ * entry point that binaries built against release 0.1.0 call. */
+#define fpo_sampler_config_init(cfg) fpo_sampler_config_init_sized((cfg), sizeof *(cfg))
 /* The sampler fits policies with p's observation and action sizes and
  * network shapes (it may be used with any such policy, e.g. a newer copy). */
 FPO_API int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler_config *cfg);

@@ -1,0 +1,197 @@
+/* libfpo: the clipped policy update (FPO and Gaussian PPO).
+ *
+ * fpo_optimizer_update runs one iteration's update on a full buffer:
+ *  1. commits the observation statistics gathered from the buffer (they then
+ *     stay frozen for the whole update);
+ *  2. computes values, GAE advantages and returns;
+ *  3. FPO: the per-pair CFM losses l_old of the stored (t, eps) pairs under
+ *     the current parameters (theta_old); PPO: the old log-likelihoods;
+ *  4. epochs x minibatches Adam steps on the clipped objective plus the value
+ *     loss, advantages normalized per minibatch.
+ * FPO's ratio is rho = exp(mean_i l_old,i - mean_i l_theta,i) (FPO_RATIO_AVERAGED)
+ * or per pair rho_i = exp(clamp(l_old,i - l_theta,i, -c, c)) (FPO++,
+ * FPO_RATIO_PER_SAMPLE). Because statistics and pairs are fixed, rho == 1
+ * exactly at the first minibatch. */
+#ifndef FPO_OPTIMIZER_H
+#define FPO_OPTIMIZER_H
+
+#include "fpo/buffer.h"
+#include "fpo/collective.h"
+#include "fpo/common.h"
+#include "fpo/policy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fpo_optimizer fpo_optimizer;
+
+typedef enum fpo_algo {
+    FPO_ALGO_FPO = 0, /* flow policies */
+    FPO_ALGO_PPO = 1  /* Gaussian policies */
+} fpo_algo;
+
+typedef enum fpo_cfm_loss {
+    FPO_CFM_EPS = 0, /* eps-MSE: mean_d (eps - (x_t + (1-t) v))^2 = (1-t)^2 u-MSE */
+    FPO_CFM_U = 1,   /* u-MSE:   mean_d (v - (eps - a))^2 */
+    /* ELBO-weighted: (1-t)/max(t, 0.05) u-MSE = eps-MSE / (t(1-t)), the
+     * weighting under which the denoising loss is the negative ELBO itself
+     * (Kingma & Gao's w = 1), so the FPO ratio estimates the likelihood ratio
+     * more closely; small t weigh most. Noisier than eps-MSE: it learned more
+     * slowly on the DM Control tasks, but keeps bimodal action distributions
+     * where eps-MSE and u-MSE collapse them (docs/multimodality.md). The
+     * 0.05 floor bounds the weight when t is drawn from (0, 1). */
+    FPO_CFM_ELBO = 2
+} fpo_cfm_loss;
+
+typedef enum fpo_ratio_mode {
+    FPO_RATIO_AVERAGED = 0,  /* one ratio per transition (FPO) */
+    FPO_RATIO_PER_SAMPLE = 1 /* one ratio per (t, eps) pair, clamped (FPO++) */
+} fpo_ratio_mode;
+
+typedef struct fpo_optimizer_config {
+    size_t struct_size;
+    fpo_algo algo;              /* must match the policy kind */
+    float lr;                   /* 3e-4 */
+    float adam_beta1, adam_beta2, adam_eps; /* 0.9, 0.999, 1e-8 */
+    float weight_decay;         /* AdamW decoupled decay: 0 */
+    float max_grad_norm;        /* global clipping; 0 = off (reference) */
+    float clip_eps;             /* FPO 0.05, PPO 0.1 */
+    float gamma, gae_lambda;    /* 0.995, 0.95 */
+    float reward_scale;         /* 10 */
+    float value_coef;           /* 0.25 */
+    float entropy_coef;         /* PPO only: 0.01 */
+    int epochs;                 /* passes over the batch: 4 */
+    int minibatches;            /* per epoch: 8 */
+    fpo_cfm_loss cfm_loss;      /* EPS */
+    fpo_ratio_mode ratio_mode;  /* FPO: PER_SAMPLE (FPO++); PPO: unused */
+    float ratio_clamp;          /* PER_SAMPLE: c in clamp(l_old - l, -c, c): 5 */
+    int aspo;                   /* FPO++ ASPO objective for A < 0: 1 for FPO, 0 for PPO */
+    int normalize_advantages;   /* per minibatch: 1 */
+    int threads;                /* threads for the update: 1 */
+    uint64_t seed;              /* minibatch shuffling */
+    const fpo_allocator *allocator;
+    /* Data-parallel training over several processes (fpo/collective.h);
+     * NULL = this process alone. Copied at create. With it, create and
+     * update are collective calls: every rank passes a buffer of its own
+     * environments (the same horizon on all), policies with the same
+     * parameters and statistics, and the same settings (tunables set with
+     * fpo_optimizer_set too: checked after every update). The update draws
+     * minibatches from the transitions of all ranks, normalizes advantages
+     * with global statistics and sums the gradients over ranks, so all ranks
+     * end with identical parameters; its statistics are global. */
+    const fpo_collective *collective;
+    /* FPO: the saturation penalty. The advantage of a stored flow action
+     * beyond +-bound on some dimension is lowered, after normalization, by
+     * bound_coef times its mean squared excess. Off by default: on
+     * reacher-hard at bound_coef 3 the penalized (negative-advantage)
+     * samples were pushed away all at once and the update blew up
+     * (docs/stability.md). bound_coef 0 (default) = off, [0, 1000]; bound 3,
+     * (0, 1e6]. */
+    float bound_coef;
+    float bound;
+    /* The spike guard: a step whose gradient norm exceeds spike_clip times
+     * the running RMS of the gradient norm (read from Adam's second moment)
+     * is scaled down to it, so that one outlier minibatch cannot inflate
+     * Adam's v and freeze the parameters. 4 (default); 0 = off; else
+     * [1, 1e6]. */
+    float spike_clip;
+    /* FPO: the anchor. anchor_coef times the mean CFM loss of the stored
+     * (t, eps) pairs is added to the loss whatever their advantage: a
+     * restoring force toward the flow's consistency with its own samples
+     * (with the sampler's clamp, toward the clamped action), which the
+     * clipped ratio objective lacks (docs/stability.md). 0.1 for FPO
+     * (default), 0 for PPO; [0, 100]. */
+    float anchor_coef;
+} fpo_optimizer_config;
+
+/* What one update did, for the host to log. */
+typedef struct fpo_update_stats {
+    size_t struct_size;
+    double policy_loss;      /* clipped surrogate (to minimize), mean over steps */
+    double value_loss;       /* 0.5 * mean (V - R)^2 */
+    double entropy;          /* PPO: mean entropy of the Gaussian; FPO: 0 */
+    double cfm_loss;         /* FPO: mean CFM loss at the end of the update */
+    double ratio_mean;       /* mean ratio over all minibatch steps */
+    double ratio_max;
+    double ratio_min;
+    double clip_fraction;    /* fraction of ratios outside [1-e, 1+e] */
+    double approx_kl;        /* PPO: mean (r - 1) - log r; FPO: the same on rho */
+    double grad_norm;        /* mean global gradient norm before clipping */
+    double explained_variance; /* of the value function before the update */
+    double adv_mean, adv_std;  /* raw advantages before normalization */
+    int64_t steps;           /* Adam steps taken */
+    int64_t skipped_steps;   /* steps skipped by the divergence guard: a non-finite loss
+                              * or gradient, or a gradient norm above 1e18 (its square
+                              * would overflow Adam's float32 second moment) */
+    /* Set by fpo_trainer (0 when fpo_optimizer_update is called directly): */
+    int64_t rollbacks;       /* training collapses the trainer's guard has rolled back so
+                              * far (fpo_trainer_config.guard); grows by one in the
+                              * iteration that rolled back */
+    double lr;               /* learning rate in force after this iteration (the guard
+                              * halves it on every rollback) */
+    /* Set by fpo_optimizer_update: */
+    int64_t spike_steps;     /* steps whose gradient the spike guard scaled down
+                              * (fpo_optimizer_config.spike_clip) */
+    double bound_fraction;   /* FPO: fraction of stored actions beyond +-bound on some
+                              * dimension (fpo_optimizer_config.bound_coef) */
+    double cfm_loss_old;     /* FPO: mean CFM loss of the stored (t, eps) pairs under
+                              * theta_old, i.e. of fresh pairs on the policy's own
+                              * fresh samples: the flow's drift, measured before
+                              * the update changes anything */
+    double cfm_loss_max;     /* FPO: the largest of those per-pair losses */
+} fpo_update_stats;
+
+FPO_API void fpo_optimizer_config_init(fpo_optimizer_config *cfg, fpo_algo algo);
+/* Sized for updates of p with batches like b (num_envs * horizon). */
+FPO_API int fpo_optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,
+                                 const fpo_optimizer_config *cfg);
+FPO_API void fpo_optimizer_destroy(fpo_optimizer *o);
+FPO_API const char *fpo_optimizer_errmsg(const fpo_optimizer *o);
+
+/* Run one update of p on the full buffer b (see above); stats may be NULL.
+ * If a step produces a non-finite loss or gradient, or a gradient norm above
+ * 1e18, it is skipped and counted; if parameters would become non-finite, p is restored to its state
+ * before the update and FPO_EDIVERGED is returned. */
+FPO_API int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b,
+                                 fpo_update_stats *stats);
+
+/* Tunables that may change between updates, by permanent key. */
+typedef enum fpo_opt_key {
+    FPO_OPT_LR = 0,
+    FPO_OPT_CLIP_EPS = 1,
+    FPO_OPT_ENTROPY_COEF = 2,
+    FPO_OPT_VALUE_COEF = 3,
+    FPO_OPT_MAX_GRAD_NORM = 4,
+    FPO_OPT_GAMMA = 5,
+    FPO_OPT_GAE_LAMBDA = 6,
+    FPO_OPT_REWARD_SCALE = 7,
+    FPO_OPT_EPOCHS = 8,
+    FPO_OPT_MINIBATCHES = 9,
+    FPO_OPT_WEIGHT_DECAY = 10,
+    FPO_OPT_RATIO_CLAMP = 11,
+    FPO_OPT_KEY_COUNT_ = 12 /* not a key; grows when keys are appended */
+} fpo_opt_key;
+
+typedef enum fpo_value_type { FPO_TYPE_FLOAT = 0, FPO_TYPE_INT = 1 } fpo_value_type;
+
+typedef struct fpo_key_info {
+    size_t struct_size;
+    const char *name;   /* e.g. "lr" */
+    fpo_value_type type;
+    double min, max;    /* inclusive bounds */
+} fpo_key_info;
+
+FPO_API int fpo_optimizer_set(fpo_optimizer *o, fpo_opt_key key, double value);
+FPO_API int fpo_optimizer_get(const fpo_optimizer *o, fpo_opt_key key, double *out);
+/* Name, type and bounds of a key, so bindings can list them. FPO_EKEY if unknown. */
+FPO_API int fpo_optimizer_key_info(fpo_opt_key key, fpo_key_info *out);
+
+/* Adam steps taken so far. */
+FPO_API int64_t fpo_optimizer_step_count(const fpo_optimizer *o);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

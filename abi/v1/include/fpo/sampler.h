@@ -1,0 +1,101 @@
+/* libfpo: drawing actions from a policy.
+ *
+ * A sampler owns everything acting needs (random state, scratch for up to
+ * max_batch observations), so after fpo_sampler_create, fpo_sampler_act and
+ * fpo_sampler_value do no heap allocation and take no locks: the call a
+ * controller makes in its loop. One sampler per thread; many samplers may
+ * share one read-only policy.
+ *
+ * Flow policies integrate dx/dt = v(x, t; o) from t = 1 (x_1 = noise, or 0
+ * with FPO_NOISE_ZERO) to t = 0 on the grid t_k = 1 - k/steps with Euler,
+ * Heun or midpoint steps; sde_noise > 0 adds sde_noise * sqrt(dt) * N(0, I)
+ * after each step (SDE-style exploration). FPO's update needs only the final
+ * action, so any of these may be used for rollouts and for deployment.
+ * Gaussian policies draw mean + std * N(0, I), or return the mean when
+ * deterministic is set. Each row of a call draws its noise from its own
+ * stream (see row_offset), so acting on rows together or apart, or on
+ * several processes, gives every row the same noise. */
+#ifndef FPO_SAMPLER_H
+#define FPO_SAMPLER_H
+
+#include "fpo/common.h"
+#include "fpo/policy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fpo_sampler fpo_sampler;
+
+typedef enum fpo_integrator {
+    FPO_INTEGRATOR_EULER = 0,
+    FPO_INTEGRATOR_HEUN = 1,     /* 2nd order, 2 evaluations per step */
+    FPO_INTEGRATOR_MIDPOINT = 2  /* 2nd order, 2 evaluations per step */
+} fpo_integrator;
+
+typedef enum fpo_init_noise {
+    FPO_NOISE_RANDOM = 0, /* x_1 ~ N(0, I): samples the learned distribution */
+    FPO_NOISE_ZERO = 1    /* x_1 = 0: FPO++'s "zero sampling", for deployment */
+} fpo_init_noise;
+
+typedef struct fpo_sampler_config {
+    size_t struct_size;
+    fpo_integrator integrator; /* EULER */
+    int steps;                 /* integration steps, 1..1000: 10 */
+    fpo_init_noise init_noise; /* RANDOM */
+    float sde_noise;           /* >= 0: 0 */
+    int deterministic;         /* 0 or 1. Gaussian: 1 = return the mean. Flow: 1 = ZERO noise and no SDE noise */
+    int max_batch;             /* largest n passed to act/value: 1 */
+    uint64_t seed;
+    const fpo_allocator *allocator;
+    /* Random numbers: row r of an act call draws from its own stream, keyed
+     * by (seed, row_offset + r, number of the call), so a row's noise does
+     * not depend on the other rows of the batch. Data-parallel training sets
+     * row_offset to the global index of this process's first environment
+     * (fpo/collective.h). 0..2^30: 0. */
+    int row_offset;
+} fpo_sampler_config;
+
+FPO_API void fpo_sampler_config_init(fpo_sampler_config *cfg);
+/* The sampler fits policies with p's observation and action sizes and
+ * network shapes (it may be used with any such policy, e.g. a newer copy). */
+FPO_API int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler_config *cfg);
+FPO_API void fpo_sampler_destroy(fpo_sampler *s);
+FPO_API const char *fpo_sampler_errmsg(const fpo_sampler *s);
+
+/* Change integrator, steps, init_noise, sde_noise or deterministic without
+ * reallocating (max_batch, seed, allocator and row_offset are ignored). */
+FPO_API int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg);
+/* The sampler settings a policy carries for deployment (saved in its
+ * checkpoint): integrator, steps, init_noise, sde_noise and deterministic;
+ * max_batch, seed and allocator are left as cfg had them (get) or ignored
+ * (set). A new policy carries FPO++'s deployment choice, zero initial noise
+ * with 10 Euler steps; fpo_trainer sets the rollout integrator and steps
+ * with zero noise. Typical use:
+ *   fpo_sampler_config sc; fpo_sampler_config_init(&sc);
+ *   fpo_policy_get_sampler_defaults(p, &sc); fpo_sampler_create(&s, p, &sc); */
+FPO_API int fpo_policy_get_sampler_defaults(const fpo_policy *p, fpo_sampler_config *cfg);
+FPO_API int fpo_policy_set_sampler_defaults(fpo_policy *p, const fpo_sampler_config *cfg);
+
+/* Restart the random stream. */
+FPO_API int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed);
+
+/* Actions for n observations (n * obs_dim floats, raw, unnormalized).
+ * actions: n * act_dim floats, squashed and mapped onto the policy's action
+ * bounds (what an environment consumes). raw: n * act_dim floats of the
+ * unbounded action x_0 before squashing (what training stores); may be NULL.
+ * Either output may be NULL but not both. Non-finite observations, and a
+ * non-finite action from the policy, are rejected with FPO_ENONFINITE (the
+ * message says which). On any error the outputs are left untouched. No
+ * allocation. */
+FPO_API int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n,
+                            float *actions, float *raw);
+/* State values V(o) for n observations. No allocation. */
+FPO_API int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int n,
+                              float *values);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
