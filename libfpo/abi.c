@@ -30,11 +30,16 @@ static size_t first_nonzero(const unsigned char *p, size_t from, size_t to)
 int fpo_struct_in(fpo_errbuf *err, fpo_struct_id id, void *dst, size_t dst_size,
                   const void *src)
 {
-    const char *name = fpo_struct_name(id);
+    return fpo_struct_copy_in(err, fpo_struct_name(id), fpo_struct_v1_size(id), dst, dst_size,
+                              src);
+}
+
+int fpo_struct_copy_in(fpo_errbuf *err, const char *name, size_t v1, void *dst, size_t dst_size,
+                       const void *src)
+{
     if (!src)
         return fpo_fail(err, FPO_EINVAL, "%s is NULL", name);
     size_t n = read_size(src);
-    size_t v1 = fpo_struct_v1_size(id);
     if (n < v1)
         return fpo_fail(err, FPO_EINVAL,
                         "%s.struct_size is %zu, below the smallest %s of any release (%zu): "

@@ -31,6 +31,11 @@ const char *fpo_struct_name(fpo_struct_id id);
 int fpo_struct_in(fpo_errbuf *err, fpo_struct_id id, void *dst, size_t dst_size,
                   const void *src);
 
+/* The rule itself, for a struct named name whose first release had v1 bytes
+ * (fpo_struct_in passes the public structs' own; tests pass their own). */
+int fpo_struct_copy_in(fpo_errbuf *err, const char *name, size_t v1, void *dst, size_t dst_size,
+                       const void *src);
+
 /* Copy the library's src (src_size bytes) into the caller's dst. */
 int fpo_struct_out(fpo_errbuf *err, fpo_struct_id id, void *dst, const void *src,
                    size_t src_size);

@@ -76,6 +76,9 @@ FPO_API int fpo_buffer_is_full(const fpo_buffer *b);
 
 /* Read access for hosts and bindings (pointers stay valid until clear or
  * destroy). pairs_t: steps*num_envs*n_mc floats; pairs_eps: that * act_dim. */
+/* An output struct: set struct_size before the call (fpo_buffer_view x = {sizeof x};).
+ * The library writes at most struct_size bytes and refuses a size below the
+ * first release's (docs/abi.md). */
 typedef struct fpo_buffer_view {
     size_t struct_size;
     int steps, num_envs, obs_dim, act_dim, n_mc;

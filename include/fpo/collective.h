@@ -58,6 +58,8 @@ extern "C" {
  * sums as an exact all-gather (each rank fills its own slot of a zeroed
  * array). With size == 1 the callbacks are still called and may do
  * nothing. */
+/* A table the host fills: struct_size = sizeof table, version = FPO_COLLECTIVE_VERSION of
+ * the headers it is built against (docs/abi.md). */
 typedef struct fpo_collective {
     size_t struct_size;
     int version; /* FPO_COLLECTIVE_VERSION the host was written for */

@@ -70,6 +70,7 @@ FPO_API const char *fpo_version_string(void);
 /* Optional allocator, per handle. alloc must return memory aligned to at
  * least align (a power of two <= 4096) or NULL; free must accept NULL.
  * All functions are called from the thread calling into the handle. */
+/* struct_size = sizeof(fpo_allocator) (docs/abi.md). */
 typedef struct fpo_allocator {
     size_t struct_size;
     void *(*alloc)(void *user, size_t size, size_t align);
@@ -88,7 +89,8 @@ typedef enum fpo_activation {
 #define FPO_STEP_TERMINATED 1u /* terminal state: the value after it is zero */
 #define FPO_STEP_TRUNCATED 2u  /* time limit or similar: bootstrap from obs */
 
-/* Largest number of hidden layers any network may have. */
+/* Largest number of hidden layers any network may have. Frozen for ABI 1: it
+ * sizes arrays in the middle of fpo_policy_config (docs/abi.md). */
 #define FPO_MAX_LAYERS 8
 
 #ifdef __cplusplus

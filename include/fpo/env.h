@@ -26,6 +26,8 @@ extern "C" {
  * DIFFERENT instances may run concurrently on libfpo's worker threads; calls
  * for one instance never overlap. destroy runs on the thread calling
  * fpo_vecenv_destroy. */
+/* A table the host fills: struct_size = sizeof table, version = FPO_ENV_TABLE_VERSION of
+ * the headers it is built against (docs/abi.md). */
 typedef struct fpo_env_table {
     size_t struct_size;
     int version;        /* FPO_ENV_TABLE_VERSION the host was written for */
@@ -74,6 +76,9 @@ typedef struct fpo_vecenv_config {
 
 /* Statistics of the episodes completed since the last call to
  * fpo_vecenv_take_episode_stats. */
+/* An output struct: set struct_size before the call (fpo_episode_stats x = {sizeof x};).
+ * The library writes at most struct_size bytes and refuses a size below the
+ * first release's (docs/abi.md). */
 typedef struct fpo_episode_stats {
     size_t struct_size;
     int64_t episodes;

@@ -106,6 +106,9 @@ typedef struct fpo_optimizer_config {
 } fpo_optimizer_config;
 
 /* What one update did, for the host to log. */
+/* An output struct: set struct_size before the call (fpo_update_stats x = {sizeof x};).
+ * The library writes at most struct_size bytes and refuses a size below the
+ * first release's (docs/abi.md). */
 typedef struct fpo_update_stats {
     size_t struct_size;
     double policy_loss;      /* clipped surrogate (to minimize), mean over steps */
@@ -186,6 +189,9 @@ typedef enum fpo_opt_key {
 
 typedef enum fpo_value_type { FPO_TYPE_FLOAT = 0, FPO_TYPE_INT = 1 } fpo_value_type;
 
+/* An output struct: set struct_size before the call (fpo_key_info x = {sizeof x};).
+ * The library writes at most struct_size bytes and refuses a size below the
+ * first release's (docs/abi.md). */
 typedef struct fpo_key_info {
     size_t struct_size;
     const char *name;   /* e.g. "lr" */

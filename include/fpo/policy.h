@@ -92,6 +92,9 @@ typedef struct fpo_policy_config {
     float raw_clip;
 } fpo_policy_config;
 
+/* An output struct: set struct_size before the call (fpo_policy_info x = {sizeof x};).
+ * The library writes at most struct_size bytes and refuses a size below the
+ * first release's (docs/abi.md). */
 typedef struct fpo_policy_info {
     size_t struct_size;
     fpo_policy_kind kind;

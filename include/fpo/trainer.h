@@ -22,6 +22,9 @@ extern "C" {
 typedef struct fpo_trainer fpo_trainer;
 
 /* Reported after every iteration. */
+/* An output struct: set struct_size before the call (fpo_progress x = {sizeof x};).
+ * The library writes at most struct_size bytes and refuses a size below the
+ * first release's (docs/abi.md). */
 typedef struct fpo_progress {
     size_t struct_size;
     int64_t iteration;       /* 1-based */

@@ -5,14 +5,14 @@
 #define FPO_VERSION_H
 
 #define FPO_VERSION_MAJOR 0
-#define FPO_VERSION_MINOR 1
+#define FPO_VERSION_MINOR 2
 #define FPO_VERSION_PATCH 0
 
 /* ABI major: the shared object's soversion and the version-script node
  * (LIBFPO_<FPO_ABI_MAJOR>). Bumped only by a deliberate ABI break. */
 #define FPO_ABI_MAJOR 1
 
-#define FPO_VERSION_STRING "0.1.0"
+#define FPO_VERSION_STRING "0.2.0"
 
 /* One integer, comparable with <: 0x00MMmmpp. */
 #define FPO_VERSION \

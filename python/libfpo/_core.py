@@ -566,13 +566,13 @@ _KEY_INFOS = None
 
 def optimizer_keys():
     """Every tunable key the linked library knows, as :class:`KeyInfo` records
-    (listed with ``fpo_optimizer_key_info`` until it answers FPO_EKEY)."""
+    (``fpo_optimizer_key_count`` of them, described by ``fpo_optimizer_key_info``)."""
     global _KEY_INFOS
     if _KEY_INFOS is None:
         infos = []
-        for k in itertools.count():
+        for k in range(lib.fpo_optimizer_key_count()):
             out = _ffi.new_out(_ffi.fpo_key_info)
-            if lib.fpo_optimizer_key_info(k, byref(out)) != 0 or k > 4096:
+            if lib.fpo_optimizer_key_info(k, byref(out)) != 0:
                 break
             infos.append(KeyInfo(key=k, name=_ffi.text(out.name),
                                  type=_enum_name("value_type", out.type),

@@ -322,7 +322,7 @@ _proto("fpo_strerror", c_char_p, c_int)
 _proto("fpo_version", c_uint)
 _proto("fpo_version_string", c_char_p)
 # policy.h
-_proto("fpo_policy_config_init", None, c_void_p)
+_proto("fpo_policy_config_init_sized", c_int, c_void_p, c_size_t)
 _proto("fpo_policy_create", c_int, P(_H), P(fpo_policy_config))
 _proto("fpo_policy_clone", c_int, P(_H), _H)
 _proto("fpo_policy_destroy", None, _H)
@@ -340,7 +340,7 @@ _proto("fpo_policy_save_mem", c_int, _H, c_void_p, c_size_t, P(c_size_t))
 _proto("fpo_policy_load_mem", c_int, P(_H), c_void_p, c_size_t, c_void_p)
 _proto("fpo_last_errmsg", c_char_p)
 # sampler.h
-_proto("fpo_sampler_config_init", None, c_void_p)
+_proto("fpo_sampler_config_init_sized", c_int, c_void_p, c_size_t)
 _proto("fpo_sampler_create", c_int, P(_H), _H, P(fpo_sampler_config))
 _proto("fpo_sampler_destroy", None, _H)
 _proto("fpo_sampler_errmsg", c_char_p, _H)
@@ -349,16 +349,17 @@ _proto("fpo_sampler_reseed", c_int, _H, c_uint64)
 _proto("fpo_sampler_act", c_int, _H, _H, FloatPtr, c_int, FloatPtr, FloatPtr)
 _proto("fpo_sampler_value", c_int, _H, _H, FloatPtr, c_int, FloatPtr)
 # buffer.h (only the config, for the layout checks)
-_proto("fpo_buffer_config_init", None, c_void_p)
+_proto("fpo_buffer_config_init_sized", c_int, c_void_p, c_size_t)
 # optimizer.h
-_proto("fpo_optimizer_config_init", None, c_void_p, c_int)
+_proto("fpo_optimizer_config_init_sized", c_int, c_void_p, c_size_t, c_int)
+_proto("fpo_optimizer_key_count", c_int)
 _proto("fpo_optimizer_errmsg", c_char_p, _H)
 _proto("fpo_optimizer_set", c_int, _H, c_int, c_double)
 _proto("fpo_optimizer_get", c_int, _H, c_int, P(c_double))
 _proto("fpo_optimizer_key_info", c_int, c_int, P(fpo_key_info))
 _proto("fpo_optimizer_step_count", c_int64, _H)
 # env.h
-_proto("fpo_vecenv_config_init", None, c_void_p)
+_proto("fpo_vecenv_config_init_sized", c_int, c_void_p, c_size_t)
 _proto("fpo_vecenv_create", c_int, P(_H), P(fpo_vecenv_config))
 _proto("fpo_vecenv_destroy", None, _H)
 _proto("fpo_vecenv_errmsg", c_char_p, _H)
@@ -369,7 +370,7 @@ _proto("fpo_vecenv_reset", c_int, _H, FloatPtr)
 _proto("fpo_vecenv_step", c_int, _H, FloatPtr, FloatPtr, FloatPtr, P(c_uint), FloatPtr)
 _proto("fpo_vecenv_take_episode_stats", c_int, _H, P(fpo_episode_stats))
 # trainer.h
-_proto("fpo_trainer_config_init", None, c_void_p)
+_proto("fpo_trainer_config_init_sized", c_int, c_void_p, c_size_t)
 _proto("fpo_trainer_create", c_int, P(_H), P(fpo_trainer_config))
 _proto("fpo_trainer_destroy", None, _H)
 _proto("fpo_trainer_errmsg", c_char_p, _H)
@@ -384,34 +385,30 @@ del P
 
 # ---- config initialisation -----------------------------------------------------
 
-# fpo_X_config_init writes sizeof(the library's struct) bytes and takes no size
-# argument, so a library newer than these layouts (with appended fields) would
-# write past a ctypes struct of our size.  Initialise into a buffer with slack,
-# then copy out our prefix.
-_INIT_SLACK = 4096
+# The sized inits (LIBFPO_1.1) write exactly the size they are given: the
+# library's defaults for the fields it knows, zeros for any it does not (a
+# library older than these layouts), and struct_size = our sizeof.
 _CONFIG_INITS = {
-    fpo_policy_config: lib.fpo_policy_config_init,
-    fpo_sampler_config: lib.fpo_sampler_config_init,
-    fpo_buffer_config: lib.fpo_buffer_config_init,
-    fpo_optimizer_config: lib.fpo_optimizer_config_init,
-    fpo_vecenv_config: lib.fpo_vecenv_config_init,
-    fpo_trainer_config: lib.fpo_trainer_config_init,
+    fpo_policy_config: lib.fpo_policy_config_init_sized,
+    fpo_sampler_config: lib.fpo_sampler_config_init_sized,
+    fpo_buffer_config: lib.fpo_buffer_config_init_sized,
+    fpo_optimizer_config: lib.fpo_optimizer_config_init_sized,
+    fpo_vecenv_config: lib.fpo_vecenv_config_init_sized,
+    fpo_trainer_config: lib.fpo_trainer_config_init_sized,
 }
 
 
 def config_init(cls, *args):
-    """Return ``(cfg, c_size)``: a ``cls`` filled by the library's init function
-    and the ``struct_size`` the library wrote (its ``sizeof``).
-
-    ``cfg.struct_size`` is set to the smaller of the two sizes, so the library
-    reads only bytes that exist in ``cfg`` and defaults the rest."""
+    """Return ``(cfg, size)``: a ``cls`` filled by the library's sized init
+    and its size (``cfg.struct_size``)."""
+    cfg = cls()
     size = ctypes.sizeof(cls)
-    buf = ctypes.create_string_buffer(size + _INIT_SLACK)
-    _CONFIG_INITS[cls](buf, *args)
-    c_size = c_size_t.from_buffer(buf).value
-    cfg = cls.from_buffer_copy(buf.raw[:size])
-    cfg.struct_size = min(size, c_size)
-    return cfg, c_size
+    rc = _CONFIG_INITS[cls](ctypes.byref(cfg), size, *args)
+    if rc != 0:
+        msg = lib.fpo_last_errmsg()
+        raise RuntimeError("libfpo: %s init failed (%d): %s"
+                           % (cls.__name__, rc, msg.decode() if msg else "no message"))
+    return cfg, size
 
 
 def new_out(cls):
