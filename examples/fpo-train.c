@@ -36,6 +36,7 @@ typedef struct opts {
     fpo_integrator integrator;
     int actor_layers, actor_hidden, critic_layers, critic_hidden;
     int keep_best, no_guard;
+    int lr_schedule; /* 0: the library's default */
     long long eval_every; /* --keep-best: env steps between evaluations; 0 = steps / 20 */
 } opts;
 
@@ -100,6 +101,7 @@ static void usage(FILE *f)
             "  --eval-every N        env steps between those evaluations (default: steps / 20)\n"
             "  --no-guard            turn off the trainer's collapse guard (rollback to the last\n"
             "                        good state and halving of the learning rate on a blow-up)\n"
+            "  --lr-schedule S       constant or linear (to 0 at --steps); default: the library's\n"
             "  --model-dir DIR       where MuJoCo task models are\n"
             "  --quiet               no progress output\n");
 }
@@ -395,7 +397,7 @@ static int train_main(int argc, char **argv)
            O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
            O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
            O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
-           O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR };
+           O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_LRSCHED };
     static const struct option lo[] = {
         {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -413,6 +415,7 @@ static int train_main(int argc, char **argv)
         {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
         {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
         {"preset", 1, 0, O_PRESET}, {"anchor", 1, 0, O_ANCHOR},
+        {"lr-schedule", 1, 0, O_LRSCHED},
         {0, 0, 0, 0}};
     /* Names in the order of the enums they select. */
     static const char *const t_dists[] = {"grid", "uniform", "beta"};
@@ -515,6 +518,17 @@ static int train_main(int argc, char **argv)
                 return 2;
             break;
         case O_NOGUARD: o.no_guard = 1; break;
+        case O_LRSCHED:
+            if (!strcmp(optarg, "constant"))
+                o.lr_schedule = FPO_LR_CONSTANT;
+            else if (!strcmp(optarg, "linear"))
+                o.lr_schedule = FPO_LR_LINEAR;
+            else {
+                fprintf(stderr, "fpo-train: --lr-schedule wants constant or linear, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case O_QUIET: o.quiet = 1; break;
         case O_LIST: list = 1; break;
         case O_HELP: usage(stdout); return 0;
@@ -644,6 +658,7 @@ static int train_main(int argc, char **argv)
         tc.n_mc = o.n_mc;
     if (o.no_guard)
         tc.guard = -1;
+    tc.lr_schedule = (fpo_lr_schedule)o.lr_schedule;
     tc.t_dist = (fpo_t_dist)o.t_dist;
     run_log L;
     memset(&L, 0, sizeof L);

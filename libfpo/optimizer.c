@@ -67,6 +67,7 @@ struct fpo_optimizer {
     double *xb;     /* exchange buffer of the collective sums */
     size_t xb_cap;  /* its doubles */
     int64_t step;
+    float lr_scale; /* the trainer's schedule: Adam runs at cfg.lr * lr_scale */
     float *m, *v, *grad;
     float *bak_params, *bak_m, *bak_v;
     double *bak_mean, *bak_m2; /* observation statistics before the update */
@@ -152,6 +153,8 @@ static const struct {
 };
 
 int fpo_optimizer_key_count(void) { return FPO_OPT_KEY_COUNT; }
+
+void fpo_optimizer_set_lr_scale(fpo_optimizer *o, float scale) { o->lr_scale = scale; }
 
 int fpo_optimizer_key_info(fpo_opt_key key, fpo_key_info *out)
 {
@@ -404,6 +407,7 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the optimizer");
     o->mem = mem;
     o->cfg = c;
+    o->lr_scale = 1.0f;
     o->cfg.allocator = NULL;
     o->cfg.collective = NULL;
     o->coll = coll;
@@ -1325,7 +1329,7 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
     }
     prepare_stats(x + P, G, &st);
 
-    fpo_adam_cfg ac = {c->lr, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay};
+    fpo_adam_cfg ac = {c->lr * o->lr_scale, c->adam_beta1, c->adam_beta2, c->adam_eps, c->weight_decay};
     /* Sums of this rank's rows over the steps taken; reduced at the end. */
     double tot[T_COUNT] = {0};
     double ratio_max = -DBL_MAX, ratio_min = DBL_MAX;

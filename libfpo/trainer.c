@@ -41,6 +41,7 @@ struct fpo_trainer {
     int have_recent;
     fpo_guard guard; /* collapse guard (guard.h) */
     int in_progress; /* the progress callback is running (no re-entry) */
+    int64_t run_target; /* total_steps of the fpo_trainer_run in progress; 0 outside */
 };
 
 double fpo_now_seconds(void)
@@ -61,6 +62,7 @@ static void trainer_defaults(fpo_trainer_config *cfg)
     cfg->t_dist = FPO_T_GRID;
     cfg->guard = 1;
     cfg->guard_max_rollbacks = FPO_GUARD_MAX_ROLLBACKS;
+    cfg->lr_schedule = FPO_LR_DEFAULT;
 }
 
 FPO_DEFINE_CONFIG_INIT(fpo_trainer_config, TRAINER_CONFIG, trainer_defaults)
@@ -126,6 +128,11 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
                         c.guard);
     if (c.guard_max_rollbacks == 0)
         c.guard_max_rollbacks = FPO_GUARD_MAX_ROLLBACKS;
+    if ((unsigned)c.lr_schedule > FPO_LR_LINEAR)
+        return fpo_fail(NULL, FPO_ERANGE, "lr_schedule %d is not an fpo_lr_schedule",
+                        (int)c.lr_schedule);
+    if (c.lr_schedule == FPO_LR_DEFAULT)
+        c.lr_schedule = FPO_LR_CONSTANT;
     if (c.guard_max_rollbacks < 1 || c.guard_max_rollbacks > 64)
         return fpo_fail(NULL, FPO_ERANGE, "guard_max_rollbacks must be in [1, 64] (0: default), "
                         "got %d", c.guard_max_rollbacks);
@@ -399,8 +406,11 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
                         "fpo_trainer_iterate called from the trainer's own progress callback; "
                         "return non-zero from the callback to stop instead");
     /* Checked before anything changes: a failed call must not have trained. */
-    if (out && out->struct_size < sizeof(size_t))
-        return fpo_fail(&t->err, FPO_EINVAL, "progress struct_size is not set");
+    if (out && out->struct_size < fpo_struct_v1_size(FPO_S_PROGRESS))
+        return fpo_fail(&t->err, FPO_EINVAL,
+                        "fpo_progress.struct_size is %zu, below the smallest of any release "
+                        "(%zu): set it to sizeof(fpo_progress)", out->struct_size,
+                        fpo_struct_v1_size(FPO_S_PROGRESS));
     fpo_progress pr;
     memset(&pr, 0, sizeof pr);
     pr.struct_size = sizeof pr;
@@ -423,6 +433,13 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     if (rc)
         return rc;
     double t1 = fpo_now_seconds();
+    /* The schedule (cfg.lr_schedule) scales the rate within a run's budget. */
+    float lr_scale = 1.0f;
+    if (t->cfg.lr_schedule == FPO_LR_LINEAR && t->run_target > 0)
+        lr_scale = (float)(1.0 - (double)t->env_steps / (double)t->run_target);
+    if (!(lr_scale > 0.0f)) /* not reached: run stops at the target */
+        lr_scale = 0.0f;
+    fpo_optimizer_set_lr_scale(t->opt, lr_scale);
     fpo_guard_begin(&t->guard, t->opt);
     rc = fpo_optimizer_update(t->opt, t->policy, t->buffer, &t->last_update);
     double t2 = fpo_now_seconds();
@@ -434,6 +451,7 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     rc = fpo_guard_judge(&t->guard, t->policy, t->opt, &t->last_update, t->iteration, &t->err);
     t->last_update.rollbacks = t->guard.rollbacks;
     fpo_optimizer_get(t->opt, FPO_OPT_LR, &t->last_update.lr);
+    t->last_update.lr *= lr_scale; /* as scaled by this iteration's schedule */
     if (rc)
         return rc;
     if (t->last_episodes.episodes > 0) {
@@ -466,7 +484,9 @@ int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
     while (t->env_steps < total_steps) {
         fpo_progress pr;
         pr.struct_size = sizeof pr;
+        t->run_target = total_steps;
         int rc = fpo_trainer_iterate(t, &pr);
+        t->run_target = 0;
         if (rc)
             return rc;
         pr.total_steps = total_steps;

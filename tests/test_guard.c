@@ -26,6 +26,9 @@ typedef struct rig {
     int64_t steps[MAXIT + 1]; /* Adam steps after iteration i */
 } rig;
 
+/* The learning-rate schedule rig_make gives its trainer. */
+static fpo_lr_schedule rig_schedule = FPO_LR_DEFAULT;
+
 static void rig_make(rig *r, fpo_algo algo, int guard, int max_rollbacks)
 {
     memset(r, 0, sizeof *r);
@@ -55,6 +58,7 @@ static void rig_make(rig *r, fpo_algo algo, int guard, int max_rollbacks)
     tc.optimizer = &oc;
     tc.guard = guard;
     tc.guard_max_rollbacks = max_rollbacks;
+    tc.lr_schedule = rig_schedule;
     ck_assert_int_eq(fpo_trainer_create(&r->t, &tc), FPO_OK);
     fpo_policy_info info = {sizeof info};
     ck_assert_int_eq(fpo_policy_get_info(fpo_trainer_policy(r->t), &info), FPO_OK);
@@ -90,6 +94,15 @@ static int same_as(rig *r, int64_t it)
     int same = r->hist[it] && memcmp(w, r->hist[it], r->np * sizeof(float)) == 0 &&
                fpo_optimizer_step_count(fpo_trainer_optimizer(r->t)) == r->steps[it];
     free(w);
+    return same;
+}
+
+static int same_params(rig *x, rig *y)
+{
+    float *a = params(x), *b = params(y);
+    int same = x->np == y->np && memcmp(a, b, x->np * sizeof(float)) == 0;
+    free(a);
+    free(b);
     return same;
 }
 
@@ -348,6 +361,15 @@ START_TEST(bad_guard_config)
         ck_assert_ptr_null(t);
         ck_assert(strstr(fpo_last_errmsg(), "guard") != NULL);
     }
+    const int bad_sched[] = {-1, 3, 1000};
+    for (size_t i = 0; i < sizeof bad_sched / sizeof bad_sched[0]; i++) {
+        fpo_trainer_config_init(&tc);
+        tc.env = &tab;
+        tc.env_user = &e;
+        tc.lr_schedule = (fpo_lr_schedule)bad_sched[i];
+        ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_ERANGE);
+        ck_assert(strstr(fpo_last_errmsg(), "lr_schedule") != NULL);
+    }
     const int bad_max[] = {-1, 65, 1 << 30};
     for (size_t i = 0; i < sizeof bad_max / sizeof bad_max[0]; i++) {
         fpo_trainer_config_init(&tc);
@@ -386,6 +408,84 @@ END_TEST
  * loss passes 10 x 0.5 at the 25th climbing iteration (0.5 x 1.1^25 = 5.4;
  * 1.1^24 = 9.85), and the third such iteration in a row is a collapse. Judged directly on
  * synthetic statistics. */
+/* (h) The linear schedule: within fpo_trainer_run(t, N), iteration k runs
+ * Adam at lr * (1 - steps before it / N), and reports that rate; the
+ * configured rate (FPO_OPT_LR) is unchanged; fpo_trainer_iterate alone and
+ * the constant schedule do not scale. Checked bit for bit against a constant
+ * run whose rate the host halves by hand. */
+static double reported_lr[8];
+static int n_reported;
+static int record_lr(void *user, const fpo_progress *pr)
+{
+    (void)user;
+    if (n_reported < 8)
+        reported_lr[n_reported++] = pr->update->lr;
+    return 0;
+}
+
+START_TEST(linear_schedule_scales_the_rate_within_a_run)
+{
+    rig a, b, c, d;
+    rig_schedule = FPO_LR_CONSTANT;
+    rig_make(&a, FPO_ALGO_FPO, 1, 0);
+    rig_make(&c, FPO_ALGO_FPO, 1, 0);
+    rig_schedule = FPO_LR_LINEAR;
+    rig_make(&b, FPO_ALGO_FPO, 1, 0);
+    rig_make(&d, FPO_ALGO_FPO, 1, 0);
+    rig_schedule = FPO_LR_DEFAULT;
+    const int64_t per_it = 4 * 16;
+    double lr0 = lr_of(&b);
+
+    /* b: two iterations of a 2-iteration budget: scales 1 and 1/2 */
+    ck_assert_int_eq(fpo_trainer_run(b.t, 2 * per_it), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_env_steps(b.t), 2 * per_it);
+    ck_assert(lr_of(&b) == lr0);
+    /* c: constant, the host halves the rate before the second iteration */
+    ck_assert_int_eq(fpo_trainer_run(c.t, per_it), FPO_OK);
+    ck_assert_int_eq(fpo_optimizer_set(fpo_trainer_optimizer(c.t), FPO_OPT_LR, 0.5 * lr0), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_run(c.t, 2 * per_it), FPO_OK);
+    ck_assert_msg(same_params(&b, &c), "linear schedule != constant run at half the rate");
+    /* a: constant throughout, differs in the second iteration */
+    ck_assert_int_eq(fpo_trainer_run(a.t, 2 * per_it), FPO_OK);
+    ck_assert(!same_params(&a, &b));
+    /* d: linear, but fpo_trainer_iterate outside a run: no scaling */
+    fpo_update_stats st;
+    step(&d, &st);
+    step(&d, &st);
+    ck_assert(st.lr == lr0);
+    ck_assert(same_params(&a, &d));
+    rig_free(&a);
+    rig_free(&b);
+    rig_free(&c);
+    rig_free(&d);
+
+    /* the rates reported to the progress callback: lr0 * (1 - k / 4) */
+    toy e;
+    toy_init(&e, OD, AD);
+    fpo_env_table tab = toy_table(&e);
+    fpo_trainer_config tc;
+    fpo_trainer_config_init(&tc);
+    tc.env = &tab;
+    tc.env_user = &e;
+    tc.num_envs = 4;
+    tc.horizon = 16;
+    tc.lr_schedule = FPO_LR_LINEAR;
+    tc.progress = record_lr;
+    fpo_trainer *t;
+    ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_OK);
+    double base;
+    ck_assert_int_eq(fpo_optimizer_get(fpo_trainer_optimizer(t), FPO_OPT_LR, &base), FPO_OK);
+    n_reported = 0;
+    ck_assert_int_eq(fpo_trainer_run(t, 4 * per_it), FPO_OK);
+    ck_assert_int_eq(n_reported, 4);
+    for (int k = 0; k < 4; k++)
+        ck_assert_msg(fabs(reported_lr[k] - base * (1.0 - k / 4.0)) <= 1e-7 * base,
+                      "iteration %d: rate %g, expected %g", k, reported_lr[k],
+                      base * (1.0 - k / 4.0));
+    fpo_trainer_destroy(t);
+}
+END_TEST
+
 START_TEST(slow_climb_is_caught_against_the_lowest_median)
 {
     rig r;
@@ -436,6 +536,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, guard_off_changes_nothing);
     tcase_add_test(tc, bad_guard_config);
     tcase_add_test(tc, slow_climb_is_caught_against_the_lowest_median);
+    tcase_add_test(tc, linear_schedule_scales_the_rate_within_a_run);
     suite_add_tcase(s, tc);
     return s;
 }

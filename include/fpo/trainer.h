@@ -47,6 +47,14 @@ typedef struct fpo_progress {
  * callback returns FPO_ESTATE. */
 typedef int (*fpo_progress_fn)(void *user, const fpo_progress *progress);
 
+/* Learning-rate schedules (fpo_trainer_config.lr_schedule). Values are
+ * permanent. */
+typedef enum fpo_lr_schedule {
+    FPO_LR_DEFAULT = 0,  /* the library's default: FPO_LR_CONSTANT */
+    FPO_LR_CONSTANT = 1,
+    FPO_LR_LINEAR = 2
+} fpo_lr_schedule;
+
 typedef struct fpo_trainer_config {
     size_t struct_size;
     const fpo_env_table *env; /* required */
@@ -111,6 +119,14 @@ typedef struct fpo_trainer_config {
     /* Rollbacks in a row (without 20 healthy iterations between) before the
      * next collapse fails the run: 0 = default 3; else 1..64. */
     int guard_max_rollbacks;
+    /* Since 0.2.0. The learning rate over a fpo_trainer_run budget:
+     * FPO_LR_LINEAR scales the optimizer's rate (FPO_OPT_LR, which the host
+     * and the guard may change) by 1 - env_steps / total_steps before each
+     * iteration of fpo_trainer_run, so the last updates are small and the
+     * policy at the end of the budget is close to the best on the way
+     * (docs/stability.md); FPO_LR_CONSTANT keeps it. fpo_trainer_iterate
+     * called directly uses the unscaled rate. 0 = the default. */
+    fpo_lr_schedule lr_schedule;
 } fpo_trainer_config;
 
 /* Fill *cfg with the defaults, for a struct of size bytes (pass sizeof *cfg),

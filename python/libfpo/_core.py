@@ -106,7 +106,7 @@ _POLICY_ENUMS = {"kind": "kind", "actor_activation": "activation",
                  "std_mode": "std_mode", "squash": "squash"}
 _SAMPLER_ENUMS = {"integrator": "integrator", "init_noise": "init_noise"}
 _OPTIMIZER_ENUMS = {"algo": "algo", "cfm_loss": "cfm_loss", "ratio_mode": "ratio_mode"}
-_TRAINER_ENUMS = {"t_dist": "t_dist"}
+_TRAINER_ENUMS = {"t_dist": "t_dist", "lr_schedule": "lr_schedule"}
 _HIDDEN = {"actor_hidden": "actor_layers", "critic_hidden": "critic_layers"}
 _FLOAT_VECTORS = ("action_low", "action_high")
 

@@ -53,6 +53,7 @@ ENUMS = {
     "integrator": {"euler": 0, "heun": 1, "midpoint": 2},
     "init_noise": {"random": 0, "zero": 1},
     "t_dist": {"grid": 0, "uniform": 1, "beta": 2},
+    "lr_schedule": {"default": 0, "constant": 1, "linear": 2},
     "algo": {"fpo": 0, "ppo": 1},
     "cfm_loss": {"eps": 0, "u": 1, "elbo": 2},
     "ratio_mode": {"averaged": 0, "per_sample": 1},
@@ -276,7 +277,8 @@ class fpo_trainer_config(Structure):
                 ("allocator", c_void_p),
                 ("collective", c_void_p),
                 ("guard", c_int),
-                ("guard_max_rollbacks", c_int)]
+                ("guard_max_rollbacks", c_int),
+                ("lr_schedule", c_int)]
 
 
 # ---- loading -----------------------------------------------------------------
