@@ -547,8 +547,10 @@ void fpo_policy_stats_save(const fpo_policy *p, double *mean, double *m2, int64_
 void fpo_policy_stats_restore(fpo_policy *p, const double *mean, const double *m2, int64_t count)
 {
     size_t od = (size_t)p->cfg.obs_dim;
-    memcpy(p->mean, mean, od * sizeof(double));
-    memcpy(p->m2, m2, od * sizeof(double));
+    if (mean != p->mean) /* the checkpoint loader passes the policy's own arrays */
+        memcpy(p->mean, mean, od * sizeof(double));
+    if (m2 != p->m2)
+        memcpy(p->m2, m2, od * sizeof(double));
     p->count = count;
     p->pcount = 0;
     memset(p->pmean, 0, od * sizeof(double));
