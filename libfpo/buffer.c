@@ -85,6 +85,14 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     return FPO_OK;
 }
 
+double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc)
+{
+    /* The arrays of fpo_buffer_create, in its order. */
+    double cap = (double)num_envs * horizon, od = obs_dim, ad = act_dim, nmc = n_mc;
+    return 4.0 * (cap * od + cap * ad + cap + cap + cap * od + num_envs * od + cap * nmc +
+                  cap * nmc * ad);
+}
+
 void fpo_buffer_destroy(fpo_buffer *b)
 {
     if (b)

@@ -133,16 +133,11 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
      * before anything is allocated or initialized for them: a short file
      * claiming a huge network would otherwise cost gigabytes and seconds. */
     {
-        int flow = c.kind == FPO_POLICY_FLOW, sdep = c.std_mode == FPO_STD_STATE_DEPENDENT;
-        int emb = c.time_embedding == FPO_TIME_RAW ? 1 : FPO_TIME_EMB_SIN;
         fpo_mlp ma, mc;
-        if (fpo_mlp_init(&ma, flow ? c.obs_dim + c.act_dim + emb : c.obs_dim, c.actor_layers,
-                         c.actor_hidden, !flow && sdep ? 2 * c.act_dim : c.act_dim,
-                         c.actor_activation, 1.0f) != FPO_OK ||
-            fpo_mlp_init(&mc, c.obs_dim, c.critic_layers, c.critic_hidden, 1,
-                         c.critic_activation, 1.0f) != FPO_OK)
+        int emb;
+        size_t n_std;
+        if (fpo_policy_shapes(&c, &ma, &mc, &emb, &n_std) != FPO_OK)
             return fpo_fail(e, FPO_EFORMAT, "checkpoint has an invalid network shape");
-        size_t n_std = !flow && c.std_mode == FPO_STD_STATE_INDEPENDENT ? (size_t)c.act_dim : 0;
         if (ma.n_params + mc.n_params + n_std > (r.len - r.pos - need) / 4)
             return fpo_fail(e, FPO_EFORMAT, "checkpoint is shorter than its networks");
     }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fpo/trainer.h"
 #include "alloc.h"
@@ -98,6 +99,95 @@ static int with_context(int rc, const char *what)
     return fpo_fail(NULL, rc, "%s: %s", what, why);
 }
 
+/* Limits of a trainer's sizes; the components' own are the same or wider. */
+#define TRAINER_MAX_ENVS (1 << 20)
+#define TRAINER_MAX_HORIZON (1 << 24)
+#define TRAINER_MAX_BATCH (1 << 26) /* transitions per iteration: int indices */
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+/* The memory this machine has (0 if unknown). */
+static double physical_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0.0;
+}
+
+/* The trainer's sizes in the caller's terms, and the memory they imply,
+ * checked before anything is allocated: otherwise a component reports its
+ * own field (num_envs = INT_MAX as the sampler's max_batch), or a batch the
+ * machine cannot hold fails with FPO_ENOMEM only after seconds or minutes
+ * of allocating. What the estimate cannot judge (an invalid policy or
+ * optimizer config) is left to the components' own checks. */
+static int check_sizes(const fpo_trainer_config *c)
+{
+    const fpo_env_table *tab = c->env;
+    if (c->num_envs < 1 || c->num_envs > TRAINER_MAX_ENVS)
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "trainer config: num_envs must be in [1, 2^20 = %d], got %d",
+                        TRAINER_MAX_ENVS, c->num_envs);
+    if (c->horizon < 1 || c->horizon > TRAINER_MAX_HORIZON)
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "trainer config: horizon (steps per environment per iteration) must be "
+                        "in [1, 2^24 = %d], got %d", TRAINER_MAX_HORIZON, c->horizon);
+    int64_t batch = (int64_t)c->num_envs * c->horizon;
+    if (batch > TRAINER_MAX_BATCH)
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "trainer config: num_envs x horizon = %d x %d = %lld transitions per "
+                        "iteration, more than 2^26 = %d", c->num_envs, c->horizon,
+                        (long long)batch, TRAINER_MAX_BATCH);
+    if (c->threads < 1 || c->threads > 256)
+        return fpo_fail(NULL, FPO_ERANGE, "trainer config: threads must be in [1, 256], got %d",
+                        c->threads);
+    if (c->n_mc < 0 || c->n_mc > 4096)
+        return fpo_fail(NULL, FPO_ERANGE, "trainer config: n_mc must be in [0, 4096], got %d",
+                        c->n_mc);
+    if (tab->obs_dim < 1 || tab->obs_dim > 65536 || tab->act_dim < 1 || tab->act_dim > 65536)
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "environment table: obs_dim %d and act_dim %d must be in [1, 65536]",
+                        tab->obs_dim, tab->act_dim);
+    fpo_optimizer_config oc;
+    fpo_policy_config pc;
+    if (c->optimizer ? FPO_COPY_CONFIG(NULL, &oc, c->optimizer,
+                                       fpo_optimizer_config_init(&oc, FPO_ALGO_FPO))
+                     : (fpo_optimizer_config_init(&oc, FPO_ALGO_FPO), FPO_OK))
+        return FPO_OK;
+    if (c->policy ? FPO_COPY_CONFIG(NULL, &pc, c->policy, fpo_policy_config_init(&pc))
+                  : (fpo_policy_config_init(&pc), FPO_OK))
+        return FPO_OK;
+    if (!c->policy)
+        pc.kind = oc.algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
+    pc.obs_dim = tab->obs_dim;
+    pc.act_dim = tab->act_dim;
+    fpo_mlp actor, critic;
+    int emb;
+    size_t n_std;
+    if (fpo_policy_shapes(&pc, &actor, &critic, &emb, &n_std) != FPO_OK)
+        return FPO_OK;
+    int n_mc = oc.algo == FPO_ALGO_FPO ? c->n_mc : 0;
+    double np = fpo_mlp_params_estimate(&actor) + fpo_mlp_params_estimate(&critic) + (double)n_std;
+    double od = tab->obs_dim, ad = tab->act_dim, N = c->num_envs;
+    double opt = fpo_optimizer_estimate_bytes(&actor, &critic, np, tab->obs_dim, n_mc,
+                                              (double)batch, oc.minibatches, c->threads);
+    double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, tab->act_dim,
+                                           n_mc);
+    double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, tab->act_dim,
+                                            c->num_envs);
+    double rest = 4.0 * np + 32.0 * od /* policy */ + fpo_guard_estimate_bytes(np, tab->obs_dim) +
+                  fpo_vecenv_estimate_bytes(c->num_envs, tab->act_dim) +
+                  N * (3.0 * od + 2.0 * ad + 2.0) * 4.0 /* the trainer's arrays */;
+    double total = opt + buf + smp + rest, have = physical_memory_bytes();
+    if (have > 0 && total > have)
+        return fpo_fail(NULL, FPO_ENOMEM,
+                        "num_envs x horizon = %d x %d (n_mc %d) needs about %.1f GiB (optimizer "
+                        "%.1f for minibatches of %.0f; buffer %.1f; sampler %.1f; other %.1f), "
+                        "more than this machine's %.1f GiB: lower num_envs, horizon or network "
+                        "sizes, or raise minibatches",
+                        c->num_envs, c->horizon, n_mc, total / GIB, opt / GIB,
+                        ceil((double)batch / (oc.minibatches > 0 ? oc.minibatches : 1)),
+                        buf / GIB, smp / GIB, rest / GIB, have / GIB);
+    return FPO_OK;
+}
+
 int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
 {
     fpo_trainer_config c;
@@ -115,10 +205,6 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
         return fpo_fail(NULL, FPO_EVERSION,
                         "environment table struct_size %zu / version %d is not supported",
                         c.env->struct_size, c.env->version);
-    if (c.num_envs < 1 || c.horizon < 1 || c.threads < 1 || c.threads > 256 || c.n_mc < 0)
-        return fpo_fail(NULL, FPO_ERANGE,
-                        "num_envs %d, horizon %d must be >= 1, threads %d in [1, 256], n_mc %d >= 0",
-                        c.num_envs, c.horizon, c.threads, c.n_mc);
     /* Older callers' structs lack the guard fields: the copy leaves the
      * defaults (on, 3). 0 means the default too. */
     if (c.guard < -1 || c.guard > 1)
@@ -129,6 +215,8 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if (c.guard_max_rollbacks < 1 || c.guard_max_rollbacks > 64)
         return fpo_fail(NULL, FPO_ERANGE, "guard_max_rollbacks must be in [1, 64] (0: default), "
                         "got %d", c.guard_max_rollbacks);
+    if ((rc = check_sizes(&c)))
+        return rc;
     fpo_coll coll;
     if ((rc = fpo_coll_init(&coll, c.collective, NULL)))
         return rc;

@@ -201,6 +201,15 @@ const char *fpo_vecenv_errmsg(const fpo_vecenv *v)
     return v ? v->err.msg : "vecenv is NULL";
 }
 
+double fpo_vecenv_estimate_bytes(int num_envs, int act_dim)
+{
+    /* The per-instance arrays of fpo_vecenv_create; the instances
+     * themselves are the host's. */
+    return (double)num_envs * (double)(sizeof(void *) + sizeof(int) + sizeof(uint64_t) +
+                                       sizeof(double) + sizeof(int64_t) + sizeof(double) +
+                                       sizeof(int64_t) + sizeof(int) + 4.0 * act_dim);
+}
+
 int fpo_vecenv_num_envs(const fpo_vecenv *v) { return v ? v->num_envs : FPO_EINVAL; }
 int fpo_vecenv_obs_dim(const fpo_vecenv *v) { return v ? v->obs_dim : FPO_EINVAL; }
 int fpo_vecenv_act_dim(const fpo_vecenv *v) { return v ? v->act_dim : FPO_EINVAL; }

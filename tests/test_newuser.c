@@ -1,13 +1,16 @@
 /* Regression tests for what a new user hit (issue #19): loads from a FIFO,
  * failing automatic resets, a checkpoint whose observation count is out of
  * range, settings that used to be accepted silently, and re-entering the
- * trainer from its own progress callback. */
+ * trainer from its own progress callback, and trainer sizes checked up
+ * front in the config's terms. */
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fpo/fpo.h"
@@ -401,6 +404,102 @@ START_TEST(trainer_reentry_from_progress)
 }
 END_TEST
 
+/* ---- 7. sizes checked up front, in the trainer config's terms ------------ */
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Create a trainer with the toy env and the library's default configs (only
+ * what edit() changes); returns the code, the message in msg, and fails the
+ * test if anything was created or it took more than a second. */
+static int create_sized(void (*edit)(fpo_trainer_config *, fpo_policy_config *), char *msg,
+                        size_t n)
+{
+    toy env;
+    toy_init(&env, OD, AD);
+    fpo_env_table tab = toy_table(&env);
+    fpo_trainer_config tc;
+    fpo_policy_config pc;
+    fpo_trainer_config_init(&tc);
+    fpo_policy_config_init(&pc);
+    tc.env = &tab;
+    tc.env_user = &env;
+    tc.policy = &pc;
+    edit(&tc, &pc);
+    fpo_trainer *t = NULL;
+    double t0 = seconds_now();
+    int rc = fpo_trainer_create(&t, &tc);
+    double dt = seconds_now() - t0;
+    snprintf(msg, n, "%s", fpo_last_errmsg());
+    ck_assert_ptr_null(t);
+    ck_assert_int_eq(atomic_load(&env.created), 0); /* refused before any environment */
+    ck_assert_msg(dt < 1.0, "refusing took %.2f s: %s", dt, msg);
+    return rc;
+}
+
+static void edit_envs_int_max(fpo_trainer_config *tc, fpo_policy_config *pc)
+{
+    (void)pc;
+    tc->num_envs = INT_MAX;
+}
+
+static void edit_envs_2_20(fpo_trainer_config *tc, fpo_policy_config *pc)
+{
+    (void)pc;
+    tc->num_envs = 1 << 20; /* x horizon 64 = 2^26 transitions: within the limits */
+    /* About 160 GiB at the defaults; on a machine with more, ask for more. */
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if ((double)pages * (double)size > 150.0 * 1024 * 1024 * 1024)
+        tc->n_mc = 4096;
+}
+
+static void edit_batch_2_27(fpo_trainer_config *tc, fpo_policy_config *pc)
+{
+    (void)pc;
+    tc->num_envs = 1 << 14;
+    tc->horizon = 1 << 13;
+}
+
+static void edit_huge_network(fpo_trainer_config *tc, fpo_policy_config *pc)
+{
+    tc->num_envs = 2;
+    pc->critic_layers = FPO_MAX_LAYERS;
+    for (int i = 0; i < FPO_MAX_LAYERS; i++)
+        pc->critic_hidden[i] = 65536; /* 30 billion parameters */
+}
+
+START_TEST(trainer_sizes_checked_up_front)
+{
+    char msg[FPO_ERRMSG_LEN];
+    /* was "sampler: max_batch must be in [1, 2^24]" */
+    ck_assert_int_eq(create_sized(edit_envs_int_max, msg, sizeof msg), FPO_ERANGE);
+    ck_assert_msg(strstr(msg, "num_envs") && !strstr(msg, "max_batch"), "message: %s", msg);
+    /* was FPO_ENOMEM after 10 s and 4 GB (here 93 s and 20 GB) */
+    ck_assert_int_eq(create_sized(edit_envs_2_20, msg, sizeof msg), FPO_ENOMEM);
+    ck_assert_msg(strstr(msg, "num_envs x horizon = 1048576 x 64") && strstr(msg, "GiB"),
+                  "message: %s", msg);
+    ck_assert_int_eq(create_sized(edit_batch_2_27, msg, sizeof msg), FPO_ERANGE);
+    ck_assert_msg(strstr(msg, "num_envs x horizon = 16384 x 8192"), "message: %s", msg);
+    ck_assert_int_eq(create_sized(edit_huge_network, msg, sizeof msg), FPO_ENOMEM);
+    ck_assert_msg(strstr(msg, "GiB") && strstr(msg, "network sizes"), "message: %s", msg);
+}
+END_TEST
+
+/* A trainer of ordinary size still gets created (the estimate is no obstacle). */
+START_TEST(trainer_ordinary_size_created)
+{
+    toy env;
+    fpo_env_table tab;
+    fpo_trainer *t = make_trainer(&env, &tab, NULL, NULL);
+    ck_assert_ptr_nonnull(t);
+    fpo_trainer_destroy(t);
+}
+END_TEST
+
 Suite *fpo_test_suite(void)
 {
     Suite *s = suite_create("newuser");
@@ -419,6 +518,8 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, deterministic_must_be_boolean);
     tcase_add_test(tc, gaussian_min_std_must_be_positive);
     tcase_add_test(tc, trainer_reentry_from_progress);
+    tcase_add_test(tc, trainer_sizes_checked_up_front);
+    tcase_add_test(tc, trainer_ordinary_size_created);
     suite_add_tcase(s, tc);
     return s;
 }
