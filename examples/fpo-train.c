@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,37 @@ typedef struct opts {
     int actor_layers, actor_hidden, critic_layers, critic_hidden;
     int keep_best, no_guard;
     long long eval_every; /* --keep-best: env steps between evaluations; 0 = steps / 20 */
+    int checkpoint_every; /* iterations between trainer checkpoints; 0 = none */
+    const char *resume;   /* continue the run in this directory */
 } opts;
+
+/* SIGINT / SIGTERM during training: the signal's number. The progress
+ * callback then asks the trainer to stop after the current iteration, and
+ * the outputs are written as at the end of a run. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* The handlers reset themselves (SA_RESETHAND): a second Ctrl-C kills at once. */
+static void catch_stop_signals(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? on_stop_signal : SIG_DFL;
+    sa.sa_flags = on ? SA_RESETHAND : 0;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static const char log_header[] =
+    "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
+    "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
+    "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
+    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm\n";
 
 /* Log kept in memory for the curve. */
 typedef struct run_log {
@@ -59,6 +90,8 @@ typedef struct run_log {
     long long best_step; /* -1: none yet */
     long long last_eval; /* env step of the last evaluation; -1: none */
     int best_failed;     /* an evaluation or save of best.fpo failed */
+    int checkpoint_every; /* rank 0: save trainer.ckpt every this many iterations */
+    int checkpoint_failed;
 } run_log;
 
 static void usage(FILE *f)
@@ -100,8 +133,15 @@ static void usage(FILE *f)
             "  --eval-every N        env steps between those evaluations (default: steps / 20)\n"
             "  --no-guard            turn off the trainer's collapse guard (rollback to the last\n"
             "                        good state and halving of the learning rate on a blow-up)\n"
+            "  --checkpoint-every N  save the whole trainer to OUT/trainer.ckpt every N iterations\n"
+            "                        and at the end (atomically: a temporary file, then rename)\n"
+            "  --resume DIR          continue the run in DIR from DIR/trainer.ckpt (same flags;\n"
+            "                        --steps is the total); log.csv is continued\n"
             "  --model-dir DIR       where MuJoCo task models are\n"
-            "  --quiet               no progress output\n");
+            "  --quiet               no progress output\n"
+            "\n"
+            "SIGINT or SIGTERM (Ctrl-C) stops after the current iteration and writes\n"
+            "trainer.ckpt, policy.fpo, curve.svg and log.csv (exit status 128 + signal).\n");
 }
 
 /* Whole-string number parsing for the flags: garbage, trailing characters and
@@ -208,9 +248,30 @@ static void keep_best_check(run_log *L, long long env_steps)
                env_steps);
 }
 
-static int progress(void *user, const fpo_progress *p)
+/* A point of the learning curve (NaN: no episode finished yet, skipped). */
+static void curve_add(run_log *L, double x, double y)
 {
-    run_log *L = user;
+    if (L->n == L->cap) {
+        int nc = L->cap ? 2 * L->cap : 256;
+        double *nx = realloc(L->x, nc * sizeof(double));
+        if (nx)
+            L->x = nx;
+        double *ny = realloc(L->y, nc * sizeof(double));
+        if (ny)
+            L->y = ny;
+        if (nx && ny)
+            L->cap = nc;
+    }
+    if (L->n < L->cap && isfinite(y)) {
+        L->x[L->n] = x;
+        L->y[L->n] = y;
+        L->n++;
+    }
+}
+
+/* The log row, the curve point and the progress line of an iteration. */
+static void progress_report(run_log *L, const fpo_progress *p)
+{
     if (p->update->rollbacks > L->rollbacks) {
         /* The guard found a collapse and restored its last good snapshot. */
         L->rollbacks = p->update->rollbacks;
@@ -242,24 +303,9 @@ static int progress(void *user, const fpo_progress *p)
                 p->update->bound_fraction, (long long)p->update->spike_steps,
                 p->update->cfm_loss_max, p->update->grad_norm);
     }
-    if (L->n == L->cap) {
-        int nc = L->cap ? 2 * L->cap : 256;
-        double *nx = realloc(L->x, nc * sizeof(double));
-        if (nx)
-            L->x = nx;
-        double *ny = realloc(L->y, nc * sizeof(double));
-        if (ny)
-            L->y = ny;
-        if (nx && ny)
-            L->cap = nc;
-    }
-    if (L->n < L->cap && isfinite(p->mean_return)) {
-        L->x[L->n] = (double)p->env_steps;
-        L->y[L->n] = p->mean_return;
-        L->n++;
-    }
+    curve_add(L, (double)p->env_steps, p->mean_return);
     if (L->quiet)
-        return 0;
+        return;
     double frac = p->total_steps > 0 ? (double)p->env_steps / (double)p->total_steps : 0;
     double eta = frac > 0 && frac < 1 ? p->elapsed_seconds * (1 - frac) / frac : 0;
     if (L->tty) {
@@ -287,7 +333,31 @@ static int progress(void *user, const fpo_progress *p)
                eta);
         fflush(stdout);
     }
+}
+
+/* Rank 0: the whole trainer to OUT/trainer.ckpt (fpo_trainer_save writes a
+ * temporary file, fsyncs it and renames it over the old one). */
+static int save_checkpoint(run_log *L)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/trainer.ckpt", L->outdir);
+    if (fpo_trainer_save(L->t, path)) {
+        fprintf(stderr, "%sfpo-train: saving %s failed: %s\n", L->tty && !L->quiet ? "\n" : "",
+                path, fpo_trainer_errmsg(L->t));
+        L->checkpoint_failed = 1;
+        return -1;
+    }
     return 0;
+}
+
+static int progress(void *user, const fpo_progress *p)
+{
+    run_log *L = user;
+    progress_report(L, p);
+    /* After a signal the checkpoint is saved once training has stopped. */
+    if (L->checkpoint_every > 0 && p->iteration % L->checkpoint_every == 0 && !stop_signal)
+        save_checkpoint(L);
+    return stop_signal != 0;
 }
 
 static int mkdir_p(const char *path)
@@ -306,6 +376,62 @@ static int mkdir_p(const char *path)
             buf[i] = c;
         }
     }
+    return 0;
+}
+
+/* --resume, rank 0: keep the rows of DIR/log.csv up to the checkpoint's
+ * env_steps (a run stopped by a kill may have logged iterations after its
+ * last checkpoint; they are trained again), take the curve's points from
+ * them, and open the file to append to, line-buffered. */
+static int resume_log(run_log *L, const char *outdir, long long env_steps)
+{
+    char path[1200], tmp[1300], line[4096];
+    snprintf(path, sizeof path, "%s/log.csv", outdir);
+    snprintf(tmp, sizeof tmp, "%s/log.csv.tmp", outdir);
+    FILE *in = fopen(path, "r");
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fprintf(stderr, "fpo-train: cannot write %s: %s\n", tmp, strerror(errno));
+        if (in)
+            fclose(in);
+        return -1;
+    }
+    fputs(log_header, out);
+    int first = 1;
+    while (in && fgets(line, sizeof line, in)) {
+        if (first) { /* the header, written afresh above */
+            first = 0;
+            continue;
+        }
+        char *end;
+        if (!strchr(line, '\n'))
+            break; /* a row cut short by a kill */
+        char *c = strchr(line, ',');
+        long long steps = c ? strtoll(c + 1, &end, 10) : -1;
+        if (!c || end == c + 1 || steps > env_steps)
+            break;
+        /* mean_return is the 8th column */
+        const char *f = line;
+        for (int k = 0; k < 7 && f; k++) {
+            f = strchr(f, ',');
+            f = f ? f + 1 : NULL;
+        }
+        if (f)
+            curve_add(L, (double)steps, strtod(f, NULL));
+        fputs(line, out);
+    }
+    if (in)
+        fclose(in);
+    if (fclose(out) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "fpo-train: cannot rewrite %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    L->csv = fopen(path, "a");
+    if (!L->csv) {
+        fprintf(stderr, "fpo-train: cannot append to %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    setvbuf(L->csv, NULL, _IOLBF, 0);
     return 0;
 }
 
@@ -368,7 +494,7 @@ static int save_outputs(const opts *op, const task_info *task, void *user, fpo_t
         if (lg->best_failed || lg->best_step < 0)
             status = status ? status : 1;
     }
-    if (status == 0)
+    if (status == 0 && !stop_signal) /* interrupted: no evaluation */
         status = run_eval(op, task, user, p);
     return status;
 }
@@ -395,7 +521,7 @@ static int train_main(int argc, char **argv)
            O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
            O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
            O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
-           O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR };
+           O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_CKPT, O_RESUME };
     static const struct option lo[] = {
         {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -413,6 +539,7 @@ static int train_main(int argc, char **argv)
         {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
         {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
         {"preset", 1, 0, O_PRESET}, {"anchor", 1, 0, O_ANCHOR},
+        {"checkpoint-every", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
         {0, 0, 0, 0}};
     /* Names in the order of the enums they select. */
     static const char *const t_dists[] = {"grid", "uniform", "beta"};
@@ -515,6 +642,8 @@ static int train_main(int argc, char **argv)
                 return 2;
             break;
         case O_NOGUARD: o.no_guard = 1; break;
+        case O_CKPT: if (num_int("checkpoint-every", optarg, 1, &o.checkpoint_every)) return 2; break;
+        case O_RESUME: o.resume = optarg; break;
         case O_QUIET: o.quiet = 1; break;
         case O_LIST: list = 1; break;
         case O_HELP: usage(stdout); return 0;
@@ -654,11 +783,16 @@ static int train_main(int argc, char **argv)
     tc.progress_user = &L;
 
     char outdir[1024];
-    snprintf(outdir, sizeof outdir, "%s", o.out ? o.out : "");
-    if (!o.out)
+    if (o.resume && o.out && strcmp(o.resume, o.out) != 0) {
+        fprintf(stderr, "fpo-train: --resume %s continues the run in that directory; --out %s "
+                        "would be another one\n", o.resume, o.out);
+        return 2;
+    }
+    snprintf(outdir, sizeof outdir, "%s", o.resume ? o.resume : o.out ? o.out : "");
+    if (!o.out && !o.resume)
         snprintf(outdir, sizeof outdir, "out/%s-%s", task->name, o.algo == FPO_ALGO_FPO ? "fpo" : "ppo");
     char path[1200];
-    if (train_rank() == 0) { /* only rank 0 writes files */
+    if (train_rank() == 0 && !o.resume) { /* only rank 0 writes files */
         if (mkdir_p(outdir)) {
             fprintf(stderr, "fpo-train: cannot create %s: %s\n", outdir, strerror(errno));
             train_all_ok(0);
@@ -671,10 +805,8 @@ static int train_main(int argc, char **argv)
             train_all_ok(0);
             return 1;
         }
-        fprintf(L.csv, "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
-                       "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
-                       "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
-                       "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm\n");
+        setvbuf(L.csv, NULL, _IOLBF, 0); /* every row reaches the file as it is written */
+        fputs(log_header, L.csv);
     }
     if (!train_all_ok(1))
         return 1;
@@ -689,6 +821,26 @@ static int train_main(int argc, char **argv)
     }
     long long steps = o.steps >= 0 ? o.steps : d->steps;
     L.t = t;
+    if (o.resume) {
+        /* Every rank restores the same file; rank 0 continues log.csv. */
+        snprintf(path, sizeof path, "%s/trainer.ckpt", outdir);
+        int ok = fpo_trainer_restore(t, path) == FPO_OK;
+        if (!ok)
+            fprintf(stderr, "fpo-train: cannot resume: %s\n", fpo_trainer_errmsg(t));
+        if (ok && train_rank() == 0 && resume_log(&L, outdir, fpo_trainer_env_steps(t)))
+            ok = 0;
+        if (!train_all_ok(ok)) {
+            fpo_trainer_destroy(t);
+            if (L.csv)
+                fclose(L.csv);
+            free(L.x);
+            free(L.y);
+            return 1;
+        }
+    }
+    L.outdir = outdir;
+    if (train_rank() == 0)
+        L.checkpoint_every = o.checkpoint_every;
     L.best_step = L.last_eval = -1;
     if (o.keep_best && train_rank() == 0) { /* only rank 0 evaluates and writes */
         L.keep_best = 1;
@@ -698,6 +850,8 @@ static int train_main(int argc, char **argv)
         L.outdir = outdir;
         L.eval_every = o.eval_every > 0 ? o.eval_every : (steps / 20 > 0 ? steps / 20 : 1);
         L.next_eval = L.eval_every;
+        while (L.next_eval <= fpo_trainer_env_steps(t)) /* a resumed run */
+            L.next_eval += L.eval_every;
     }
     if (!o.quiet)
         printf("training %s on %s: %lld steps, %d envs x %d steps per iteration, seed %llu, "
@@ -706,7 +860,9 @@ static int train_main(int argc, char **argv)
                task->name, steps, tc.num_envs, tc.horizon, (unsigned long long)o.seed, o.threads,
                train_ranks() > 1 ? " per rank" : "");
     double t_run = train_now();
+    catch_stop_signals(1);
     rc = fpo_trainer_run(t, steps);
+    catch_stop_signals(0);
     t_run = train_now() - t_run;
     if (rc) {
         fprintf(stderr, "fpo-train: training failed: %s: %s\n", fpo_strerror(rc),
@@ -718,15 +874,30 @@ static int train_main(int argc, char **argv)
      * guard's restored snapshot, or whatever training left). */
     if (L.keep_best && L.last_eval != (long long)fpo_trainer_env_steps(t))
         keep_best_check(&L, (long long)fpo_trainer_env_steps(t));
-    if (L.csv)
-        fclose(L.csv);
+    /* The checkpoint to continue from: after every run with
+     * --checkpoint-every, and after a signal. */
+    if (rc == FPO_OK && train_rank() == 0 && (o.checkpoint_every > 0 || stop_signal))
+        save_checkpoint(&L);
+    if (L.checkpoint_failed)
+        status = 1;
+    if (L.csv && fclose(L.csv) != 0) {
+        fprintf(stderr, "fpo-train: writing %s/log.csv failed: %s\n", outdir, strerror(errno));
+        status = 1;
+    }
     if (train_rank() == 0) /* rank 0 saves and evaluates; the others are done */
         status = save_outputs(&o, task, user, t, outdir, &L, t_run, status);
+    long long done = (long long)fpo_trainer_env_steps(t);
     free(L.x);
     free(L.y);
     fpo_trainer_destroy(t);
     if (task->close)
         task->close(user);
+    if (stop_signal) {
+        if (!o.quiet)
+            printf("stopped by signal %d after step %lld; continue with --resume %s\n",
+                   (int)stop_signal, done, outdir);
+        return 128 + stop_signal;
+    }
     return status;
 }
 
