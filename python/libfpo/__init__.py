@@ -2,7 +2,8 @@
 library for Flow Policy Optimization (FPO) and Gaussian PPO.
 
 The shared library is found through ``$FPO_LIBRARY`` (a path to
-libfpo.so.1), else ``ctypes.util.find_library("fpo")``; if neither works,
+libfpo.so.1), else where ``pkg-config fpo`` points (fpo.pc's libdir or -L
+directories), else ``ctypes.util.find_library("fpo")``; if none works,
 importing this package raises ImportError.
 
 Overview::

@@ -5,7 +5,9 @@ Run with the shared library named by FPO_LIBRARY and python/ on PYTHONPATH:
     FPO_LIBRARY=build/libfpo/libfpo.so.1 PYTHONPATH=python \\
         python3 -m unittest discover -s python/tests -v
 
-(`meson test --suite bindings` does exactly that.)
+`meson test --suite bindings` runs it against the package as `pip install`
+installs it (tests/python_installed.sh). Without python/ on PYTHONPATH and no
+installed package, the source tree next to this file is used.
 """
 
 import array
@@ -21,9 +23,15 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # python/, when PYTHONPATH is not set
-
-import libfpo  # noqa: E402
+try:  # the installed package, or python/ on PYTHONPATH
+    import libfpo  # noqa: E402
+    _found = hasattr(libfpo, "Trainer")  # not the C sources' libfpo/ directory
+except ModuleNotFoundError:
+    _found = False
+if not _found:  # the source tree next to this file
+    sys.modules.pop("libfpo", None)
+    sys.path.insert(0, os.path.dirname(HERE))
+    import libfpo  # noqa: E402
 from libfpo import _ffi  # noqa: E402
 
 try:
