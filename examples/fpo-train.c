@@ -71,7 +71,7 @@ static const char log_header[] =
     "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
     "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
     "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
-    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm\n";
+    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm,successes\n";
 
 /* Log kept in memory for the curve. */
 typedef struct run_log {
@@ -295,7 +295,7 @@ static void progress_report(run_log *L, const fpo_progress *p)
     if (L->csv) {
         fprintf(L->csv,
                 "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
-                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g\n",
+                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g,%lld\n",
                 (long long)p->iteration, (long long)p->env_steps, p->elapsed_seconds,
                 p->rollout_seconds, p->update_seconds, (long long)p->episodes->episodes,
                 p->episodes->episodes ? p->episodes->mean_return : NAN, p->mean_return,
@@ -304,7 +304,8 @@ static void progress_report(run_log *L, const fpo_progress *p)
                 p->update->cfm_loss, p->update->entropy, p->update->explained_variance, sps,
                 (long long)p->update->rollbacks, p->update->lr, p->update->cfm_loss_old,
                 p->update->bound_fraction, (long long)p->update->spike_steps,
-                p->update->cfm_loss_max, p->update->grad_norm);
+                p->update->cfm_loss_max, p->update->grad_norm,
+                (long long)p->episodes->successes);
     }
     curve_add(L, (double)p->env_steps, p->mean_return);
     if (L->quiet)
@@ -461,6 +462,9 @@ static int run_eval(const opts *o, const task_info *task, void *user, const fpo_
            "sampled return %.2f +- %.2f\n",
            det.episodes, det.mean_return, det.std_return, det.mean_length, sto.mean_return,
            sto.std_return);
+    if (det.successes + sto.successes > 0) /* a task that reports FPO_STEP_SUCCESS */
+        printf("success: %d of %d episodes deterministic, %d of %d sampled\n", det.successes,
+               det.episodes, sto.successes, sto.episodes);
     return 0;
 }
 

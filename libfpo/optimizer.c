@@ -1108,7 +1108,7 @@ static int local_phase(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, double su
      * it) and evaluate their final observations a chunk at a time. */
     int n_end = 0;
     for (int i = 0; i < B; i++)
-        if (b->flags[i])
+        if (b->flags[i] & FPO_STEP_ENDED_)
             o->perm[n_end++] = i;
     work *w0 = &o->w[0];
     for (int s = 0; s < n_end; s += o->chunk) {

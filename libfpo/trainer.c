@@ -223,10 +223,10 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if ((rc = fpo_mem_init(&mem, c.allocator)))
         return rc;
     fpo_trainer *t = fpo_mem_calloc(&mem, 1, sizeof *t);
-    /* The exchange buffer (per rank: a status and five episode statistics)
+    /* The exchange buffer (per rank: a status and six episode statistics)
      * is allocated before the first collective call: failing here is a
      * local failure (fpo/collective.h). */
-    size_t nxb = 6 * (size_t)coll.size + 8;
+    size_t nxb = 7 * (size_t)coll.size + 8;
     if (nxb < fpo_coll_scratch_doubles(&coll))
         nxb = fpo_coll_scratch_doubles(&coll);
     double *xb = t ? fpo_mem_calloc(&mem, nxb, sizeof(double)) : NULL;
@@ -429,8 +429,8 @@ static int merge_rollouts(fpo_trainer *t, int rc)
         return rc;
     size_t P = (size_t)t->coll.size;
     double *x = t->xb;
-    memset(x, 0, 6 * P * sizeof(double));
-    double *mine = x + 6 * (size_t)t->coll.rank;
+    memset(x, 0, 7 * P * sizeof(double));
+    double *mine = x + 7 * (size_t)t->coll.rank;
     const fpo_episode_stats *e = &t->last_episodes;
     if (!rc && e->episodes > 0) {
         mine[1] = (double)e->episodes;
@@ -438,15 +438,17 @@ static int merge_rollouts(fpo_trainer *t, int rc)
         mine[3] = e->mean_length * (double)e->episodes;
         mine[4] = e->min_return;
         mine[5] = e->max_return;
+        mine[6] = (double)e->successes;
     }
-    if ((rc = fpo_coll_sum_outcome(&t->coll, &t->err, x, 6 * P, 6, rc, "episode statistics",
+    if ((rc = fpo_coll_sum_outcome(&t->coll, &t->err, x, 7 * P, 7, rc, "episode statistics",
                                    "the rollout")))
         return rc;
-    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY;
+    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY, succ = 0;
     for (size_t q = 0; q < P; q++) {
-        const double *s = x + 6 * q;
+        const double *s = x + 7 * q;
         if (s[1] > 0) {
             n += s[1];
+            succ += s[6];
             sum += s[2];
             len += s[3];
             lo = fmin(lo, s[4]);
@@ -457,6 +459,7 @@ static int merge_rollouts(fpo_trainer *t, int rc)
     memset(&g, 0, sizeof g);
     g.struct_size = sizeof g;
     g.episodes = (int64_t)n;
+    g.successes = (int64_t)succ;
     if (n > 0) {
         g.mean_return = sum / n;
         g.mean_length = len / n;
@@ -652,7 +655,8 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
      * again, so save the counter it had before, and that reset replays the
      * same episode seed. */
     for (int i = 0; i < n; i++)
-        put_u64(w, ep[i] - (t->iteration > 0 && !t->need_reset && t->flags[i] ? 1u : 0u));
+        put_u64(w, ep[i] - (t->iteration > 0 && !t->need_reset && (t->flags[i] & FPO_STEP_ENDED_)
+                                ? 1u : 0u));
     put_u64(w, (uint64_t)t->iteration);
     put_u64(w, (uint64_t)t->env_steps);
     put_f64(w, t->recent_return);

@@ -8,6 +8,11 @@
 
 #include "error.h"
 
+/* Every bit an environment step may report (any other is an error), and
+ * the bits that end an episode. */
+#define FPO_STEP_ALL_ (FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED | FPO_STEP_SUCCESS)
+#define FPO_STEP_ENDED_ (FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED)
+
 /* Copy a growable config: defaults first, then the min(struct_size, sizeof)
  * bytes the caller knows about. Older callers (smaller struct_size) get
  * defaults for the appended fields; newer ones have their extra tail ignored.

@@ -68,6 +68,7 @@ EREMOTE = -16
 # Step flags (what an environment's terminated / truncated become).
 STEP_TERMINATED = _ffi.FPO_STEP_TERMINATED
 STEP_TRUNCATED = _ffi.FPO_STEP_TRUNCATED
+STEP_SUCCESS = _ffi.FPO_STEP_SUCCESS
 
 __version__ = version()
 

@@ -21,6 +21,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, 
 FPO_MAX_LAYERS = 8
 FPO_STEP_TERMINATED = 1
 FPO_STEP_TRUNCATED = 2
+FPO_STEP_SUCCESS = 4
 FPO_ENV_TABLE_VERSION = 1
 
 ERROR_NAMES = {
@@ -239,7 +240,8 @@ class fpo_episode_stats(Structure):
                 ("mean_return", c_double),
                 ("mean_length", c_double),
                 ("min_return", c_double),
-                ("max_return", c_double)]
+                ("max_return", c_double),
+                ("successes", c_int64)]
 
 
 class fpo_progress(Structure):

@@ -680,6 +680,25 @@ class VecEnvTest(unittest.TestCase):
         venv.close()
         self.assertTrue(all(e.closed for e in envs))
 
+    def test_success_flag(self):
+        class Goal:
+            obs_dim, act_dim = 1, 1
+
+            def reset(self, seed):
+                self.t = 0
+                return [0.0]
+
+            def step(self, action):  # 3-step episodes; success when the action is positive
+                self.t += 1
+                return [float(self.t)], 0.0, False, self.t >= 3, action[0] > 0
+        venv = libfpo.VecEnv(Goal, num_envs=2)
+        venv.reset()
+        for _ in range(3):
+            venv.step([[0.5], [-0.5]])
+        st = venv.episode_stats()
+        self.assertEqual((st.episodes, st.successes), (2, 1))
+        self.assertEqual(libfpo.STEP_SUCCESS, 4)
+
 
 @unittest.skipIf(numpy is None, "numpy is not installed")
 class NumpyTest(unittest.TestCase):
