@@ -27,8 +27,8 @@ int evaluate_policy(const task_info *task, void *user, const fpo_policy *p,
     float *rew = calloc((size_t)n, sizeof(float));
     unsigned *fl = calloc((size_t)n, sizeof(unsigned));
     double *ret = calloc((size_t)n, sizeof(double)), *len = calloc((size_t)n, sizeof(double));
-    char *done = calloc((size_t)n, 1);
-    if (!obs || !act || !rew || !fl || !ret || !len || !done) {
+    char *done = calloc((size_t)n, 1), *succ = calloc((size_t)n, 1);
+    if (!obs || !act || !rew || !fl || !ret || !len || !done || !succ) {
         rc = FPO_ENOMEM;
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -59,14 +59,17 @@ int evaluate_policy(const task_info *task, void *user, const fpo_policy *p,
                 continue;
             ret[i] += rew[i];
             len[i] += 1;
-            if (fl[i]) {
+            succ[i] |= (fl[i] & FPO_STEP_SUCCESS) != 0;
+            if (fl[i] & (FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED)) {
                 done[i] = 1;
                 left--;
             }
         }
     }
     double m = 0, m2 = 0, ml = 0;
+    out->successes = 0;
     for (int i = 0; i < n; i++) {
+        out->successes += succ[i];
         m += ret[i];
         m2 += ret[i] * ret[i];
         ml += len[i];
@@ -85,5 +88,6 @@ out:
     free(ret);
     free(len);
     free(done);
+    free(succ);
     return rc;
 }

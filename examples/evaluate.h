@@ -9,6 +9,7 @@
 typedef struct eval_result {
     int episodes;
     double mean_return, std_return, mean_length;
+    int successes; /* episodes in which a step reported FPO_STEP_SUCCESS */
 } eval_result;
 
 /* Run `episodes` episodes (one per environment instance, in parallel on

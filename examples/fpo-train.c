@@ -8,9 +8,11 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,7 +40,39 @@ typedef struct opts {
     int keep_best, no_guard;
     int lr_schedule; /* 0: the library's default */
     long long eval_every; /* --keep-best: env steps between evaluations; 0 = steps / 20 */
+    int checkpoint_every; /* iterations between trainer checkpoints; 0 = none */
+    const char *resume;   /* continue the run in this directory */
+    const char *config;   /* --config FILE */
+    int list;
 } opts;
+
+/* SIGINT / SIGTERM during training: the signal's number. The progress
+ * callback then asks the trainer to stop after the current iteration, and
+ * the outputs are written as at the end of a run. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* The handlers reset themselves (SA_RESETHAND): a second Ctrl-C kills at once. */
+static void catch_stop_signals(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? on_stop_signal : SIG_DFL;
+    sa.sa_flags = on ? SA_RESETHAND : 0;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static const char log_header[] =
+    "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
+    "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
+    "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
+    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm,successes\n";
 
 /* Log kept in memory for the curve. */
 typedef struct run_log {
@@ -60,6 +94,8 @@ typedef struct run_log {
     long long best_step; /* -1: none yet */
     long long last_eval; /* env step of the last evaluation; -1: none */
     int best_failed;     /* an evaluation or save of best.fpo failed */
+    int checkpoint_every; /* rank 0: save trainer.ckpt every this many iterations */
+    int checkpoint_failed;
 } run_log;
 
 static void usage(FILE *f)
@@ -102,8 +138,15 @@ static void usage(FILE *f)
             "  --no-guard            turn off the trainer's collapse guard (rollback to the last\n"
             "                        good state and halving of the learning rate on a blow-up)\n"
             "  --lr-schedule S       constant or linear (to 0 at --steps); default: the library's\n"
+            "  --checkpoint-every N  save the whole trainer to OUT/trainer.ckpt every N iterations\n"
+            "                        and at the end (atomically: a temporary file, then rename)\n"
+            "  --resume DIR          continue the run in DIR from DIR/trainer.ckpt (same flags;\n"
+            "                        --steps is the total); log.csv is continued\n"
             "  --model-dir DIR       where MuJoCo task models are\n"
-            "  --quiet               no progress output\n");
+            "  --quiet               no progress output\n"
+            "\n"
+            "SIGINT or SIGTERM (Ctrl-C) stops after the current iteration and writes\n"
+            "trainer.ckpt, policy.fpo, curve.svg and log.csv (exit status 128 + signal).\n");
 }
 
 /* Whole-string number parsing for the flags: garbage, trailing characters and
@@ -210,9 +253,30 @@ static void keep_best_check(run_log *L, long long env_steps)
                env_steps);
 }
 
-static int progress(void *user, const fpo_progress *p)
+/* A point of the learning curve (NaN: no episode finished yet, skipped). */
+static void curve_add(run_log *L, double x, double y)
 {
-    run_log *L = user;
+    if (L->n == L->cap) {
+        int nc = L->cap ? 2 * L->cap : 256;
+        double *nx = realloc(L->x, nc * sizeof(double));
+        if (nx)
+            L->x = nx;
+        double *ny = realloc(L->y, nc * sizeof(double));
+        if (ny)
+            L->y = ny;
+        if (nx && ny)
+            L->cap = nc;
+    }
+    if (L->n < L->cap && isfinite(y)) {
+        L->x[L->n] = x;
+        L->y[L->n] = y;
+        L->n++;
+    }
+}
+
+/* The log row, the curve point and the progress line of an iteration. */
+static void progress_report(run_log *L, const fpo_progress *p)
+{
     if (p->update->rollbacks > L->rollbacks) {
         /* The guard found a collapse and restored its last good snapshot. */
         L->rollbacks = p->update->rollbacks;
@@ -233,7 +297,7 @@ static int progress(void *user, const fpo_progress *p)
     if (L->csv) {
         fprintf(L->csv,
                 "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
-                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g\n",
+                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g,%lld\n",
                 (long long)p->iteration, (long long)p->env_steps, p->elapsed_seconds,
                 p->rollout_seconds, p->update_seconds, (long long)p->episodes->episodes,
                 p->episodes->episodes ? p->episodes->mean_return : NAN, p->mean_return,
@@ -242,26 +306,12 @@ static int progress(void *user, const fpo_progress *p)
                 p->update->cfm_loss, p->update->entropy, p->update->explained_variance, sps,
                 (long long)p->update->rollbacks, p->update->lr, p->update->cfm_loss_old,
                 p->update->bound_fraction, (long long)p->update->spike_steps,
-                p->update->cfm_loss_max, p->update->grad_norm);
+                p->update->cfm_loss_max, p->update->grad_norm,
+                (long long)p->episodes->successes);
     }
-    if (L->n == L->cap) {
-        int nc = L->cap ? 2 * L->cap : 256;
-        double *nx = realloc(L->x, nc * sizeof(double));
-        if (nx)
-            L->x = nx;
-        double *ny = realloc(L->y, nc * sizeof(double));
-        if (ny)
-            L->y = ny;
-        if (nx && ny)
-            L->cap = nc;
-    }
-    if (L->n < L->cap && isfinite(p->mean_return)) {
-        L->x[L->n] = (double)p->env_steps;
-        L->y[L->n] = p->mean_return;
-        L->n++;
-    }
+    curve_add(L, (double)p->env_steps, p->mean_return);
     if (L->quiet)
-        return 0;
+        return;
     double frac = p->total_steps > 0 ? (double)p->env_steps / (double)p->total_steps : 0;
     double eta = frac > 0 && frac < 1 ? p->elapsed_seconds * (1 - frac) / frac : 0;
     if (L->tty) {
@@ -289,7 +339,31 @@ static int progress(void *user, const fpo_progress *p)
                eta);
         fflush(stdout);
     }
+}
+
+/* Rank 0: the whole trainer to OUT/trainer.ckpt (fpo_trainer_save writes a
+ * temporary file, fsyncs it and renames it over the old one). */
+static int save_checkpoint(run_log *L)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/trainer.ckpt", L->outdir);
+    if (fpo_trainer_save(L->t, path)) {
+        fprintf(stderr, "%sfpo-train: saving %s failed: %s\n", L->tty && !L->quiet ? "\n" : "",
+                path, fpo_trainer_errmsg(L->t));
+        L->checkpoint_failed = 1;
+        return -1;
+    }
     return 0;
+}
+
+static int progress(void *user, const fpo_progress *p)
+{
+    run_log *L = user;
+    progress_report(L, p);
+    /* After a signal the checkpoint is saved once training has stopped. */
+    if (L->checkpoint_every > 0 && p->iteration % L->checkpoint_every == 0 && !stop_signal)
+        save_checkpoint(L);
+    return stop_signal != 0;
 }
 
 static int mkdir_p(const char *path)
@@ -308,6 +382,62 @@ static int mkdir_p(const char *path)
             buf[i] = c;
         }
     }
+    return 0;
+}
+
+/* --resume, rank 0: keep the rows of DIR/log.csv up to the checkpoint's
+ * env_steps (a run stopped by a kill may have logged iterations after its
+ * last checkpoint; they are trained again), take the curve's points from
+ * them, and open the file to append to, line-buffered. */
+static int resume_log(run_log *L, const char *outdir, long long env_steps)
+{
+    char path[1200], tmp[1300], line[4096];
+    snprintf(path, sizeof path, "%s/log.csv", outdir);
+    snprintf(tmp, sizeof tmp, "%s/log.csv.tmp", outdir);
+    FILE *in = fopen(path, "r");
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fprintf(stderr, "fpo-train: cannot write %s: %s\n", tmp, strerror(errno));
+        if (in)
+            fclose(in);
+        return -1;
+    }
+    fputs(log_header, out);
+    int first = 1;
+    while (in && fgets(line, sizeof line, in)) {
+        if (first) { /* the header, written afresh above */
+            first = 0;
+            continue;
+        }
+        char *end;
+        if (!strchr(line, '\n'))
+            break; /* a row cut short by a kill */
+        char *c = strchr(line, ',');
+        long long steps = c ? strtoll(c + 1, &end, 10) : -1;
+        if (!c || end == c + 1 || steps > env_steps)
+            break;
+        /* mean_return is the 8th column */
+        const char *f = line;
+        for (int k = 0; k < 7 && f; k++) {
+            f = strchr(f, ',');
+            f = f ? f + 1 : NULL;
+        }
+        if (f)
+            curve_add(L, (double)steps, strtod(f, NULL));
+        fputs(line, out);
+    }
+    if (in)
+        fclose(in);
+    if (fclose(out) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "fpo-train: cannot rewrite %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    L->csv = fopen(path, "a");
+    if (!L->csv) {
+        fprintf(stderr, "fpo-train: cannot append to %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    setvbuf(L->csv, NULL, _IOLBF, 0);
     return 0;
 }
 
@@ -334,6 +464,9 @@ static int run_eval(const opts *o, const task_info *task, void *user, const fpo_
            "sampled return %.2f +- %.2f\n",
            det.episodes, det.mean_return, det.std_return, det.mean_length, sto.mean_return,
            sto.std_return);
+    if (det.successes + sto.successes > 0) /* a task that reports FPO_STEP_SUCCESS */
+        printf("success: %d of %d episodes deterministic, %d of %d sampled\n", det.successes,
+               det.episodes, sto.successes, sto.episodes);
     return 0;
 }
 
@@ -370,9 +503,347 @@ static int save_outputs(const opts *op, const task_info *task, void *user, fpo_t
         if (lg->best_failed || lg->best_step < 0)
             status = status ? status : 1;
     }
-    if (status == 0)
+    if (status == 0 && !stop_signal) /* interrupted: no evaluation */
         status = run_eval(op, task, user, p);
     return status;
+}
+
+enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_MB, O_LR,
+       O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
+       O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
+       O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
+       O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_CKPT, O_RESUME, O_CONFIG, O_LRSCHED };
+static const struct option long_opts[] = {
+    {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
+    {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
+    {"num-envs", 1, 0, O_NENV}, {"horizon", 1, 0, O_HOR}, {"epochs", 1, 0, O_EP},
+    {"minibatches", 1, 0, O_MB}, {"lr", 1, 0, O_LR}, {"clip", 1, 0, O_CLIP},
+    {"gamma", 1, 0, O_GAMMA}, {"lambda", 1, 0, O_LAMBDA}, {"reward-scale", 1, 0, O_RS},
+    {"entropy", 1, 0, O_ENT}, {"value-coef", 1, 0, O_VC}, {"max-grad-norm", 1, 0, O_MGN},
+    {"n-mc", 1, 0, O_NMC}, {"t-dist", 1, 0, O_TD}, {"cfm", 1, 0, O_CFM},
+    {"ratio", 1, 0, O_RATIO}, {"aspo", 0, 0, O_ASPO}, {"sampler", 1, 0, O_SAMP},
+    {"sampler-steps", 1, 0, O_SSTEPS}, {"sde-noise", 1, 0, O_SDE}, {"actor", 1, 0, O_ACTOR},
+    {"critic", 1, 0, O_CRITIC}, {"eval", 1, 0, O_EVAL}, {"eval-episodes", 1, 0, O_EVALEP},
+    {"model-dir", 1, 0, O_MDIR}, {"quiet", 0, 0, O_QUIET}, {"list", 0, 0, O_LIST},
+    {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {"no-aspo", 0, 0, O_NOASPO},
+    {"time-emb", 1, 0, O_TEMB}, {"keep-best", 0, 0, O_KEEPBEST},
+    {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
+    {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
+    {"preset", 1, 0, O_PRESET}, {"anchor", 1, 0, O_ANCHOR},
+    {"checkpoint-every", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
+    {"config", 1, 0, O_CONFIG}, {"lr-schedule", 1, 0, O_LRSCHED},
+    {0, 0, 0, 0}};
+/* Names in the order of the enums they select. */
+static const char *const t_dists[] = {"grid", "uniform", "beta"};
+static const char *const cfms[] = {"eps", "u", "elbo"};
+static const char *const ratios[] = {"avg", "per-sample"};
+static const char *const samplers[] = {"euler", "heun", "midpoint"};
+static const char *const time_embs[] = {"sin", "raw"};
+static const char *const presets[] = {"cpu", "paper"};
+/* fpo_lr_schedule's values: 0 is the library's default. */
+static const char *const lr_schedules[] = {"default", "constant", "linear"};
+
+/* Apply one option (a flag or a config file's key): 0, or 2 after a message. */
+static int apply_option(opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case O_TASK: o->task = arg; break;
+    case O_ALGO:
+        if (!strcmp(arg, "fpo"))
+            o->algo = FPO_ALGO_FPO;
+        else if (!strcmp(arg, "ppo"))
+            o->algo = FPO_ALGO_PPO;
+        else {
+            fprintf(stderr, "fpo-train: --algo must be fpo or ppo\n");
+            return 2;
+        }
+        break;
+    case O_STEPS: if (num_ll("steps", arg, 0, (long long)1 << 62, &o->steps)) return 2; break;
+    case O_SEED: {
+        long long v;
+        if (num_ll("seed", arg, 0, LLONG_MAX, &v))
+            return 2;
+        o->seed = (uint64_t)v;
+        break;
+    }
+    case O_THREADS: if (num_int("threads", arg, 1, &o->threads)) return 2; break;
+    case O_OUT: o->out = arg; break;
+    case O_NENV: if (num_int("num-envs", arg, 1, &o->num_envs)) return 2; break;
+    case O_HOR: if (num_int("horizon", arg, 1, &o->horizon)) return 2; break;
+    case O_EP: if (num_int("epochs", arg, 1, &o->epochs)) return 2; break;
+    case O_MB: if (num_int("minibatches", arg, 1, &o->minibatches)) return 2; break;
+    case O_LR: if (num_f("lr", arg, &o->lr)) return 2; break;
+    case O_CLIP: if (num_f("clip", arg, &o->clip)) return 2; break;
+    case O_GAMMA: if (num_f("gamma", arg, &o->gamma)) return 2; break;
+    case O_LAMBDA: if (num_f("lambda", arg, &o->lambda)) return 2; break;
+    case O_RS: if (num_f("reward-scale", arg, &o->reward_scale)) return 2; break;
+    case O_ENT: if (num_f("entropy", arg, &o->entropy)) return 2; break;
+    case O_VC: if (num_f("value-coef", arg, &o->value_coef)) return 2; break;
+    case O_MGN: if (num_f("max-grad-norm", arg, &o->max_grad_norm)) return 2; break;
+    case O_NMC: if (num_int("n-mc", arg, 1, &o->n_mc)) return 2; break;
+    case O_TD:
+        if ((o->t_dist = choice("t-dist", arg, t_dists, 3)) < 0)
+            return 2;
+        break;
+    case O_CFM:
+        if ((o->cfm = choice("cfm", arg, cfms, 3)) < 0)
+            return 2;
+        break;
+    case O_RATIO:
+        if ((o->ratio_mode = choice("ratio", arg, ratios, 2)) < 0)
+            return 2;
+        break;
+    case O_TEMB:
+        if ((o->time_emb = choice("time-emb", arg, time_embs, 2)) < 0)
+            return 2;
+        break;
+    case O_ASPO: o->aspo = 1; break;
+    case O_NOASPO: o->aspo = 0; break;
+    case O_SAMP: {
+        int k = choice("sampler", arg, samplers, 3);
+        if (k < 0)
+            return 2;
+        o->integrator = (fpo_integrator)k;
+        break;
+    }
+    case O_SSTEPS: if (num_int("sampler-steps", arg, 1, &o->sampler_steps)) return 2; break;
+    case O_SDE: if (num_f("sde-noise", arg, &o->sde_noise)) return 2; break;
+    case O_RAWCLIP: if (num_f("raw-clip", arg, &o->raw_clip)) return 2; break;
+    case O_BOUND: if (num_f("bound", arg, &o->bound)) return 2; break;
+    case O_BOUNDC: if (num_f("bound-coef", arg, &o->bound_coef)) return 2; break;
+    case O_SPIKE: if (num_f("spike-clip", arg, &o->spike_clip)) return 2; break;
+    case O_ANCHOR: if (num_f("anchor", arg, &o->anchor)) return 2; break;
+    case O_PRESET:
+        if ((o->preset = choice("preset", arg, presets, 2)) < 0)
+            return 2;
+        break;
+    case O_ACTOR:
+        if (parse_layers(arg, &o->actor_layers, &o->actor_hidden)) {
+            fprintf(stderr, "fpo-train: --actor wants LAYERS:WIDTH\n");
+            return 2;
+        }
+        break;
+    case O_CRITIC:
+        if (parse_layers(arg, &o->critic_layers, &o->critic_hidden)) {
+            fprintf(stderr, "fpo-train: --critic wants LAYERS:WIDTH\n");
+            return 2;
+        }
+        break;
+    case O_EVAL: o->eval_ckpt = arg; break;
+    case O_EVALEP: if (num_int("eval-episodes", arg, 1, &o->eval_episodes)) return 2; break;
+    case O_MDIR: o->model_dir = arg; break;
+    case O_KEEPBEST: o->keep_best = 1; break;
+    case O_EVALEVERY:
+        if (num_ll("eval-every", arg, 1, (long long)1 << 62, &o->eval_every))
+            return 2;
+        break;
+    case O_NOGUARD: o->no_guard = 1; break;
+    case O_LRSCHED:
+        if (!strcmp(arg, "constant"))
+            o->lr_schedule = FPO_LR_CONSTANT;
+        else if (!strcmp(arg, "linear"))
+            o->lr_schedule = FPO_LR_LINEAR;
+        else if (!strcmp(arg, "default"))
+            o->lr_schedule = FPO_LR_DEFAULT;
+        else {
+            fprintf(stderr, "fpo-train: --lr-schedule wants constant or linear, got '%s'\n", arg);
+            return 2;
+        }
+        break;
+    case O_CKPT: if (num_int("checkpoint-every", arg, 1, &o->checkpoint_every)) return 2; break;
+    case O_RESUME: o->resume = arg; break;
+    case O_QUIET: o->quiet = 1; break;
+    case O_LIST: o->list = 1; break;
+    case O_CONFIG: o->config = arg; break;
+    default: return 2;
+    }
+    return 0;
+}
+
+/* ---- config files: INI through libinih (Debian's libinih-dev) ----------------
+ *
+ * Keys are the long option names, in an optional [fpo-train] section; flags
+ * without a value take true or false. The flags on the command line override
+ * the file. Every run writes its full resolved configuration to
+ * OUT/config.ini, which --config accepts: a run can be repeated from its
+ * folder. */
+
+#ifdef FPO_TRAIN_INIH
+#include <ini.h>
+
+typedef struct ini_ctx {
+    opts *o;
+    char err[600];
+    int n_strings;
+    char strings[3][1024]; /* task, out, model-dir: the parser's buffers are transient */
+} ini_ctx;
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = {"true", "1", "yes", "on"}, *const no[] = {"false", "0", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcasecmp(v, yes[i]))
+            return *out = 1, 0;
+        if (!strcasecmp(v, no[i]))
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
+static int ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    ini_ctx *x = user;
+    char *err = x->err[0] ? NULL : x->err; /* keep the first error */
+    size_t n = sizeof x->err;
+    if (*section && strcmp(section, "fpo-train")) {
+        if (err)
+            snprintf(err, n, "section [%s]: the keys belong in [fpo-train] or before any section",
+                     section);
+        return 0;
+    }
+    const struct option *opt = NULL;
+    for (const struct option *l = long_opts; l->name; l++)
+        if (!strcmp(l->name, name))
+            opt = l;
+    if (!opt) {
+        if (err)
+            snprintf(err, n, "unknown key '%s' (the keys are fpo-train's long option names)", name);
+        return 0;
+    }
+    switch (opt->val) {
+    case O_CONFIG: case O_RESUME: case O_EVAL: case O_LIST: case O_HELP:
+        if (err)
+            snprintf(err, n, "'%s' is a command, not a setting: give it on the command line", name);
+        return 0;
+    default: break;
+    }
+    if (!opt->has_arg) {
+        int b;
+        if (parse_bool(value, &b)) {
+            if (err)
+                snprintf(err, n, "%s wants true or false, got '%s'", name, value);
+            return 0;
+        }
+        switch (opt->val) {
+        case O_ASPO: x->o->aspo = b; break;
+        case O_NOASPO: x->o->aspo = !b; break;
+        case O_KEEPBEST: x->o->keep_best = b; break;
+        case O_NOGUARD: x->o->no_guard = b; break;
+        case O_QUIET: x->o->quiet = b; break;
+        default: break;
+        }
+        return 1;
+    }
+    if (opt->val == O_TASK || opt->val == O_OUT || opt->val == O_MDIR) {
+        char *keep = x->strings[x->n_strings < 2 ? x->n_strings++ : 2];
+        snprintf(keep, sizeof x->strings[0], "%s", value);
+        value = keep;
+    }
+    if (apply_option(x->o, opt->val, value)) { /* it printed what is wrong */
+        if (err)
+            snprintf(err, n, "bad value for %s", name);
+        return 0;
+    }
+    return 1;
+}
+
+static int load_config(opts *o, const char *path)
+{
+    static ini_ctx x; /* its strings are kept for the whole run */
+    memset(&x, 0, sizeof x);
+    x.o = o;
+    int line = ini_parse(path, ini_entry, &x);
+    if (line == -1) {
+        fprintf(stderr, "fpo-train: cannot read the config file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (line) {
+        fprintf(stderr, "fpo-train: %s line %d: %s\n", path, line,
+                x.err[0] ? x.err : "not a key = value line");
+        return -1;
+    }
+    return 0;
+}
+#else
+static int load_config(opts *o, const char *path)
+{
+    (void)o;
+    fprintf(stderr, "fpo-train: --config %s: this fpo-train was built without INI support "
+                    "(install libinih-dev, then reconfigure and rebuild)\n", path);
+    return -1;
+}
+#endif
+
+/* The shortest decimal that reads back (strtof) as the same float. */
+static const char *float_str(char *buf, size_t n, float v)
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, n, "%.*g", digits, (double)v);
+        if (strtof(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
+/* OUT/config.ini: every setting of the run as resolved (the task's defaults
+ * and the flags), in a form load_config reads back; floats in the
+ * shortest form that reads back as the same float. Written to a
+ * temporary file, then renamed. */
+static int write_config(const char *outdir, const opts *o, const task_info *task,
+                        const fpo_policy_config *pc, const fpo_optimizer_config *oc,
+                        const fpo_sampler_config *sc, const fpo_trainer_config *tc,
+                        long long steps, int eval_episodes, long long eval_every)
+{
+    char path[1200], tmp[1300];
+    snprintf(path, sizeof path, "%s/config.ini", outdir);
+    snprintf(tmp, sizeof tmp, "%s/config.ini.tmp", outdir);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "fpo-train: cannot write %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    const char *tf[] = {"false", "true"};
+    char fb[14][32];
+#define FS(i, v) float_str(fb[i], sizeof fb[i], v)
+    fprintf(f, "# fpo-train's resolved settings for this run: fpo-train --config %s\n"
+               "[fpo-train]\n", path);
+    fprintf(f, "task = %s\nalgo = %s\npreset = %s\nsteps = %lld\nseed = %llu\nthreads = %d\n",
+            task->name, oc->algo == FPO_ALGO_PPO ? "ppo" : "fpo", presets[o->preset == 1],
+            steps, (unsigned long long)tc->seed, tc->threads);
+    fprintf(f, "num-envs = %d\nhorizon = %d\nn-mc = %d\nt-dist = %s\n", tc->num_envs, tc->horizon,
+            tc->n_mc, t_dists[tc->t_dist]);
+    fprintf(f, "epochs = %d\nminibatches = %d\nlr = %s\nclip = %s\ngamma = %s\n"
+               "lambda = %s\nreward-scale = %s\nentropy = %s\nvalue-coef = %s\n"
+               "max-grad-norm = %s\n",
+            oc->epochs, oc->minibatches, FS(0, oc->lr), FS(1, oc->clip_eps), FS(2, oc->gamma),
+            FS(3, oc->gae_lambda), FS(4, oc->reward_scale), FS(5, oc->entropy_coef),
+            FS(6, oc->value_coef), FS(7, oc->max_grad_norm));
+    fprintf(f, "cfm = %s\nratio = %s\naspo = %s\nanchor = %s\nbound = %s\n"
+               "bound-coef = %s\nspike-clip = %s\n",
+            cfms[oc->cfm_loss], ratios[oc->ratio_mode], tf[oc->aspo != 0],
+            FS(8, oc->anchor_coef), FS(9, oc->bound), FS(10, oc->bound_coef),
+            FS(11, oc->spike_clip));
+    fprintf(f, "sampler = %s\nsampler-steps = %d\nsde-noise = %s\n", samplers[sc->integrator],
+            sc->steps, FS(12, sc->sde_noise));
+    fprintf(f, "actor = %d:%d\ncritic = %d:%d\ntime-emb = %s\nraw-clip = %s\n",
+            pc->actor_layers, pc->actor_layers > 0 ? pc->actor_hidden[0] : 1, pc->critic_layers,
+            pc->critic_layers > 0 ? pc->critic_hidden[0] : 1, time_embs[pc->time_embedding],
+            FS(13, pc->raw_clip));
+    fprintf(f, "no-guard = %s\neval-episodes = %d\nkeep-best = %s\n", tf[tc->guard == -1],
+            eval_episodes, tf[o->keep_best != 0]);
+    fprintf(f, "lr-schedule = %s\n", lr_schedules[(unsigned)tc->lr_schedule < 3 ? tc->lr_schedule : 0]);
+    if (o->keep_best)
+        fprintf(f, "eval-every = %lld\n", eval_every);
+    if (o->checkpoint_every > 0)
+        fprintf(f, "checkpoint-every = %d\n", o->checkpoint_every);
+    if (o->model_dir)
+        fprintf(f, "model-dir = %s\n", o->model_dir);
+#undef FS
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "fpo-train: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 static int train_main(int argc, char **argv)
@@ -392,148 +863,47 @@ static int train_main(int argc, char **argv)
     o.sampler_steps = 10;
     o.actor_layers = o.critic_layers = -1;
     o.t_dist = FPO_T_GRID;
-    int list = 0;
-    enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_MB, O_LR,
-           O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
-           O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
-           O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
-           O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_LRSCHED };
-    static const struct option lo[] = {
-        {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
-        {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
-        {"num-envs", 1, 0, O_NENV}, {"horizon", 1, 0, O_HOR}, {"epochs", 1, 0, O_EP},
-        {"minibatches", 1, 0, O_MB}, {"lr", 1, 0, O_LR}, {"clip", 1, 0, O_CLIP},
-        {"gamma", 1, 0, O_GAMMA}, {"lambda", 1, 0, O_LAMBDA}, {"reward-scale", 1, 0, O_RS},
-        {"entropy", 1, 0, O_ENT}, {"value-coef", 1, 0, O_VC}, {"max-grad-norm", 1, 0, O_MGN},
-        {"n-mc", 1, 0, O_NMC}, {"t-dist", 1, 0, O_TD}, {"cfm", 1, 0, O_CFM},
-        {"ratio", 1, 0, O_RATIO}, {"aspo", 0, 0, O_ASPO}, {"sampler", 1, 0, O_SAMP},
-        {"sampler-steps", 1, 0, O_SSTEPS}, {"sde-noise", 1, 0, O_SDE}, {"actor", 1, 0, O_ACTOR},
-        {"critic", 1, 0, O_CRITIC}, {"eval", 1, 0, O_EVAL}, {"eval-episodes", 1, 0, O_EVALEP},
-        {"model-dir", 1, 0, O_MDIR}, {"quiet", 0, 0, O_QUIET}, {"list", 0, 0, O_LIST},
-        {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {"no-aspo", 0, 0, O_NOASPO},
-        {"time-emb", 1, 0, O_TEMB}, {"keep-best", 0, 0, O_KEEPBEST},
-        {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
-        {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
-        {"preset", 1, 0, O_PRESET}, {"anchor", 1, 0, O_ANCHOR},
-        {"lr-schedule", 1, 0, O_LRSCHED},
-        {0, 0, 0, 0}};
-    /* Names in the order of the enums they select. */
-    static const char *const t_dists[] = {"grid", "uniform", "beta"};
-    static const char *const cfms[] = {"eps", "u", "elbo"};
-    static const char *const ratios[] = {"avg", "per-sample"};
-    static const char *const samplers[] = {"euler", "heun", "midpoint"};
-    static const char *const time_embs[] = {"sin", "raw"};
-    static const char *const presets[] = {"cpu", "paper"};
+    /* A config file first (--config FILE, or the run's config.ini with
+     * --resume DIR), then the flags, which override it. */
+    const char *config = NULL, *resume_dir = NULL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        const char *v = NULL;
+        int is_config = !strcmp(argv[i], "--config") || !strncmp(argv[i], "--config=", 9);
+        int is_resume = !strcmp(argv[i], "--resume") || !strncmp(argv[i], "--resume=", 9);
+        if (!is_config && !is_resume)
+            continue;
+        v = argv[i][8] == '=' ? argv[i] + 9 : i + 1 < argc ? argv[++i] : NULL;
+        if (is_config)
+            config = v;
+        else
+            resume_dir = v;
+    }
+#ifdef FPO_TRAIN_INIH
+    char resume_config[1100];
+    if (!config && resume_dir) {
+        snprintf(resume_config, sizeof resume_config, "%s/config.ini", resume_dir);
+        if (access(resume_config, F_OK) == 0)
+            config = resume_config;
+    }
+#else
+    (void)resume_dir;
+#endif
+    if (config && load_config(&o, config))
+        return 2;
     int c;
-    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (c) {
-        case O_TASK: o.task = optarg; break;
-        case O_ALGO:
-            if (!strcmp(optarg, "fpo"))
-                o.algo = FPO_ALGO_FPO;
-            else if (!strcmp(optarg, "ppo"))
-                o.algo = FPO_ALGO_PPO;
-            else {
-                fprintf(stderr, "fpo-train: --algo must be fpo or ppo\n");
-                return 2;
-            }
-            break;
-        case O_STEPS: if (num_ll("steps", optarg, 0, (long long)1 << 62, &o.steps)) return 2; break;
-        case O_SEED: {
-            long long v;
-            if (num_ll("seed", optarg, 0, LLONG_MAX, &v))
-                return 2;
-            o.seed = (uint64_t)v;
-            break;
+    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        if (c == O_HELP) {
+            usage(stdout);
+            return 0;
         }
-        case O_THREADS: if (num_int("threads", optarg, 1, &o.threads)) return 2; break;
-        case O_OUT: o.out = optarg; break;
-        case O_NENV: if (num_int("num-envs", optarg, 1, &o.num_envs)) return 2; break;
-        case O_HOR: if (num_int("horizon", optarg, 1, &o.horizon)) return 2; break;
-        case O_EP: if (num_int("epochs", optarg, 1, &o.epochs)) return 2; break;
-        case O_MB: if (num_int("minibatches", optarg, 1, &o.minibatches)) return 2; break;
-        case O_LR: if (num_f("lr", optarg, &o.lr)) return 2; break;
-        case O_CLIP: if (num_f("clip", optarg, &o.clip)) return 2; break;
-        case O_GAMMA: if (num_f("gamma", optarg, &o.gamma)) return 2; break;
-        case O_LAMBDA: if (num_f("lambda", optarg, &o.lambda)) return 2; break;
-        case O_RS: if (num_f("reward-scale", optarg, &o.reward_scale)) return 2; break;
-        case O_ENT: if (num_f("entropy", optarg, &o.entropy)) return 2; break;
-        case O_VC: if (num_f("value-coef", optarg, &o.value_coef)) return 2; break;
-        case O_MGN: if (num_f("max-grad-norm", optarg, &o.max_grad_norm)) return 2; break;
-        case O_NMC: if (num_int("n-mc", optarg, 1, &o.n_mc)) return 2; break;
-        case O_TD:
-            if ((o.t_dist = choice("t-dist", optarg, t_dists, 3)) < 0)
-                return 2;
-            break;
-        case O_CFM:
-            if ((o.cfm = choice("cfm", optarg, cfms, 3)) < 0)
-                return 2;
-            break;
-        case O_RATIO:
-            if ((o.ratio_mode = choice("ratio", optarg, ratios, 2)) < 0)
-                return 2;
-            break;
-        case O_TEMB:
-            if ((o.time_emb = choice("time-emb", optarg, time_embs, 2)) < 0)
-                return 2;
-            break;
-        case O_ASPO: o.aspo = 1; break;
-        case O_NOASPO: o.aspo = 0; break;
-        case O_SAMP: {
-            int k = choice("sampler", optarg, samplers, 3);
-            if (k < 0)
-                return 2;
-            o.integrator = (fpo_integrator)k;
-            break;
+        if (c == '?' || c == ':') {
+            usage(stderr);
+            return 2;
         }
-        case O_SSTEPS: if (num_int("sampler-steps", optarg, 1, &o.sampler_steps)) return 2; break;
-        case O_SDE: if (num_f("sde-noise", optarg, &o.sde_noise)) return 2; break;
-        case O_RAWCLIP: if (num_f("raw-clip", optarg, &o.raw_clip)) return 2; break;
-        case O_BOUND: if (num_f("bound", optarg, &o.bound)) return 2; break;
-        case O_BOUNDC: if (num_f("bound-coef", optarg, &o.bound_coef)) return 2; break;
-        case O_SPIKE: if (num_f("spike-clip", optarg, &o.spike_clip)) return 2; break;
-        case O_ANCHOR: if (num_f("anchor", optarg, &o.anchor)) return 2; break;
-        case O_PRESET:
-            if ((o.preset = choice("preset", optarg, presets, 2)) < 0)
-                return 2;
-            break;
-        case O_ACTOR:
-            if (parse_layers(optarg, &o.actor_layers, &o.actor_hidden)) {
-                fprintf(stderr, "fpo-train: --actor wants LAYERS:WIDTH\n");
-                return 2;
-            }
-            break;
-        case O_CRITIC:
-            if (parse_layers(optarg, &o.critic_layers, &o.critic_hidden)) {
-                fprintf(stderr, "fpo-train: --critic wants LAYERS:WIDTH\n");
-                return 2;
-            }
-            break;
-        case O_EVAL: o.eval_ckpt = optarg; break;
-        case O_EVALEP: if (num_int("eval-episodes", optarg, 1, &o.eval_episodes)) return 2; break;
-        case O_MDIR: o.model_dir = optarg; break;
-        case O_KEEPBEST: o.keep_best = 1; break;
-        case O_EVALEVERY:
-            if (num_ll("eval-every", optarg, 1, (long long)1 << 62, &o.eval_every))
-                return 2;
-            break;
-        case O_NOGUARD: o.no_guard = 1; break;
-        case O_LRSCHED:
-            if (!strcmp(optarg, "constant"))
-                o.lr_schedule = FPO_LR_CONSTANT;
-            else if (!strcmp(optarg, "linear"))
-                o.lr_schedule = FPO_LR_LINEAR;
-            else {
-                fprintf(stderr, "fpo-train: --lr-schedule wants constant or linear, got '%s'\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case O_QUIET: o.quiet = 1; break;
-        case O_LIST: list = 1; break;
-        case O_HELP: usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
+        if (c == O_CONFIG)
+            continue; /* read above */
+        if (apply_option(&o, c, optarg))
+            return 2;
     }
     if (train_rank() != 0) {
         /* Only rank 0 prints progress and results (errors go to stderr). */
@@ -541,7 +911,7 @@ static int train_main(int argc, char **argv)
         if (!freopen("/dev/null", "w", stdout))
             return 1;
     }
-    if (list) {
+    if (o.list) {
         int n;
         const task_info *const *t = task_list(&n);
         for (int i = 0; i < n; i++)
@@ -669,11 +1039,16 @@ static int train_main(int argc, char **argv)
     tc.progress_user = &L;
 
     char outdir[1024];
-    snprintf(outdir, sizeof outdir, "%s", o.out ? o.out : "");
-    if (!o.out)
+    if (o.resume && o.out && strcmp(o.resume, o.out) != 0) {
+        fprintf(stderr, "fpo-train: --resume %s continues the run in that directory; --out %s "
+                        "would be another one\n", o.resume, o.out);
+        return 2;
+    }
+    snprintf(outdir, sizeof outdir, "%s", o.resume ? o.resume : o.out ? o.out : "");
+    if (!o.out && !o.resume)
         snprintf(outdir, sizeof outdir, "out/%s-%s", task->name, o.algo == FPO_ALGO_FPO ? "fpo" : "ppo");
     char path[1200];
-    if (train_rank() == 0) { /* only rank 0 writes files */
+    if (train_rank() == 0 && !o.resume) { /* only rank 0 writes files */
         if (mkdir_p(outdir)) {
             fprintf(stderr, "fpo-train: cannot create %s: %s\n", outdir, strerror(errno));
             train_all_ok(0);
@@ -686,10 +1061,8 @@ static int train_main(int argc, char **argv)
             train_all_ok(0);
             return 1;
         }
-        fprintf(L.csv, "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
-                       "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
-                       "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
-                       "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm\n");
+        setvbuf(L.csv, NULL, _IOLBF, 0); /* every row reaches the file as it is written */
+        fputs(log_header, L.csv);
     }
     if (!train_all_ok(1))
         return 1;
@@ -704,6 +1077,26 @@ static int train_main(int argc, char **argv)
     }
     long long steps = o.steps >= 0 ? o.steps : d->steps;
     L.t = t;
+    if (o.resume) {
+        /* Every rank restores the same file; rank 0 continues log.csv. */
+        snprintf(path, sizeof path, "%s/trainer.ckpt", outdir);
+        int ok = fpo_trainer_restore(t, path) == FPO_OK;
+        if (!ok)
+            fprintf(stderr, "fpo-train: cannot resume: %s\n", fpo_trainer_errmsg(t));
+        if (ok && train_rank() == 0 && resume_log(&L, outdir, fpo_trainer_env_steps(t)))
+            ok = 0;
+        if (!train_all_ok(ok)) {
+            fpo_trainer_destroy(t);
+            if (L.csv)
+                fclose(L.csv);
+            free(L.x);
+            free(L.y);
+            return 1;
+        }
+    }
+    L.outdir = outdir;
+    if (train_rank() == 0)
+        L.checkpoint_every = o.checkpoint_every;
     L.best_step = L.last_eval = -1;
     if (o.keep_best && train_rank() == 0) { /* only rank 0 evaluates and writes */
         L.keep_best = 1;
@@ -713,6 +1106,14 @@ static int train_main(int argc, char **argv)
         L.outdir = outdir;
         L.eval_every = o.eval_every > 0 ? o.eval_every : (steps / 20 > 0 ? steps / 20 : 1);
         L.next_eval = L.eval_every;
+        while (L.next_eval <= fpo_trainer_env_steps(t)) /* a resumed run */
+            L.next_eval += L.eval_every;
+    }
+    if (train_rank() == 0 &&
+        write_config(outdir, &o, task, &pc, &oc, &sc, &tc, steps,
+                     o.eval_episodes > 0 ? o.eval_episodes : task->defaults.eval_episodes,
+                     L.eval_every)) {
+        status = 1; /* the run could not be reproduced from its folder: say so, train anyway */
     }
     if (!o.quiet)
         printf("training %s on %s: %lld steps, %d envs x %d steps per iteration, seed %llu, "
@@ -721,7 +1122,9 @@ static int train_main(int argc, char **argv)
                task->name, steps, tc.num_envs, tc.horizon, (unsigned long long)o.seed, o.threads,
                train_ranks() > 1 ? " per rank" : "");
     double t_run = train_now();
+    catch_stop_signals(1);
     rc = fpo_trainer_run(t, steps);
+    catch_stop_signals(0);
     t_run = train_now() - t_run;
     if (rc) {
         fprintf(stderr, "fpo-train: training failed: %s: %s\n", fpo_strerror(rc),
@@ -733,15 +1136,30 @@ static int train_main(int argc, char **argv)
      * guard's restored snapshot, or whatever training left). */
     if (L.keep_best && L.last_eval != (long long)fpo_trainer_env_steps(t))
         keep_best_check(&L, (long long)fpo_trainer_env_steps(t));
-    if (L.csv)
-        fclose(L.csv);
+    /* The checkpoint to continue from: after every run with
+     * --checkpoint-every, and after a signal. */
+    if (rc == FPO_OK && train_rank() == 0 && (o.checkpoint_every > 0 || stop_signal))
+        save_checkpoint(&L);
+    if (L.checkpoint_failed)
+        status = 1;
+    if (L.csv && fclose(L.csv) != 0) {
+        fprintf(stderr, "fpo-train: writing %s/log.csv failed: %s\n", outdir, strerror(errno));
+        status = 1;
+    }
     if (train_rank() == 0) /* rank 0 saves and evaluates; the others are done */
         status = save_outputs(&o, task, user, t, outdir, &L, t_run, status);
+    long long done = (long long)fpo_trainer_env_steps(t);
     free(L.x);
     free(L.y);
     fpo_trainer_destroy(t);
     if (task->close)
         task->close(user);
+    if (stop_signal) {
+        if (!o.quiet)
+            printf("stopped by signal %d after step %lld; continue with --resume %s\n",
+                   (int)stop_signal, done, outdir);
+        return 128 + stop_signal;
+    }
     return status;
 }
 

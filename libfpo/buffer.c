@@ -86,6 +86,14 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     return FPO_OK;
 }
 
+double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc)
+{
+    /* The arrays of fpo_buffer_create, in its order. */
+    double cap = (double)num_envs * horizon, od = obs_dim, ad = act_dim, nmc = n_mc;
+    return 4.0 * (cap * od + cap * ad + cap + cap + cap * od + num_envs * od + cap * nmc +
+                  cap * nmc * ad);
+}
+
 void fpo_buffer_destroy(fpo_buffer *b)
 {
     if (b)
@@ -136,9 +144,9 @@ int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions, co
            ad = (size_t)b->cfg.act_dim;
     int any_end = 0;
     for (size_t e = 0; e < N; e++) {
-        if (flags[e] & ~(FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED))
+        if (flags[e] & ~FPO_STEP_ALL_)
             return fpo_fail(&b->err, FPO_EINVAL, "flags[%zu] = %u has unknown bits", e, flags[e]);
-        any_end |= flags[e] != 0;
+        any_end |= (flags[e] & FPO_STEP_ENDED_) != 0;
     }
     if (any_end && !final_obs)
         return fpo_fail(&b->err, FPO_EINVAL, "an episode ended but final_obs is NULL");
@@ -149,7 +157,7 @@ int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions, co
     if (!fpo_all_finite(rewards, N))
         return fpo_fail(&b->err, FPO_ENONFINITE, "a reward is NaN or Inf");
     for (size_t e = 0; e < N; e++)
-        if (flags[e] && !fpo_all_finite(final_obs + e * od, od))
+        if ((flags[e] & FPO_STEP_ENDED_) && !fpo_all_finite(final_obs + e * od, od))
             return fpo_fail(&b->err, FPO_ENONFINITE, "final observation of env %zu is not finite",
                             e);
     size_t base = (size_t)b->steps * N;
@@ -158,7 +166,7 @@ int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions, co
     memcpy(b->rew + base, rewards, N * sizeof(float));
     memcpy(b->flags + base, flags, N * sizeof(unsigned));
     for (size_t e = 0; e < N; e++)
-        if (flags[e])
+        if (flags[e] & FPO_STEP_ENDED_)
             memcpy(b->final_obs + (base + e) * od, final_obs + e * od, od * sizeof(float));
     size_t nmc = (size_t)b->cfg.n_mc;
     if (nmc) {

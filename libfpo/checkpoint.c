@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fpo/sampler.h"
+#include "internal.h"
 #include "policy_impl.h"
 #include "serial.h"
 #include "util.h"
@@ -135,16 +136,11 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
      * before anything is allocated or initialized for them: a short file
      * claiming a huge network would otherwise cost gigabytes and seconds. */
     {
-        int flow = c.kind == FPO_POLICY_FLOW, sdep = c.std_mode == FPO_STD_STATE_DEPENDENT;
-        int emb = c.time_embedding == FPO_TIME_RAW ? 1 : FPO_TIME_EMB_SIN;
         fpo_mlp ma, mc;
-        if (fpo_mlp_init(&ma, flow ? c.obs_dim + c.act_dim + emb : c.obs_dim, c.actor_layers,
-                         c.actor_hidden, !flow && sdep ? 2 * c.act_dim : c.act_dim,
-                         c.actor_activation, 1.0f) != FPO_OK ||
-            fpo_mlp_init(&mc, c.obs_dim, c.critic_layers, c.critic_hidden, 1,
-                         c.critic_activation, 1.0f) != FPO_OK)
+        int emb;
+        size_t n_std;
+        if (fpo_policy_shapes(&c, &ma, &mc, &emb, &n_std) != FPO_OK)
             return fpo_fail(e, FPO_EFORMAT, "checkpoint has an invalid network shape");
-        size_t n_std = !flow && c.std_mode == FPO_STD_STATE_INDEPENDENT ? (size_t)c.act_dim : 0;
         if (ma.n_params + mc.n_params + n_std > (r.len - r.pos - need) / 4)
             return fpo_fail(e, FPO_EFORMAT, "checkpoint is shorter than its networks");
     }
@@ -210,25 +206,13 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
         fpo_policy_destroy(p);
         return fpo_fail(e, FPO_EFORMAT, "checkpoint has non-finite parameters");
     }
-    /* Re-derive the float normalization from the loaded statistics. */
-    int64_t cnt = p->count;
-    p->count = 0;
-    p->pcount = 0;
-    if (cnt > 0) {
-        /* commit() merges pending into committed; load them as pending. */
-        memcpy(p->pmean, p->mean, (size_t)c.obs_dim * sizeof(double));
-        memcpy(p->pm2, p->m2, (size_t)c.obs_dim * sizeof(double));
-        memset(p->mean, 0, (size_t)c.obs_dim * sizeof(double));
-        memset(p->m2, 0, (size_t)c.obs_dim * sizeof(double));
-        p->pcount = cnt;
-        int norm = p->cfg.normalize_obs;
-        p->cfg.normalize_obs = 1;
-        fpo_policy_obs_commit(p);
-        p->cfg.normalize_obs = norm;
-    }
-    /* Finite statistics can still overflow when merged (delta * count) or
-     * when narrowed to float: such a policy could never act or be loaded
-     * again after a save. */
+    /* The statistics are taken as stored, bit for bit, and only their float
+     * copies are derived, so save(load(f)) == f. (Loading them as pending
+     * and merging into empty statistics computed mean + delta * n / n,
+     * which moved the mean by an ulp in about half of the files.) */
+    fpo_policy_stats_restore(p, p->mean, p->m2, p->count);
+    /* Finite statistics can still overflow when narrowed to float: such a
+     * policy could never act. */
     for (int i = 0; i < c.obs_dim; i++)
         if (!isfinite(p->mean[i]) || !isfinite(p->m2[i]) || !isfinite(p->norm_mean[i]) ||
             !isfinite(p->norm_inv_std[i]) || !(p->norm_inv_std[i] > 0.0f)) {

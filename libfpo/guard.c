@@ -69,6 +69,12 @@ void fpo_guard_reset(fpo_guard *g, fpo_policy *p, fpo_optimizer *o, int64_t iter
     g->snap[1].valid = 0;
 }
 
+double fpo_guard_estimate_bytes(double n_params, int obs_dim)
+{
+    /* Two snapshots: parameters, Adam's moments, statistics. */
+    return 2.0 * (3.0 * 4.0 * n_params + 2.0 * 8.0 * obs_dim);
+}
+
 int fpo_guard_init(fpo_guard *g, const fpo_mem *mem, int on, int max_rollbacks, fpo_policy *p,
                    fpo_optimizer *o)
 {

@@ -5,6 +5,7 @@
 
 #include "fpo/fpo.h"
 #include "coll.h"
+#include "mlp.h"
 #include "rng.h"
 
 /* Tunable keys this library has (fpo_opt_key; fpo_optimizer_key_count()). */
@@ -53,5 +54,19 @@ void fpo_policy_pending_export(const fpo_policy *p, double *out);
 void fpo_policy_pending_merge(fpo_policy *p, const double *blocks, int n, size_t stride);
 /* Fingerprint (coll.h) of the parameters and committed statistics, chained on h. */
 uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h);
+
+/* Bytes each component's create would allocate, estimated in double (no
+ * overflow for any int sizes) from the sizes it is given, next to the create
+ * that allocates them: fpo_trainer_create adds them up and refuses a total
+ * the machine cannot hold before allocating anything. */
+double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc);
+double fpo_sampler_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic, int obs_dim,
+                                  int act_dim, int max_batch);
+/* batch: this process's transitions per update (num_envs x horizon). */
+double fpo_optimizer_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic,
+                                    double n_params, int obs_dim, int n_mc, double batch,
+                                    int minibatches, int threads);
+double fpo_vecenv_estimate_bytes(int num_envs, int act_dim);
+double fpo_guard_estimate_bytes(double n_params, int obs_dim);
 
 #endif

@@ -107,6 +107,22 @@ size_t fpo_mlp_cache_floats(const fpo_mlp *m, int batch)
     return s;
 }
 
+double fpo_mlp_cache_floats_estimate(const fpo_mlp *m, double batch)
+{
+    double s = 0;
+    for (int l = 0; l + 1 < m->n_layers; l++)
+        s += batch * (double)m->dims[l + 1] * (stores_d(m) ? 2.0 : 1.0);
+    return s;
+}
+
+double fpo_mlp_params_estimate(const fpo_mlp *m)
+{
+    double s = 0;
+    for (int l = 0; l < m->n_layers; l++)
+        s += ((double)m->dims[l] + 1.0) * (double)m->dims[l + 1];
+    return s;
+}
+
 static size_t chunk_rows(const fpo_mlp *m, int batch)
 {
     size_t r = block_rows(m);
@@ -120,6 +136,15 @@ static size_t wt_floats(const fpo_mlp *m)
     for (int l = 0; l < m->n_layers; l++)
         s += r16((size_t)m->dims[l] * (size_t)m->dims[l + 1]);
     return s;
+}
+
+double fpo_mlp_scratch_floats_estimate(const fpo_mlp *m, double batch)
+{
+    double wt = 0, rows = (double)block_rows(m);
+    for (int l = 0; l < m->n_layers; l++)
+        wt += (double)m->dims[l] * (double)m->dims[l + 1];
+    return wt + 2.0 * (batch < rows ? batch : rows) * (double)m->max_width + 64.0 * m->n_layers +
+           (double)m->max_width;
 }
 
 size_t fpo_mlp_scratch_floats(const fpo_mlp *m, int batch)

@@ -49,6 +49,12 @@ void fpo_mlp_init_params(const fpo_mlp *m, float *params, fpo_rng *rng);
 size_t fpo_mlp_cache_floats(const fpo_mlp *m, int batch);
 /* Floats of scratch that forward and backward need (either may use it). */
 size_t fpo_mlp_scratch_floats(const fpo_mlp *m, int batch);
+/* The same two sizes (to within rounding) and the parameter count, in double
+ * for any batch: the memory estimates of a create checked before it
+ * allocates (fpo_trainer_create), which must not overflow. */
+double fpo_mlp_cache_floats_estimate(const fpo_mlp *m, double batch);
+double fpo_mlp_scratch_floats_estimate(const fpo_mlp *m, double batch);
+double fpo_mlp_params_estimate(const fpo_mlp *m);
 
 /* x: [batch x n_in] row-major; y: [batch x n_out] row-major. cache: NULL for
  * inference, else fpo_mlp_cache_floats floats filled for a later backward.

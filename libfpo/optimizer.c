@@ -373,6 +373,26 @@ static uint32_t state_fingerprint(const fpo_optimizer *o, const fpo_policy *p)
 
 /* The create: `given` is the layout when the trainer already made the
  * handshake (and agrees on the outcome itself), else NULL. */
+double fpo_optimizer_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic,
+                                    double n_params, int obs_dim, int n_mc, double batch,
+                                    int minibatches, int threads)
+{
+    /* The workspaces of optimizer_create below, in its order; one process
+     * (with other ranks the per-thread rows grow by a few percent). */
+    double np = n_params, B = batch, od = obs_dim, nmc = n_mc > 0 ? n_mc : 1;
+    double M = ceil(B / (minibatches > 0 ? minibatches : 1));
+    double rows = ceil(M / (threads > 0 ? threads : 1)), arows = rows * nmc;
+    double in = actor->dims[0], aout = actor->dims[actor->n_layers];
+    double sa = fpo_mlp_scratch_floats_estimate(actor, arows),
+           sc = fpo_mlp_scratch_floats_estimate(critic, rows);
+    double shared = 7.0 * np + B * od + 4.0 * B + B * nmc + B + B;
+    double per_thread = arows * in + 2.0 * arows * aout +
+                        fpo_mlp_cache_floats_estimate(actor, arows) + 2.0 * rows +
+                        fpo_mlp_cache_floats_estimate(critic, rows) + rows * od +
+                        (sa > sc ? sa : sc) + np + arows;
+    return 4.0 * (shared + (threads > 0 ? threads : 1) * per_thread);
+}
+
 static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,
                             const fpo_optimizer_config *cfg, const fpo_layout *given)
 {
@@ -459,6 +479,15 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
         M = M + (int)slack > B ? B : M + (int)slack;
     }
     o->chunk = (M + c.threads - 1) / c.threads;
+    if ((int64_t)o->chunk * (o->n_mc ? o->n_mc : 1) > (1 << 30)) {
+        /* network rows per thread are ints (and would need terabytes) */
+        int64_t r = (int64_t)o->chunk * (o->n_mc ? o->n_mc : 1);
+        optimizer_free(o);
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "a minibatch gives %lld network rows per thread (transitions x n_mc), "
+                        "more than 2^30: raise minibatches or threads",
+                        (long long)r);
+    }
 
     rc = fpo_pool_create(&o->pool, &mem, c.threads);
     if (rc)
@@ -1100,7 +1129,7 @@ static int local_phase(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, double su
      * it) and evaluate their final observations a chunk at a time. */
     int n_end = 0;
     for (int i = 0; i < B; i++)
-        if (b->flags[i])
+        if (b->flags[i] & FPO_STEP_ENDED_)
             o->perm[n_end++] = i;
     work *w0 = &o->w[0];
     for (int s = 0; s < n_end; s += o->chunk) {

@@ -162,6 +162,33 @@ static void policy_free(fpo_policy *p)
     fpo_mem_free(&m, p);
 }
 
+int fpo_policy_shapes(const fpo_policy_config *c, fpo_mlp *actor, fpo_mlp *critic, int *emb_dim,
+                      size_t *n_std)
+{
+    int od = c->obs_dim, ad = c->act_dim;
+    int in, nout;
+    float scale;
+    *emb_dim = 0;
+    *n_std = 0;
+    if (c->kind == FPO_POLICY_FLOW) {
+        *emb_dim = c->time_embedding == FPO_TIME_RAW ? 1 : FPO_TIME_EMB_SIN;
+        in = od + ad + *emb_dim;
+        nout = ad;
+        scale = c->flow_output_scale;
+    } else {
+        in = od;
+        nout = c->std_mode == FPO_STD_STATE_DEPENDENT ? 2 * ad : ad;
+        scale = 1.0f;
+        *n_std = c->std_mode == FPO_STD_STATE_INDEPENDENT ? (size_t)ad : 0;
+    }
+    int rc = fpo_mlp_init(actor, in, c->actor_layers, c->actor_hidden, nout, c->actor_activation,
+                          scale);
+    if (rc == FPO_OK)
+        rc = fpo_mlp_init(critic, od, c->critic_layers, c->critic_hidden, 1, c->critic_activation,
+                          1.0f);
+    return rc;
+}
+
 int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *c, const fpo_mem *mem,
                                fpo_errbuf *err)
 {
@@ -177,24 +204,7 @@ int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *c, con
     p->cfg.allocator = NULL;
 
     int od = c->obs_dim, ad = c->act_dim;
-    int in, nout;
-    float scale;
-    if (c->kind == FPO_POLICY_FLOW) {
-        p->emb_dim = c->time_embedding == FPO_TIME_RAW ? 1 : FPO_TIME_EMB_SIN;
-        in = od + ad + p->emb_dim;
-        nout = ad;
-        scale = c->flow_output_scale;
-    } else {
-        in = od;
-        nout = c->std_mode == FPO_STD_STATE_DEPENDENT ? 2 * ad : ad;
-        scale = 1.0f;
-        p->n_std = c->std_mode == FPO_STD_STATE_INDEPENDENT ? (size_t)ad : 0;
-    }
-    rc = fpo_mlp_init(&p->actor, in, c->actor_layers, c->actor_hidden, nout, c->actor_activation,
-                      scale);
-    if (rc == FPO_OK)
-        rc = fpo_mlp_init(&p->critic, od, c->critic_layers, c->critic_hidden, 1,
-                          c->critic_activation, 1.0f);
+    rc = fpo_policy_shapes(c, &p->actor, &p->critic, &p->emb_dim, &p->n_std);
     if (rc) {
         policy_free(p);
         return fpo_fail(err, rc, "invalid network shape");
@@ -556,8 +566,10 @@ void fpo_policy_stats_save(const fpo_policy *p, double *mean, double *m2, int64_
 void fpo_policy_stats_restore(fpo_policy *p, const double *mean, const double *m2, int64_t count)
 {
     size_t od = (size_t)p->cfg.obs_dim;
-    memcpy(p->mean, mean, od * sizeof(double));
-    memcpy(p->m2, m2, od * sizeof(double));
+    if (mean != p->mean) /* the checkpoint loader passes the policy's own arrays */
+        memcpy(p->mean, mean, od * sizeof(double));
+    if (m2 != p->m2)
+        memcpy(p->m2, m2, od * sizeof(double));
     p->count = count;
     p->pcount = 0;
     memset(p->pmean, 0, od * sizeof(double));

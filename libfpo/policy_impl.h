@@ -58,6 +58,11 @@ float fpo_sigmoid(float s);
 /* The policy's configuration validated and defaulted; used by create and
  * by the checkpoint loader. */
 int fpo_policy_check_config(fpo_errbuf *err, const fpo_policy_config *cfg);
+/* The actor and critic shapes (no allocation), the time-embedding width and
+ * the count of Gaussian std parameters a configuration implies: for create,
+ * the checkpoint loader and the trainer's up-front size check. */
+int fpo_policy_shapes(const fpo_policy_config *cfg, fpo_mlp *actor, fpo_mlp *critic, int *emb_dim,
+                      size_t *n_std);
 int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *cfg, const fpo_mem *mem,
                                fpo_errbuf *err);
 

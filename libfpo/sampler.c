@@ -74,6 +74,16 @@ static void sampler_free(fpo_sampler *s)
     fpo_mem_free(&m, s);
 }
 
+double fpo_sampler_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic, int obs_dim,
+                                  int act_dim, int max_batch)
+{
+    /* The scratch of fpo_sampler_create, in its order. */
+    double B = max_batch, sa = 2.0 * B * actor->max_width, sc = 2.0 * B * critic->max_width;
+    return 4.0 * (B * actor->dims[0] + 2.0 * B * act_dim +
+                  2.0 * B * actor->dims[actor->n_layers] + B * obs_dim + (sa > sc ? sa : sc)) +
+           B * (double)sizeof(fpo_rng);
+}
+
 int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler_config *cfg)
 {
     fpo_sampler_config c;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "abi.h"
 #include "fpo/trainer.h"
@@ -101,6 +102,92 @@ static int with_context(int rc, const char *what)
     return fpo_fail(NULL, rc, "%s: %s", what, why);
 }
 
+/* Limits of a trainer's sizes; the components' own are the same or wider. */
+#define TRAINER_MAX_ENVS (1 << 20)
+#define TRAINER_MAX_HORIZON (1 << 24)
+#define TRAINER_MAX_BATCH (1 << 26) /* transitions per iteration: int indices */
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+/* The memory this machine has (0 if unknown). */
+static double physical_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0.0;
+}
+
+/* The trainer's sizes in the caller's terms, and the memory they imply,
+ * checked before anything is allocated: otherwise a component reports its
+ * own field (num_envs = INT_MAX as the sampler's max_batch), or a batch the
+ * machine cannot hold fails with FPO_ENOMEM only after seconds or minutes
+ * of allocating. What the estimate cannot judge (an invalid policy or
+ * optimizer config) is left to the components' own checks. */
+static int check_sizes(const fpo_trainer_config *c)
+{
+    const fpo_env_table *tab = c->env;
+    if (c->num_envs < 1 || c->num_envs > TRAINER_MAX_ENVS)
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "trainer config: num_envs must be in [1, 2^20 = %d], got %d",
+                        TRAINER_MAX_ENVS, c->num_envs);
+    if (c->horizon < 1 || c->horizon > TRAINER_MAX_HORIZON)
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "trainer config: horizon (steps per environment per iteration) must be "
+                        "in [1, 2^24 = %d], got %d", TRAINER_MAX_HORIZON, c->horizon);
+    int64_t batch = (int64_t)c->num_envs * c->horizon;
+    if (batch > TRAINER_MAX_BATCH)
+        return fpo_fail(NULL, FPO_ERANGE,
+                        "trainer config: num_envs x horizon = %d x %d = %lld transitions per "
+                        "iteration, more than 2^26 = %d", c->num_envs, c->horizon,
+                        (long long)batch, TRAINER_MAX_BATCH);
+    if (c->threads < 1 || c->threads > 256)
+        return fpo_fail(NULL, FPO_ERANGE, "trainer config: threads must be in [1, 256], got %d",
+                        c->threads);
+    if (c->n_mc < 0 || c->n_mc > 4096)
+        return fpo_fail(NULL, FPO_ERANGE, "trainer config: n_mc must be in [0, 4096], got %d",
+                        c->n_mc);
+    /* The environment table's own sizes: fpo_env_table_check, before. */
+    fpo_optimizer_config oc;
+    fpo_policy_config pc;
+    if (c->optimizer ? FPO_COPY_CONFIG(NULL, OPTIMIZER_CONFIG, &oc, c->optimizer,
+                                       fpo_optimizer_config_init(&oc, FPO_ALGO_FPO))
+                     : (fpo_optimizer_config_init(&oc, FPO_ALGO_FPO), FPO_OK))
+        return FPO_OK;
+    if (c->policy ? FPO_COPY_CONFIG(NULL, POLICY_CONFIG, &pc, c->policy, fpo_policy_config_init(&pc))
+                  : (fpo_policy_config_init(&pc), FPO_OK))
+        return FPO_OK;
+    if (!c->policy)
+        pc.kind = oc.algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
+    pc.obs_dim = tab->obs_dim;
+    pc.act_dim = tab->act_dim;
+    fpo_mlp actor, critic;
+    int emb;
+    size_t n_std;
+    if (fpo_policy_shapes(&pc, &actor, &critic, &emb, &n_std) != FPO_OK)
+        return FPO_OK;
+    int n_mc = oc.algo == FPO_ALGO_FPO ? c->n_mc : 0;
+    double np = fpo_mlp_params_estimate(&actor) + fpo_mlp_params_estimate(&critic) + (double)n_std;
+    double od = tab->obs_dim, ad = tab->act_dim, N = c->num_envs;
+    double opt = fpo_optimizer_estimate_bytes(&actor, &critic, np, tab->obs_dim, n_mc,
+                                              (double)batch, oc.minibatches, c->threads);
+    double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, tab->act_dim,
+                                           n_mc);
+    double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, tab->act_dim,
+                                            c->num_envs);
+    double rest = 4.0 * np + 32.0 * od /* policy */ + fpo_guard_estimate_bytes(np, tab->obs_dim) +
+                  fpo_vecenv_estimate_bytes(c->num_envs, tab->act_dim) +
+                  N * (3.0 * od + 2.0 * ad + 2.0) * 4.0 /* the trainer's arrays */;
+    double total = opt + buf + smp + rest, have = physical_memory_bytes();
+    if (have > 0 && total > have)
+        return fpo_fail(NULL, FPO_ENOMEM,
+                        "num_envs x horizon = %d x %d (n_mc %d) needs about %.1f GiB (optimizer "
+                        "%.1f for minibatches of %.0f; buffer %.1f; sampler %.1f; other %.1f), "
+                        "more than this machine's %.1f GiB: lower num_envs, horizon or network "
+                        "sizes, or raise minibatches",
+                        c->num_envs, c->horizon, n_mc, total / GIB, opt / GIB,
+                        ceil((double)batch / (oc.minibatches > 0 ? oc.minibatches : 1)),
+                        buf / GIB, smp / GIB, rest / GIB, have / GIB);
+    return FPO_OK;
+}
+
 int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
 {
     fpo_trainer_config c;
@@ -117,10 +204,6 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
      * first, the same one fpo_vecenv_create makes. */
     if ((rc = fpo_env_table_check(NULL, c.env, NULL)))
         return rc;
-    if (c.num_envs < 1 || c.horizon < 1 || c.threads < 1 || c.threads > 256 || c.n_mc < 0)
-        return fpo_fail(NULL, FPO_ERANGE,
-                        "num_envs %d, horizon %d must be >= 1, threads %d in [1, 256], n_mc %d >= 0",
-                        c.num_envs, c.horizon, c.threads, c.n_mc);
     /* Older callers' structs lack the guard fields: the copy leaves the
      * defaults (on, 3). 0 means the default too. */
     if (c.guard < -1 || c.guard > 1)
@@ -136,16 +219,18 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if (c.guard_max_rollbacks < 1 || c.guard_max_rollbacks > 64)
         return fpo_fail(NULL, FPO_ERANGE, "guard_max_rollbacks must be in [1, 64] (0: default), "
                         "got %d", c.guard_max_rollbacks);
+    if ((rc = check_sizes(&c)))
+        return rc;
     fpo_coll coll;
     if ((rc = fpo_coll_init(&coll, c.collective, NULL)))
         return rc;
     if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
     fpo_trainer *t = fpo_mem_calloc(&mem, 1, sizeof *t);
-    /* The exchange buffer (per rank: a status and five episode statistics)
+    /* The exchange buffer (per rank: a status and six episode statistics)
      * is allocated before the first collective call: failing here is a
      * local failure (fpo/collective.h). */
-    size_t nxb = 6 * (size_t)coll.size + 8;
+    size_t nxb = 7 * (size_t)coll.size + 8;
     if (nxb < fpo_coll_scratch_doubles(&coll))
         nxb = fpo_coll_scratch_doubles(&coll);
     double *xb = t ? fpo_mem_calloc(&mem, nxb, sizeof(double)) : NULL;
@@ -359,8 +444,8 @@ static int merge_rollouts(fpo_trainer *t, int rc)
         return rc;
     size_t P = (size_t)t->coll.size;
     double *x = t->xb;
-    memset(x, 0, 6 * P * sizeof(double));
-    double *mine = x + 6 * (size_t)t->coll.rank;
+    memset(x, 0, 7 * P * sizeof(double));
+    double *mine = x + 7 * (size_t)t->coll.rank;
     const fpo_episode_stats *e = &t->last_episodes;
     if (!rc && e->episodes > 0) {
         mine[1] = (double)e->episodes;
@@ -368,15 +453,17 @@ static int merge_rollouts(fpo_trainer *t, int rc)
         mine[3] = e->mean_length * (double)e->episodes;
         mine[4] = e->min_return;
         mine[5] = e->max_return;
+        mine[6] = (double)e->successes;
     }
-    if ((rc = fpo_coll_sum_outcome(&t->coll, &t->err, x, 6 * P, 6, rc, "episode statistics",
+    if ((rc = fpo_coll_sum_outcome(&t->coll, &t->err, x, 7 * P, 7, rc, "episode statistics",
                                    "the rollout")))
         return rc;
-    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY;
+    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY, succ = 0;
     for (size_t q = 0; q < P; q++) {
-        const double *s = x + 6 * q;
+        const double *s = x + 7 * q;
         if (s[1] > 0) {
             n += s[1];
+            succ += s[6];
             sum += s[2];
             len += s[3];
             lo = fmin(lo, s[4]);
@@ -387,6 +474,7 @@ static int merge_rollouts(fpo_trainer *t, int rc)
     memset(&g, 0, sizeof g);
     g.struct_size = sizeof g;
     g.episodes = (int64_t)n;
+    g.successes = (int64_t)succ;
     if (n > 0) {
         g.mean_return = sum / n;
         g.mean_length = len / n;
@@ -595,7 +683,8 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
      * again, so save the counter it had before, and that reset replays the
      * same episode seed. */
     for (int i = 0; i < n; i++)
-        put_u64(w, ep[i] - (t->iteration > 0 && !t->need_reset && t->flags[i] ? 1u : 0u));
+        put_u64(w, ep[i] - (t->iteration > 0 && !t->need_reset && (t->flags[i] & FPO_STEP_ENDED_)
+                                ? 1u : 0u));
     put_u64(w, (uint64_t)t->iteration);
     put_u64(w, (uint64_t)t->env_steps);
     put_f64(w, t->recent_return);

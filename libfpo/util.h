@@ -9,6 +9,11 @@
 #include "abi.h"
 #include "error.h"
 
+/* Every bit an environment step may report (any other is an error), and
+ * the bits that end an episode. */
+#define FPO_STEP_ALL_ (FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED | FPO_STEP_SUCCESS)
+#define FPO_STEP_ENDED_ (FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED)
+
 /* Copy a caller's config over the library's defaults by the rules of abi.h:
  * init_call fills dst with the defaults, then the caller's struct_size bytes
  * are checked and copied. ID is the fpo_struct_id without FPO_S_. */

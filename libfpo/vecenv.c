@@ -27,12 +27,14 @@ struct fpo_vecenv {
     int64_t *len;
     double *done_ret;     /* return and length of the episode that just ended */
     int64_t *done_len;
+    unsigned char *succ;      /* FPO_STEP_SUCCESS seen in the current episode */
+    unsigned char *done_succ; /* and in the episode that just ended */
     float *low, *high;
     float *act;           /* clipped actions handed to the callbacks */
     int *status;          /* per-instance result of the last parallel call */
     int need_reset;
     /* Completed-episode statistics since the last take. */
-    int64_t st_n;
+    int64_t st_n, st_succ;
     double st_sum, st_len, st_min, st_max;
     /* Arguments of the parallel call in flight. */
     const float *in_act;
@@ -83,6 +85,8 @@ static void vecenv_free(fpo_vecenv *v)
     fpo_mem_free(&m, v->len);
     fpo_mem_free(&m, v->done_ret);
     fpo_mem_free(&m, v->done_len);
+    fpo_mem_free(&m, v->succ);
+    fpo_mem_free(&m, v->done_succ);
     fpo_mem_free(&m, v->low);
     fpo_mem_free(&m, v->high);
     fpo_mem_free(&m, v->act);
@@ -166,11 +170,13 @@ int fpo_vecenv_create(fpo_vecenv **out, const fpo_vecenv_config *cfg)
     v->len = fpo_mem_calloc(&mem, N, sizeof(int64_t));
     v->done_ret = fpo_mem_calloc(&mem, N, sizeof(double));
     v->done_len = fpo_mem_calloc(&mem, N, sizeof(int64_t));
+    v->succ = fpo_mem_calloc(&mem, N, 1);
+    v->done_succ = fpo_mem_calloc(&mem, N, 1);
     v->low = fpo_mem_calloc(&mem, ad, sizeof(float));
     v->high = fpo_mem_calloc(&mem, ad, sizeof(float));
     v->act = fpo_mem_calloc(&mem, N * ad, sizeof(float));
     v->status = fpo_mem_calloc(&mem, N, sizeof(int));
-    if (!v->envs || !v->created || !v->episode || !v->ret || !v->len || !v->done_ret || !v->done_len || !v->low || !v->high ||
+    if (!v->envs || !v->created || !v->episode || !v->ret || !v->len || !v->done_ret || !v->done_len || !v->succ || !v->done_succ || !v->low || !v->high ||
         !v->act || !v->status) {
         vecenv_free(v);
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating vecenv arrays");
@@ -212,6 +218,15 @@ const char *fpo_vecenv_errmsg(const fpo_vecenv *v)
     return v ? v->err.msg : "vecenv is NULL";
 }
 
+double fpo_vecenv_estimate_bytes(int num_envs, int act_dim)
+{
+    /* The per-instance arrays of fpo_vecenv_create; the instances
+     * themselves are the host's. */
+    return (double)num_envs * (double)(sizeof(void *) + sizeof(int) + sizeof(uint64_t) +
+                                       sizeof(double) + sizeof(int64_t) + sizeof(double) +
+                                       sizeof(int64_t) + sizeof(int) + 4.0 * act_dim);
+}
+
 int fpo_vecenv_num_envs(const fpo_vecenv *v) { return v ? v->num_envs : FPO_NULL_ARG("v"); }
 int fpo_vecenv_obs_dim(const fpo_vecenv *v) { return v ? v->obs_dim : FPO_NULL_ARG("v"); }
 int fpo_vecenv_act_dim(const fpo_vecenv *v) { return v ? v->act_dim : FPO_NULL_ARG("v"); }
@@ -226,6 +241,7 @@ static int reset_one(fpo_vecenv *v, int i, float *obs)
     v->episode[i]++;
     v->ret[i] = 0.0;
     v->len[i] = 0;
+    v->succ[i] = 0;
     if (v->table.reset(v->user, v->envs[i], episode_seed(v, i), obs) != 0)
         return ST_CALLBACK;
     if (!fpo_all_finite(obs, (size_t)v->obs_dim))
@@ -249,15 +265,17 @@ static int step_one(fpo_vecenv *v, int i)
         return ST_NONFINITE_REW;
     if (!fpo_all_finite(obs, od))
         return ST_NONFINITE_OBS;
-    if (fl & ~(FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED))
+    if (fl & ~FPO_STEP_ALL_)
         return ST_FLAGS;
     v->out_rew[i] = r;
     v->out_flags[i] = fl;
     v->ret[i] += r;
     v->len[i]++;
-    if (fl) {
+    v->succ[i] |= (fl & FPO_STEP_SUCCESS) != 0;
+    if (fl & FPO_STEP_ENDED_) {
         v->done_ret[i] = v->ret[i];
         v->done_len[i] = v->len[i];
+        v->done_succ[i] = v->succ[i];
         if (v->out_final)
             memcpy(v->out_final + (size_t)i * od, obs, od * sizeof(float));
         int st = reset_one(v, i, obs);
@@ -354,10 +372,11 @@ int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewa
         return rc;
     /* Episode statistics in instance order, so they do not depend on threads. */
     for (int i = 0; i < v->num_envs; i++) {
-        if (!flags[i])
+        if (!(flags[i] & FPO_STEP_ENDED_))
             continue;
         double r = v->done_ret[i];
         v->st_n++;
+        v->st_succ += v->done_succ[i];
         v->st_sum += r;
         v->st_len += (double)v->done_len[i];
         v->st_min = fmin(v->st_min, r);
@@ -376,6 +395,7 @@ int fpo_vecenv_take_episode_stats(fpo_vecenv *v, fpo_episode_stats *out)
     memset(&s, 0, sizeof s);
     s.struct_size = sizeof s;
     s.episodes = v->st_n;
+    s.successes = v->st_succ;
     if (v->st_n > 0) {
         s.mean_return = v->st_sum / (double)v->st_n;
         s.mean_length = v->st_len / (double)v->st_n;
@@ -386,6 +406,7 @@ int fpo_vecenv_take_episode_stats(fpo_vecenv *v, fpo_episode_stats *out)
     if (rc)
         return rc;
     v->st_n = 0;
+    v->st_succ = 0;
     v->st_sum = v->st_len = 0.0;
     v->st_min = INFINITY;
     v->st_max = -INFINITY;

@@ -721,7 +721,7 @@ static int buffer_call_case(fx *f, int k)
     case 2: return fpo_buffer_add(f->b, obs, NULL, rew, fl, NULL);
     case 3: return fpo_buffer_add(f->b, obs, act, NULL, fl, NULL);
     case 4: return fpo_buffer_add(f->b, obs, act, rew, NULL, NULL);
-    case 5: fl[1] = 4u; return fpo_buffer_add(f->b, obs, act, rew, fl, fin);
+    case 5: fl[1] = 8u; /* 4 is FPO_STEP_SUCCESS */ return fpo_buffer_add(f->b, obs, act, rew, fl, fin);
     case 6: fl[0] = 0x80000000u; return fpo_buffer_add(f->b, obs, act, rew, fl, fin);
     case 7: fl[1] = FPO_STEP_TRUNCATED; return fpo_buffer_add(f->b, obs, act, rew, fl, NULL);
     case 8: fl[0] = FPO_STEP_TERMINATED; return fpo_buffer_add(f->b, obs, act, rew, fl, NULL);
@@ -1487,7 +1487,7 @@ static const bcase cases[] = {
     {"buffer_add raw NULL", buffer_call_case, 2, E(EINVAL), H_B, 0},
     {"buffer_add rewards NULL", buffer_call_case, 3, E(EINVAL), H_B, 0},
     {"buffer_add flags NULL", buffer_call_case, 4, E(EINVAL), H_B, 0},
-    {"buffer_add flag bit 4", buffer_call_case, 5, E(EINVAL), H_B, 0},
+    {"buffer_add flag bit 8", buffer_call_case, 5, E(EINVAL), H_B, 0},
     {"buffer_add flag bit 31", buffer_call_case, 6, E(EINVAL), H_B, 0},
     {"buffer_add truncated, final_obs NULL", buffer_call_case, 7, E(EINVAL), H_B, 0},
     {"buffer_add terminated, final_obs NULL", buffer_call_case, 8, E(EINVAL), H_B, 0},

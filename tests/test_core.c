@@ -835,6 +835,48 @@ static int walk_step(void *user, void *env, const float *a, float *obs, float *r
 static const fpo_env_table walk_table = {sizeof(fpo_env_table), FPO_ENV_TABLE_VERSION, 1, 1,
                                          NULL, NULL, NULL, walk_reset, walk_step, NULL};
 
+/* save(load(f)) == f byte for byte (issue 19): the loader once merged the
+ * stored statistics into empty ones (mean + delta * n / n), which moved the
+ * mean by an ulp in about half of the files. Random policies with
+ * statistics of many scales and counts, committed in several batches. */
+static unsigned char *save_to_mem(const fpo_policy *p, size_t *n)
+{
+    ck_assert_int_eq(fpo_policy_save_mem(p, NULL, 0, n), FPO_OK);
+    unsigned char *buf = malloc(*n);
+    ck_assert_int_eq(fpo_policy_save_mem(p, buf, *n, n), FPO_OK);
+    return buf;
+}
+
+static void assert_reload_identical(const fpo_policy *p)
+{
+    size_t n1, n2;
+    unsigned char *b1 = save_to_mem(p, &n1);
+    fpo_policy *q;
+    ck_assert_int_eq(fpo_policy_load_mem(&q, b1, n1, NULL), FPO_OK);
+    unsigned char *b2 = save_to_mem(q, &n2);
+    ck_assert_uint_eq(n1, n2);
+    size_t first = 0;
+    while (first < n1 && b1[first] == b2[first])
+        first++;
+    ck_assert_msg(first == n1, "save(load(f)) differs from f at byte %zu of %zu", first, n1);
+    fpo_policy_destroy(q);
+    free(b1);
+    free(b2);
+}
+
+static unsigned char *read_whole(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)len + 1);
+    *n = fread(buf, 1, (size_t)len, f);
+    fclose(f);
+    return buf;
+}
+
 static fpo_trainer *walk_trainer_aspo(float *state, fpo_algo algo, int aspo)
 {
     fpo_trainer_config tc;
@@ -888,6 +930,21 @@ START_TEST(resume_equals_uninterrupted_run)
     fpo_trainer *c = walk_trainer(s3, algo); /* a fresh process would start here */
     ck_assert_int_eq(fpo_trainer_restore(c, path), FPO_OK);
     ck_assert_int_eq(fpo_trainer_env_steps(c), 6 * 32);
+    /* The trainer checkpoint too: restore then save gives the same bytes. */
+    {
+        char path2[] = "/tmp/fpo_resume2_XXXXXX";
+        int fd2 = mkstemp(path2);
+        ck_assert_int_ge(fd2, 0);
+        close(fd2);
+        ck_assert_int_eq(fpo_trainer_save(c, path2), FPO_OK);
+        size_t n1, n2;
+        unsigned char *f1 = read_whole(path, &n1), *f2 = read_whole(path2, &n2);
+        ck_assert_uint_eq(n1, n2);
+        ck_assert_mem_eq(f1, f2, n1);
+        free(f1);
+        free(f2);
+        unlink(path2);
+    }
     double lr;
     fpo_optimizer_get(fpo_trainer_optimizer(c), FPO_OPT_LR, &lr);
     ck_assert_double_eq_tol(lr, 1e-3, 1e-9);
@@ -899,6 +956,16 @@ START_TEST(resume_equals_uninterrupted_run)
     fpo_policy_get_params(fpo_trainer_policy(a), FPO_NET_ALL, pa, np);
     fpo_policy_get_params(fpo_trainer_policy(c), FPO_NET_ALL, pc, np);
     ck_assert_mem_eq(pa, pc, np * 4);
+    {
+        /* and the saved policies are the same file, statistics included */
+        size_t na, nc;
+        unsigned char *ba = save_to_mem(fpo_trainer_policy(a), &na);
+        unsigned char *bc = save_to_mem(fpo_trainer_policy(c), &nc);
+        ck_assert_uint_eq(na, nc);
+        ck_assert_mem_eq(ba, bc, na);
+        free(ba);
+        free(bc);
+    }
     ck_assert_int_eq(fpo_optimizer_step_count(fpo_trainer_optimizer(a)),
                      fpo_optimizer_step_count(fpo_trainer_optimizer(c)));
     /* A trainer of another shape refuses the file and stays usable. */
@@ -917,6 +984,48 @@ START_TEST(resume_equals_uninterrupted_run)
     free(pc);
     fpo_trainer_destroy(a);
     fpo_trainer_destroy(c);
+}
+END_TEST
+
+START_TEST(load_then_save_is_byte_identical)
+{
+    fpo_rng rng;
+    fpo_rng_init(&rng, 77, 0);
+    for (int k = 0; k < 24; k++) {
+        fpo_policy_config pc;
+        fpo_policy_config_init(&pc);
+        pc.kind = k % 2 ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
+        pc.obs_dim = 1 + k % 7;
+        pc.act_dim = 1 + k % 3;
+        pc.seed = (uint64_t)k;
+        pc.actor_layers = pc.critic_layers = 1;
+        pc.actor_hidden[0] = pc.critic_hidden[0] = 8;
+        fpo_policy *p;
+        ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+        for (int batch = 0; batch < 1 + k % 4; batch++) {
+            int rows = 3 + 37 * batch + k;
+            float *obs = malloc((size_t)rows * (size_t)pc.obs_dim * sizeof(float));
+            fpo_rng_normal(&rng, obs, (size_t)rows * (size_t)pc.obs_dim);
+            float scale = (float)(k % 5) * 3.0f + 0.1f, shift = (float)(k - 12) * 1.7f;
+            for (int i = 0; i < rows * pc.obs_dim; i++)
+                obs[i] = obs[i] * scale + shift;
+            ck_assert_int_eq(fpo_policy_obs_accumulate(p, obs, rows), FPO_OK);
+            ck_assert_int_eq(fpo_policy_obs_commit(p), FPO_OK);
+            free(obs);
+        }
+        assert_reload_identical(p);
+        fpo_policy_destroy(p);
+    }
+    /* Trained policies: statistics and parameters as training leaves them. */
+    for (int a = 0; a < 2; a++) {
+        float st[8];
+        fpo_trainer *t = walk_trainer(st, a ? FPO_ALGO_PPO : FPO_ALGO_FPO);
+        for (int it = 0; it < 5; it++) {
+            ck_assert_int_eq(fpo_trainer_iterate(t, NULL), FPO_OK);
+            assert_reload_identical(fpo_trainer_policy(t));
+        }
+        fpo_trainer_destroy(t);
+    }
 }
 END_TEST
 
@@ -942,6 +1051,7 @@ Suite *fpo_test_suite(void)
     tcase_add_loop_test(upd, loss_gradient_matches_finite_differences, 0, 4);
     tcase_add_loop_test(upd, same_seed_same_parameters, 0, 4);
     tcase_add_loop_test(upd, resume_equals_uninterrupted_run, 0, 2);
+    tcase_add_test(upd, load_then_save_is_byte_identical);
     tcase_add_test(upd, huge_gradients_do_not_poison_adam);
     suite_add_tcase(s, upd);
     TCase *learn = tcase_create("learning");

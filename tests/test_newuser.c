@@ -1,13 +1,17 @@
 /* Regression tests for what a new user hit (issue #19): loads from a FIFO,
  * failing automatic resets, a checkpoint whose observation count is out of
  * range, settings that used to be accepted silently, and re-entering the
- * trainer from its own progress callback. */
+ * trainer from its own progress callback, and trainer sizes checked up
+ * front in the config's terms. */
+#include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fpo/fpo.h"
@@ -401,6 +405,254 @@ START_TEST(trainer_reentry_from_progress)
 }
 END_TEST
 
+/* ---- 7. sizes checked up front, in the trainer config's terms ------------ */
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Create a trainer with the toy env and the library's default configs (only
+ * what edit() changes); returns the code, the message in msg, and fails the
+ * test if anything was created or it took more than a second. */
+static int create_sized(void (*edit)(fpo_trainer_config *, fpo_policy_config *), char *msg,
+                        size_t n)
+{
+    toy env;
+    toy_init(&env, OD, AD);
+    fpo_env_table tab = toy_table(&env);
+    fpo_trainer_config tc;
+    fpo_policy_config pc;
+    fpo_trainer_config_init(&tc);
+    fpo_policy_config_init(&pc);
+    tc.env = &tab;
+    tc.env_user = &env;
+    tc.policy = &pc;
+    edit(&tc, &pc);
+    fpo_trainer *t = NULL;
+    double t0 = seconds_now();
+    int rc = fpo_trainer_create(&t, &tc);
+    double dt = seconds_now() - t0;
+    snprintf(msg, n, "%s", fpo_last_errmsg());
+    ck_assert_ptr_null(t);
+    ck_assert_int_eq(atomic_load(&env.created), 0); /* refused before any environment */
+    ck_assert_msg(dt < 1.0, "refusing took %.2f s: %s", dt, msg);
+    return rc;
+}
+
+static void edit_envs_int_max(fpo_trainer_config *tc, fpo_policy_config *pc)
+{
+    (void)pc;
+    tc->num_envs = INT_MAX;
+}
+
+static void edit_envs_2_20(fpo_trainer_config *tc, fpo_policy_config *pc)
+{
+    (void)pc;
+    tc->num_envs = 1 << 20; /* x horizon 64 = 2^26 transitions: within the limits */
+    /* About 160 GiB at the defaults; on a machine with more, ask for more. */
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if ((double)pages * (double)size > 150.0 * 1024 * 1024 * 1024)
+        tc->n_mc = 4096;
+}
+
+static void edit_batch_2_27(fpo_trainer_config *tc, fpo_policy_config *pc)
+{
+    (void)pc;
+    tc->num_envs = 1 << 14;
+    tc->horizon = 1 << 13;
+}
+
+static void edit_huge_network(fpo_trainer_config *tc, fpo_policy_config *pc)
+{
+    tc->num_envs = 2;
+    pc->critic_layers = FPO_MAX_LAYERS;
+    for (int i = 0; i < FPO_MAX_LAYERS; i++)
+        pc->critic_hidden[i] = 65536; /* 30 billion parameters */
+}
+
+START_TEST(trainer_sizes_checked_up_front)
+{
+    char msg[FPO_ERRMSG_LEN];
+    /* was "sampler: max_batch must be in [1, 2^24]" */
+    ck_assert_int_eq(create_sized(edit_envs_int_max, msg, sizeof msg), FPO_ERANGE);
+    ck_assert_msg(strstr(msg, "num_envs") && !strstr(msg, "max_batch"), "message: %s", msg);
+    /* was FPO_ENOMEM after 10 s and 4 GB (here 93 s and 20 GB) */
+    ck_assert_int_eq(create_sized(edit_envs_2_20, msg, sizeof msg), FPO_ENOMEM);
+    ck_assert_msg(strstr(msg, "num_envs x horizon = 1048576 x 64") && strstr(msg, "GiB"),
+                  "message: %s", msg);
+    ck_assert_int_eq(create_sized(edit_batch_2_27, msg, sizeof msg), FPO_ERANGE);
+    ck_assert_msg(strstr(msg, "num_envs x horizon = 16384 x 8192"), "message: %s", msg);
+    ck_assert_int_eq(create_sized(edit_huge_network, msg, sizeof msg), FPO_ENOMEM);
+    ck_assert_msg(strstr(msg, "GiB") && strstr(msg, "network sizes"), "message: %s", msg);
+}
+END_TEST
+
+/* A trainer of ordinary size still gets created (the estimate is no obstacle). */
+START_TEST(trainer_ordinary_size_created)
+{
+    toy env;
+    fpo_env_table tab;
+    fpo_trainer *t = make_trainer(&env, &tab, NULL, NULL);
+    ck_assert_ptr_nonnull(t);
+    fpo_trainer_destroy(t);
+}
+END_TEST
+
+/* ---- the optional success flag ----------------------------------------- */
+
+/* 1-D: episodes of 5 steps (truncated); instances with an even index report
+ * FPO_STEP_SUCCESS on steps 2 and 3 (twice in one episode: counted once)
+ * when *with_success. The env pointer is the instance index. */
+typedef struct succ_env {
+    int with_success;
+    int t[8];
+} succ_env;
+
+static int succ_reset(void *user, void *env, uint64_t seed, float *obs)
+{
+    succ_env *u = user;
+    u->t[(intptr_t)env] = 0;
+    obs[0] = (float)(seed % 7) * 0.1f;
+    return 0;
+}
+
+static int succ_step(void *user, void *env, const float *action, float *obs, float *reward,
+                     unsigned *flags)
+{
+    succ_env *u = user;
+    int i = (int)(intptr_t)env, t = ++u->t[i];
+    obs[0] = action[0] * 0.5f + (float)t * 0.01f;
+    *reward = -action[0] * action[0];
+    *flags = t >= 5 ? FPO_STEP_TRUNCATED : 0u;
+    if (u->with_success && i % 2 == 0 && (t == 2 || t == 3))
+        *flags |= FPO_STEP_SUCCESS;
+    return 0;
+}
+
+static fpo_env_table succ_table(void)
+{
+    fpo_env_table tab;
+    memset(&tab, 0, sizeof tab);
+    tab.struct_size = sizeof tab;
+    tab.version = FPO_ENV_TABLE_VERSION;
+    tab.obs_dim = 1;
+    tab.act_dim = 1;
+    tab.reset = succ_reset;
+    tab.step = succ_step;
+    return tab;
+}
+
+START_TEST(success_flag_counted_in_vecenv)
+{
+    succ_env u;
+    memset(&u, 0, sizeof u);
+    u.with_success = 1;
+    fpo_env_table tab = succ_table();
+    fpo_vecenv_config vc;
+    fpo_vecenv_config_init(&vc);
+    vc.table = &tab;
+    vc.user = &u;
+    vc.num_envs = 4;
+    fpo_vecenv *v;
+    ck_assert_int_eq(fpo_vecenv_create(&v, &vc), FPO_OK);
+    float obs[4], act[4] = {0.1f, 0.2f, 0.3f, 0.4f}, rew[4], fin[4];
+    unsigned fl[4];
+    fpo_episode_stats st;
+    st.struct_size = sizeof st;
+    ck_assert_int_eq(fpo_vecenv_reset(v, obs), FPO_OK);
+    for (int t = 1; t <= 4; t++) {
+        ck_assert_int_eq(fpo_vecenv_step(v, act, obs, rew, fl, fin), FPO_OK);
+        for (int i = 0; i < 4; i++) /* reported, and it does not end the episode */
+            ck_assert_uint_eq(fl[i], i % 2 == 0 && (t == 2 || t == 3) ? FPO_STEP_SUCCESS : 0u);
+    }
+    ck_assert_int_eq(fpo_vecenv_take_episode_stats(v, &st), FPO_OK);
+    ck_assert_int_eq(st.episodes, 0);
+    ck_assert_int_eq(st.successes, 0);
+    ck_assert_int_eq(fpo_vecenv_step(v, act, obs, rew, fl, fin), FPO_OK);
+    ck_assert_int_eq(fpo_vecenv_take_episode_stats(v, &st), FPO_OK);
+    ck_assert_int_eq(st.episodes, 4);
+    ck_assert_int_eq(st.successes, 2); /* once per episode */
+    /* the next episodes start without success */
+    for (int t = 1; t <= 5; t++)
+        ck_assert_int_eq(fpo_vecenv_step(v, act, obs, rew, fl, fin), FPO_OK);
+    ck_assert_int_eq(fpo_vecenv_take_episode_stats(v, &st), FPO_OK);
+    ck_assert_int_eq(st.episodes, 4);
+    ck_assert_int_eq(st.successes, 2);
+    /* an older caller's struct (without successes) is filled up to its size */
+    fpo_episode_stats old;
+    memset(&old, 0x5a, sizeof old);
+    old.struct_size = offsetof(fpo_episode_stats, successes);
+    ck_assert_int_eq(fpo_vecenv_take_episode_stats(v, &old), FPO_OK);
+    int64_t untouched;
+    memset(&untouched, 0x5a, sizeof untouched);
+    ck_assert_mem_eq(&old.successes, &untouched, sizeof untouched);
+    fpo_vecenv_destroy(v);
+}
+END_TEST
+
+typedef struct succ_count {
+    int64_t episodes, successes;
+} succ_count;
+
+static int count_successes(void *user, const fpo_progress *p)
+{
+    succ_count *c = user;
+    c->episodes += p->episodes->episodes;
+    c->successes += p->episodes->successes;
+    return 0;
+}
+
+/* The success bit is statistics only: training is bit-identical without it. */
+START_TEST(success_flag_does_not_change_training)
+{
+    float params[2][4096];
+    size_t np = 0;
+    succ_count counts[2];
+    for (int k = 0; k < 2; k++) {
+        succ_env u;
+        memset(&u, 0, sizeof u);
+        u.with_success = k;
+        memset(&counts[k], 0, sizeof counts[k]);
+        fpo_env_table tab = succ_table();
+        fpo_policy_config pc;
+        toy_policy_config(&pc, FPO_POLICY_FLOW, 1, 1);
+        fpo_optimizer_config oc;
+        fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
+        oc.minibatches = 2;
+        oc.epochs = 2;
+        fpo_trainer_config tc;
+        fpo_trainer_config_init(&tc);
+        tc.env = &tab;
+        tc.env_user = &u;
+        tc.num_envs = 4;
+        tc.horizon = 10;
+        tc.n_mc = 2;
+        tc.policy = &pc;
+        tc.optimizer = &oc;
+        tc.progress = count_successes;
+        tc.progress_user = &counts[k];
+        fpo_trainer *t;
+        ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_OK);
+        ck_assert_int_eq(fpo_trainer_run(t, 3 * 40), FPO_OK);
+        fpo_policy_info info = {sizeof info};
+        ck_assert_int_eq(fpo_policy_get_info(fpo_trainer_policy(t), &info), FPO_OK);
+        np = info.actor_params + info.critic_params;
+        ck_assert_uint_le(np, 4096);
+        ck_assert_int_eq(fpo_policy_get_params(fpo_trainer_policy(t), FPO_NET_ALL, params[k], np),
+                         FPO_OK);
+        fpo_trainer_destroy(t);
+    }
+    ck_assert_mem_eq(params[0], params[1], np * sizeof(float));
+    ck_assert_int_eq(counts[0].episodes, 24); /* 3 iterations x 4 envs x 2 episodes */
+    ck_assert_int_eq(counts[0].successes, 0);
+    ck_assert_int_eq(counts[1].episodes, 24);
+    ck_assert_int_eq(counts[1].successes, 12);
+}
+END_TEST
+
 Suite *fpo_test_suite(void)
 {
     Suite *s = suite_create("newuser");
@@ -419,6 +671,10 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, deterministic_must_be_boolean);
     tcase_add_test(tc, gaussian_min_std_must_be_positive);
     tcase_add_test(tc, trainer_reentry_from_progress);
+    tcase_add_test(tc, trainer_sizes_checked_up_front);
+    tcase_add_test(tc, trainer_ordinary_size_created);
+    tcase_add_test(tc, success_flag_counted_in_vecenv);
+    tcase_add_test(tc, success_flag_does_not_change_training);
     suite_add_tcase(s, tc);
     return s;
 }

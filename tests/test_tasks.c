@@ -187,7 +187,7 @@ START_TEST(gw_goal_bands_terminate)
     gw_step_ok(env, 1.0f, 1.0f, obs, &r, &fl);
     gw_expect_pos(env, 24, 23);
     ck_assert_float_eq(r, 20.0f);
-    ck_assert_uint_eq(fl, FPO_STEP_TERMINATED);
+    ck_assert_uint_eq(fl, FPO_STEP_TERMINATED | FPO_STEP_SUCCESS);
     ck_assert_int_eq(gridworld_goal_band(env), GRIDWORLD_BAND_TOP);
     ck_assert_int_eq(gridworld_band_of_obs(obs), GRIDWORLD_BAND_TOP);
     ck_assert_float_eq(obs[1], 11.0f / 12.0f);
@@ -202,7 +202,7 @@ START_TEST(gw_goal_bands_terminate)
     gw_step_ok(env, 0.0f, -0.9f, obs, &r, &fl);
     gw_expect_pos(env, 3, 1);
     ck_assert_float_eq(r, 20.0f);
-    ck_assert_uint_eq(fl, FPO_STEP_TERMINATED);
+    ck_assert_uint_eq(fl, FPO_STEP_TERMINATED | FPO_STEP_SUCCESS);
     ck_assert_int_eq(gridworld_goal_band(env), GRIDWORLD_BAND_BOTTOM);
     ck_assert_int_eq(gridworld_band_of_obs(obs), GRIDWORLD_BAND_BOTTOM);
 
@@ -214,7 +214,7 @@ START_TEST(gw_goal_bands_terminate)
         ck_assert_float_eq(r, 0.0f);
     }
     gw_step_ok(env, 0.0f, 1.0f, obs, &r, &fl);
-    ck_assert_uint_eq(fl, FPO_STEP_TERMINATED);
+    ck_assert_uint_eq(fl, FPO_STEP_TERMINATED | FPO_STEP_SUCCESS);
     ck_assert_float_eq(r, 20.0f);
     GW->destroy(NULL, env);
 }
@@ -245,7 +245,7 @@ START_TEST(gw_truncates_at_100)
         ck_assert_uint_eq(fl, 0);
     }
     gw_step_ok(env, 0.0f, -1.0f, obs, &r, &fl);
-    ck_assert_uint_eq(fl, FPO_STEP_TERMINATED);
+    ck_assert_uint_eq(fl, FPO_STEP_TERMINATED | FPO_STEP_SUCCESS);
     ck_assert_float_eq(r, 20.0f);
     GW->destroy(NULL, env);
 }

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(meson ninja-build pkg-config gcc g++ libblis-dev check libmujoco-dev
+PACKAGES=(meson ninja-build pkg-config gcc g++ libblis-dev check libmujoco-dev libinih-dev
           libmujoco-samples abigail-tools clang libclang-rt-14-dev python3
           libopenmpi-dev openmpi-bin)
 

@@ -126,7 +126,7 @@ static int gw_step(void *user, void *env, const float *action, float *obs, float
     int band = gridworld_band_of_y(e->y);
     if (band != GRIDWORLD_BAND_NONE) {
         *reward = GRIDWORLD_GOAL_REWARD;
-        *flags = FPO_STEP_TERMINATED;
+        *flags = FPO_STEP_TERMINATED | FPO_STEP_SUCCESS; /* a goal band reached */
         e->band = band;
         e->started = 0;
     } else if (e->steps >= GRIDWORLD_MAX_STEPS) {

@@ -64,7 +64,8 @@ FPO_API int fpo_buffer_clear(fpo_buffer *b);
  * were chosen on (num_envs * obs_dim), raw_actions the unbounded x_0
  * (num_envs * act_dim), rewards and flags as the step returned them, and
  * final_obs the final observations where flags end an episode (may be NULL
- * if no flag is set). Non-finite inputs are rejected and nothing is stored.
+ * if no episode ends; FPO_STEP_SUCCESS is stored and otherwise ignored).
+ * Non-finite inputs are rejected and nothing is stored.
  * FPO_ESTATE when the buffer is full. */
 FPO_API int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions,
                            const float *rewards, const unsigned *flags, const float *final_obs);

@@ -88,6 +88,11 @@ typedef enum fpo_activation {
 /* Bits an environment step reports (env.h) and a buffer stores (buffer.h). */
 #define FPO_STEP_TERMINATED 1u /* terminal state: the value after it is zero */
 #define FPO_STEP_TRUNCATED 2u  /* time limit or similar: bootstrap from obs */
+/* Optional: the task's goal was reached. May be set on any step of an
+ * episode, with or without the bits above; an episode in which any step set
+ * it counts once in fpo_episode_stats.successes. It neither ends the
+ * episode nor enters the update (returns and GAE ignore it). */
+#define FPO_STEP_SUCCESS 4u
 
 /* Largest number of hidden layers any network may have. Frozen for ABI 1: it
  * sizes arrays in the middle of fpo_policy_config (docs/abi.md). */

@@ -45,7 +45,8 @@ typedef struct fpo_env_table {
      * episode and is reproducible from the vecenv's seed. */
     int (*reset)(void *user, void *env, uint64_t seed, float *obs);
     /* Apply action (act_dim floats within the bounds), write the next
-     * observation, the reward and FPO_STEP_* flags (0 if the episode goes on).
+     * observation, the reward and FPO_STEP_* flags (0 if the episode goes on;
+     * FPO_STEP_SUCCESS optionally, for tasks with a success criterion).
      * When an episode ends, obs is its final observation; the library then
      * calls reset itself. */
     int (*step)(void *user, void *env, const float *action, float *obs, float *reward,
@@ -86,6 +87,9 @@ typedef struct fpo_episode_stats {
     double mean_length;
     double min_return;
     double max_return;
+    /* Appended in 0.1.0 (#19): episodes in which a step reported
+     * FPO_STEP_SUCCESS (0 for tasks that never do). */
+    int64_t successes;
 } fpo_episode_stats;
 
 /* Fill *cfg with the defaults, for a struct of size bytes (pass sizeof *cfg),

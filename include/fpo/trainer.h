@@ -138,6 +138,14 @@ FPO_API int fpo_trainer_config_init_sized(fpo_trainer_config *cfg, size_t size);
 /* The usual spelling, sized by the compiler; also the name of the LIBFPO_1
  * entry point that binaries built against release 0.1.0 call. */
 #define fpo_trainer_config_init(cfg) fpo_trainer_config_init_sized((cfg), sizeof *(cfg))
+/* Sizes are checked before anything is allocated, with messages naming the
+ * trainer config's fields: num_envs in [1, 2^20], horizon in [1, 2^24],
+ * num_envs x horizon <= 2^26, n_mc in [0, 4096], the environment table's
+ * obs_dim and act_dim in [1, 65536] (FPO_ERANGE). The memory all components
+ * will need is then estimated from these sizes, the networks and the
+ * optimizer's minibatches and threads; a total above the machine's physical
+ * memory is refused at once with FPO_ENOMEM and a message giving the
+ * estimate and its parts. */
 FPO_API int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg);
 FPO_API void fpo_trainer_destroy(fpo_trainer *t);
 FPO_API const char *fpo_trainer_errmsg(const fpo_trainer *t);

@@ -2,7 +2,8 @@
 library for Flow Policy Optimization (FPO) and Gaussian PPO.
 
 The shared library is found through ``$FPO_LIBRARY`` (a path to
-libfpo.so.1), else ``ctypes.util.find_library("fpo")``; if neither works,
+libfpo.so.1), else where ``pkg-config fpo`` points (fpo.pc's libdir or -L
+directories), else ``ctypes.util.find_library("fpo")``; if none works,
 importing this package raises ImportError.
 
 Overview::
@@ -67,6 +68,7 @@ EREMOTE = -16
 # Step flags (what an environment's terminated / truncated become).
 STEP_TERMINATED = _ffi.FPO_STEP_TERMINATED
 STEP_TRUNCATED = _ffi.FPO_STEP_TRUNCATED
+STEP_SUCCESS = _ffi.FPO_STEP_SUCCESS
 
 __version__ = version()
 

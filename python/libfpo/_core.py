@@ -33,7 +33,8 @@ class UpdateStats(Record):
 
 
 class EpisodeStats(Record):
-    """fpo_episode_stats: episodes finished, mean/min/max return, mean length."""
+    """fpo_episode_stats: episodes finished, mean/min/max return, mean length,
+    successes (episodes in which step() reported success)."""
 
 
 class Progress(Record):
@@ -763,14 +764,20 @@ class _EnvBridge:
         try:
             result = self._instances[env].step(action[:self.act_dim])
             try:
-                o, r, terminated, truncated = result
+                if len(result) == 5:  # with the optional success flag
+                    o, r, terminated, truncated, success = result
+                else:
+                    o, r, terminated, truncated = result
+                    success = False
             except (TypeError, ValueError):
-                raise TypeError("step() must return (obs, reward, terminated, truncated), got %r"
+                raise TypeError("step() must return (obs, reward, terminated, truncated) or "
+                                "(obs, reward, terminated, truncated, success), got %r"
                                 % (result,)) from None
             write_floats(obs, o, self.obs_dim, "the observation from step()")
             reward[0] = float(r)
             flags[0] = ((_ffi.FPO_STEP_TERMINATED if terminated else 0)
-                        | (_ffi.FPO_STEP_TRUNCATED if truncated else 0))
+                        | (_ffi.FPO_STEP_TRUNCATED if truncated else 0)
+                        | (_ffi.FPO_STEP_SUCCESS if success else 0))
             return 0
         except BaseException as exc:
             self._fail(exc, "env.step")

@@ -12,6 +12,7 @@ Nothing in this module is public API; use the classes in :mod:`libfpo`.
 import ctypes
 import ctypes.util
 import os
+import subprocess
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int,
                     c_int64, c_size_t, c_uint, c_uint64, c_void_p)
 
@@ -20,6 +21,7 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, 
 FPO_MAX_LAYERS = 8
 FPO_STEP_TERMINATED = 1
 FPO_STEP_TRUNCATED = 2
+FPO_STEP_SUCCESS = 4
 FPO_ENV_TABLE_VERSION = 1
 
 ERROR_NAMES = {
@@ -239,7 +241,8 @@ class fpo_episode_stats(Structure):
                 ("mean_return", c_double),
                 ("mean_length", c_double),
                 ("min_return", c_double),
-                ("max_return", c_double)]
+                ("max_return", c_double),
+                ("successes", c_int64)]
 
 
 class fpo_progress(Structure):
@@ -283,14 +286,45 @@ class fpo_trainer_config(Structure):
 
 # ---- loading -----------------------------------------------------------------
 
+ABI_MAJOR = 1  # the soname this binding speaks: libfpo.so.1
+
+
+def _pkg_config_candidates():
+    """Paths of libfpo.so.N in the directories pkg-config names for fpo (its
+    libdir variable, then its -L flags: an uninstalled fpo.pc has only those),
+    honouring PKG_CONFIG_PATH. Empty without pkg-config or fpo.pc."""
+    dirs = []
+    for args in (["--variable=libdir"], ["--libs-only-L"]):
+        try:
+            out = subprocess.run(["pkg-config"] + args + ["fpo"], capture_output=True,
+                                 text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return []
+        if out.returncode != 0:
+            return []
+        for word in out.stdout.split():
+            d = word[2:] if word.startswith("-L") else word
+            if d and d not in dirs:
+                dirs.append(d)
+    name = "libfpo.so.%d" % ABI_MAJOR
+    return [os.path.join(d, name) for d in dirs if os.path.exists(os.path.join(d, name))]
+
+
 def _load_library():
-    """Open libfpo: $FPO_LIBRARY, else ctypes.util.find_library('fpo')."""
+    """Open libfpo: $FPO_LIBRARY, else where pkg-config's fpo.pc says, else
+    ctypes.util.find_library('fpo')."""
     path = os.environ.get("FPO_LIBRARY")
     if path:
         try:
             return ctypes.CDLL(path), path
         except OSError as exc:
             raise ImportError("libfpo: FPO_LIBRARY=%r could not be loaded: %s" % (path, exc)) from exc
+    for path in _pkg_config_candidates():
+        try:
+            return ctypes.CDLL(path), path
+        except OSError as exc:
+            raise ImportError("libfpo: pkg-config's fpo.pc points to %r, which could not be "
+                              "loaded: %s" % (path, exc)) from exc
     name = ctypes.util.find_library("fpo")
     if name:
         try:
@@ -299,8 +333,9 @@ def _load_library():
             raise ImportError("libfpo: found %r but could not load it: %s" % (name, exc)) from exc
     raise ImportError(
         "libfpo: the shared library was not found. Set FPO_LIBRARY to the path of "
-        "libfpo.so.1 (e.g. <builddir>/libfpo/libfpo.so.1) or install libfpo where the "
-        "dynamic linker finds it (ldconfig, LD_LIBRARY_PATH).")
+        "libfpo.so.1 (e.g. <builddir>/libfpo/libfpo.so.1), or PKG_CONFIG_PATH to the "
+        "directory of an installed fpo.pc (<prefix>/lib/<arch>/pkgconfig), or install "
+        "libfpo where the dynamic linker finds it (ldconfig, LD_LIBRARY_PATH).")
 
 
 lib, library_path = _load_library()

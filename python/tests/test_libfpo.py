@@ -5,7 +5,9 @@ Run with the shared library named by FPO_LIBRARY and python/ on PYTHONPATH:
     FPO_LIBRARY=build/libfpo/libfpo.so.1 PYTHONPATH=python \\
         python3 -m unittest discover -s python/tests -v
 
-(`meson test --suite bindings` does exactly that.)
+`meson test --suite bindings` runs it against the package as `pip install`
+installs it (tests/python_installed.sh). Without python/ on PYTHONPATH and no
+installed package, the source tree next to this file is used.
 """
 
 import array
@@ -21,9 +23,15 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # python/, when PYTHONPATH is not set
-
-import libfpo  # noqa: E402
+try:  # the installed package, or python/ on PYTHONPATH
+    import libfpo  # noqa: E402
+    _found = hasattr(libfpo, "Trainer")  # not the C sources' libfpo/ directory
+except ModuleNotFoundError:
+    _found = False
+if not _found:  # the source tree next to this file
+    sys.modules.pop("libfpo", None)
+    sys.path.insert(0, os.path.dirname(HERE))
+    import libfpo  # noqa: E402
 from libfpo import _ffi  # noqa: E402
 
 try:
@@ -767,6 +775,25 @@ class VecEnvTest(unittest.TestCase):
         self.assertEqual(r.obs, [[0.0, 1.0], [0.0, 1.0]])  # auto-reset
         venv.close()
         self.assertTrue(all(e.closed for e in envs))
+
+    def test_success_flag(self):
+        class Goal:
+            obs_dim, act_dim = 1, 1
+
+            def reset(self, seed):
+                self.t = 0
+                return [0.0]
+
+            def step(self, action):  # 3-step episodes; success when the action is positive
+                self.t += 1
+                return [float(self.t)], 0.0, False, self.t >= 3, action[0] > 0
+        venv = libfpo.VecEnv(Goal, num_envs=2)
+        venv.reset()
+        for _ in range(3):
+            venv.step([[0.5], [-0.5]])
+        st = venv.episode_stats()
+        self.assertEqual((st.episodes, st.successes), (2, 1))
+        self.assertEqual(libfpo.STEP_SUCCESS, 4)
 
 
 @unittest.skipIf(numpy is None, "numpy is not installed")

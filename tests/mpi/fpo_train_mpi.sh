@@ -1,7 +1,7 @@
 #!/bin/sh
 # fpo-train under mpirun with no change but the launch command (issue 9):
 # 2 ranks x 4 environments, then the same program alone with 8. Checks that
-# both succeed, that only rank 0 wrote files (log.csv, policy.fpo,
+# both succeed, that only rank 0 wrote files (log.csv, policy.fpo, config.ini,
 # curve.svg, nothing else, nowhere else), that the logs count global
 # environment steps, and that the first iteration (same parameters, same
 # keyed episodes and noise) logged the same episodes and returns.
@@ -25,7 +25,7 @@ sh "$run" "$mpirun" 2 "$train" $args --num-envs 4 --out two >two.txt 2>&1 || { c
 # shellcheck disable=SC2086
 "$train" $args --num-envs 8 --out one >one.txt 2>&1 || { cat one.txt; fail "1 process"; }
 cat two.txt
-[ "$(ls two | sort | tr '\n' ' ')" = "curve.svg log.csv policy.fpo " ] || fail "files in two/: $(ls two)"
+[ "$(ls two | sort | tr '\n' ' ')" = "config.ini curve.svg log.csv policy.fpo " ] || fail "files in two/: $(ls two)"
 [ "$(ls | sort | tr '\n' ' ')" = "one one.txt two two.txt " ] || fail "stray files: $(ls)"
 [ "$(grep -c '^training' two.txt)" = 1 ] || fail "more than one rank printed progress"
 grep -q '^MPI: 2 ranks' two.txt || fail "no MPI summary line"
