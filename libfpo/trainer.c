@@ -214,7 +214,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if ((unsigned)c.lr_schedule > FPO_LR_LINEAR)
         return fpo_fail(NULL, FPO_ERANGE, "lr_schedule %d is not an fpo_lr_schedule",
                         (int)c.lr_schedule);
-    if (c.lr_schedule == FPO_LR_DEFAULT)
+    if (c.lr_schedule == FPO_LR_DEFAULT) /* docs/stability.md, "The learning-rate schedule" */
         c.lr_schedule = FPO_LR_CONSTANT;
     if (c.guard_max_rollbacks < 1 || c.guard_max_rollbacks > 64)
         return fpo_fail(NULL, FPO_ERANGE, "guard_max_rollbacks must be in [1, 64] (0: default), "

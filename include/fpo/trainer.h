@@ -123,9 +123,14 @@ typedef struct fpo_trainer_config {
      * FPO_LR_LINEAR scales the optimizer's rate (FPO_OPT_LR, which the host
      * and the guard may change) by 1 - env_steps / total_steps before each
      * iteration of fpo_trainer_run, so the last updates are small and the
-     * policy at the end of the budget is close to the best on the way
-     * (docs/stability.md); FPO_LR_CONSTANT keeps it. fpo_trainer_iterate
-     * called directly uses the unscaled rate. 0 = the default. */
+     * policy at the end of the budget is not one that peaked and fell; it
+     * costs learning speed on budgets too short to finish learning
+     * (docs/stability.md has both). FPO_LR_CONSTANT (the default) keeps the
+     * rate. The schedule
+     * follows each call's total_steps: a run split into several calls should
+     * pass the same final total to each, or use FPO_LR_CONSTANT.
+     * fpo_trainer_iterate called directly uses the unscaled rate. 0 = the
+     * default. */
     fpo_lr_schedule lr_schedule;
 } fpo_trainer_config;
 

@@ -157,7 +157,7 @@ def _settable(cls, exclude=()):
 _POLICY_OPTIONS = _settable(_ffi.fpo_policy_config)
 _SAMPLER_OPTIONS = _settable(_ffi.fpo_sampler_config)
 _OPTIMIZER_OPTIONS = _settable(_ffi.fpo_optimizer_config)
-_TRAINER_OPTIONS = frozenset(("num_envs", "horizon", "threads", "seed", "n_mc", "t_dist"))
+_TRAINER_OPTIONS = frozenset(("num_envs", "horizon", "threads", "seed", "n_mc", "t_dist", "lr_schedule"))
 
 
 def policy_config(**options):
