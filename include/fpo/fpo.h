@@ -17,5 +17,6 @@
 #include "fpo/optimizer.h"
 #include "fpo/env.h"
 #include "fpo/trainer.h"
+#include "fpo/export.h"
 
 #endif

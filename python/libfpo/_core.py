@@ -345,6 +345,22 @@ class Policy(_Handle):
         """Write a checkpoint file (atomically: temp file, fsync, rename)."""
         self._check(lib.fpo_policy_save(self._handle, os.fsencode(path)), "fpo_policy_save")
 
+    def export_c(self, path, name=None, integrator=None, steps=None, deterministic=False):
+        """Write ``path + ".h"`` and ``path + ".c"``: the actor as one
+        dependency-free C99 file (``fpo_policy_export_c``). ``integrator``
+        ("euler", "heun", "midpoint") and ``steps`` default to the policy's
+        deployment settings; ``name`` to the last component of ``path``."""
+        cfg, _ = _ffi.config_init(_ffi.fpo_export_config)
+        keep = os.fsencode(name) if name is not None else None
+        cfg.name = keep
+        if integrator is not None:
+            cfg.integrator = {"euler": 0, "heun": 1, "midpoint": 2}[integrator]
+        if steps is not None:
+            cfg.steps = int(steps)
+        cfg.deterministic = 1 if deterministic else 0
+        rc = lib.fpo_policy_export_c(self._handle, os.fsencode(path), ctypes.byref(cfg))
+        _check_plain(rc, "fpo_policy_export_c", _last_errmsg(rc))
+
     def to_bytes(self):
         """The checkpoint as bytes (same format as :meth:`save`)."""
         h = self._handle

@@ -110,6 +110,14 @@ class fpo_policy_info(Structure):
                 ("obs_count", c_int64)]
 
 
+class fpo_export_config(Structure):
+    _fields_ = [("struct_size", c_size_t),
+                ("name", c_char_p),
+                ("integrator", c_int),
+                ("steps", c_int),
+                ("deterministic", c_int)]
+
+
 class fpo_sampler_config(Structure):
     _fields_ = [("struct_size", c_size_t),
                 ("integrator", c_int),
@@ -372,6 +380,8 @@ _proto("fpo_policy_obs_accumulate", c_int, _H, FloatPtr, c_int)
 _proto("fpo_policy_obs_commit", c_int, _H)
 _proto("fpo_policy_obs_stats", c_int, _H, FloatPtr, FloatPtr)
 _proto("fpo_policy_save", c_int, _H, c_char_p)
+_proto("fpo_export_config_init_sized", c_int, c_void_p, c_size_t)
+_proto("fpo_policy_export_c", c_int, _H, c_char_p, P(fpo_export_config))
 _proto("fpo_policy_load", c_int, P(_H), c_char_p, c_void_p)
 _proto("fpo_policy_save_mem", c_int, _H, c_void_p, c_size_t, P(c_size_t))
 _proto("fpo_policy_load_mem", c_int, P(_H), c_void_p, c_size_t, c_void_p)
@@ -432,6 +442,7 @@ _CONFIG_INITS = {
     fpo_optimizer_config: lib.fpo_optimizer_config_init_sized,
     fpo_vecenv_config: lib.fpo_vecenv_config_init_sized,
     fpo_trainer_config: lib.fpo_trainer_config_init_sized,
+    fpo_export_config: lib.fpo_export_config_init_sized,
 }
 
 
