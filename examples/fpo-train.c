@@ -1028,7 +1028,8 @@ static int train_main(int argc, char **argv)
         tc.n_mc = o.n_mc;
     if (o.no_guard)
         tc.guard = -1;
-    tc.lr_schedule = (fpo_lr_schedule)o.lr_schedule;
+    if (o.lr_schedule) /* else the task's */
+        tc.lr_schedule = (fpo_lr_schedule)o.lr_schedule;
     tc.t_dist = (fpo_t_dist)o.t_dist;
     run_log L;
     memset(&L, 0, sizeof L);

@@ -74,5 +74,6 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
         tc->num_envs = d->num_envs;
         tc->horizon = d->horizon;
         tc->n_mc = d->n_mc;
+        tc->lr_schedule = d->lr_schedule;
     }
 }

@@ -30,6 +30,10 @@ typedef struct task_defaults {
     float gauss_fixed_std; /* > 0: Gaussian PPO uses this fixed std */
     float entropy_coef;    /* Gaussian PPO */
     int eval_episodes;
+    /* The trainer's learning-rate schedule: 0 = the library's default
+     * (constant); the DM Control tasks anneal linearly over the run
+     * (docs/stability.md, "The learning-rate schedule"). */
+    fpo_lr_schedule lr_schedule;
 } task_defaults;
 
 typedef struct task_info {

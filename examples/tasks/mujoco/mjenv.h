@@ -145,7 +145,7 @@ extern const int task_mujoco_count;
         .critic_layers = 3, .critic_hidden = 128, .critic_act = FPO_ACT_SILU,       \
         .cfm = FPO_CFM_EPS, .ratio = FPO_RATIO_PER_SAMPLE, .aspo = 1,               \
         .gauss_fixed_std = 0.0f, .entropy_coef = 0.01f,                             \
-        .eval_episodes = 5                                                          \
+        .eval_episodes = 5, .lr_schedule = FPO_LR_LINEAR                            \
     }
 
 /* A table for a task with the generic callbacks. */
