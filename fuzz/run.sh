@@ -17,7 +17,8 @@ if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" "$src" -Dfuzz=true -Dtests=false -Dexamples=false \
     -Dbench=false -Dmujoco=disabled -Ddocs=disabled -Dbuildtype=debugoptimized >/dev/null
 fi
-ninja -C "$build" fuzz/fuzz_checkpoint fuzz/make_corpus >/dev/null
+ninja -C "$build" fuzz/fuzz_checkpoint fuzz/make_corpus >"$build/ninja.log" 2>&1 ||
+  { tail -n 30 "$build/ninja.log" >&2; echo "fuzz/run.sh: building the fuzz targets failed" >&2; exit 1; }
 "$build/fuzz/make_corpus" "$src/fuzz/corpus/checkpoint"
 mkdir -p "$build/corpus"
 log="$build/fuzz.log"
