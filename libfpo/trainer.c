@@ -121,7 +121,8 @@ static double physical_memory_bytes(void)
  * machine cannot hold fails with FPO_ENOMEM only after seconds or minutes
  * of allocating. What the estimate cannot judge (an invalid policy or
  * optimizer config) is left to the components' own checks. */
-static int check_sizes(const fpo_trainer_config *c)
+static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *oc,
+                       const fpo_policy_config *pc)
 {
     const fpo_env_table *tab = c->env;
     if (c->num_envs < 1 || c->num_envs > TRAINER_MAX_ENVS)
@@ -145,29 +146,16 @@ static int check_sizes(const fpo_trainer_config *c)
         return fpo_fail(NULL, FPO_ERANGE, "trainer config: n_mc must be in [0, 4096], got %d",
                         c->n_mc);
     /* The environment table's own sizes: fpo_env_table_check, before. */
-    fpo_optimizer_config oc;
-    fpo_policy_config pc;
-    if (c->optimizer ? FPO_COPY_CONFIG(NULL, OPTIMIZER_CONFIG, &oc, c->optimizer,
-                                       fpo_optimizer_config_init(&oc, FPO_ALGO_FPO))
-                     : (fpo_optimizer_config_init(&oc, FPO_ALGO_FPO), FPO_OK))
-        return FPO_OK;
-    if (c->policy ? FPO_COPY_CONFIG(NULL, POLICY_CONFIG, &pc, c->policy, fpo_policy_config_init(&pc))
-                  : (fpo_policy_config_init(&pc), FPO_OK))
-        return FPO_OK;
-    if (!c->policy)
-        pc.kind = oc.algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
-    pc.obs_dim = tab->obs_dim;
-    pc.act_dim = tab->act_dim;
     fpo_mlp actor, critic;
     int emb;
     size_t n_std;
-    if (fpo_policy_shapes(&pc, &actor, &critic, &emb, &n_std) != FPO_OK)
+    if (fpo_policy_shapes(pc, &actor, &critic, &emb, &n_std) != FPO_OK)
         return FPO_OK;
-    int n_mc = oc.algo == FPO_ALGO_FPO ? c->n_mc : 0;
+    int n_mc = oc->algo == FPO_ALGO_FPO ? c->n_mc : 0;
     double np = fpo_mlp_params_estimate(&actor) + fpo_mlp_params_estimate(&critic) + (double)n_std;
     double od = tab->obs_dim, ad = tab->act_dim, N = c->num_envs;
     double opt = fpo_optimizer_estimate_bytes(&actor, &critic, np, tab->obs_dim, n_mc,
-                                              (double)batch, oc.minibatches, c->threads);
+                                              (double)batch, oc->minibatches, c->threads);
     double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, tab->act_dim,
                                            n_mc);
     double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, tab->act_dim,
@@ -183,8 +171,30 @@ static int check_sizes(const fpo_trainer_config *c)
                         "more than this machine's %.1f GiB: lower num_envs, horizon or network "
                         "sizes, or raise minibatches",
                         c->num_envs, c->horizon, n_mc, total / GIB, opt / GIB,
-                        ceil((double)batch / (oc.minibatches > 0 ? oc.minibatches : 1)),
+                        ceil((double)batch / (oc->minibatches > 0 ? oc->minibatches : 1)),
                         buf / GIB, smp / GIB, rest / GIB, have / GIB);
+    return FPO_OK;
+}
+
+/* The optimizer's and the policy's configs as the trainer gives them: the
+ * caller's (or the defaults), the policy's kind from the algorithm unless a
+ * policy config is given, its sizes from the environment table. */
+static int component_configs(const fpo_trainer_config *c, fpo_optimizer_config *oc,
+                             fpo_policy_config *pc)
+{
+    int rc = c->optimizer ? FPO_COPY_CONFIG(NULL, OPTIMIZER_CONFIG, oc, c->optimizer,
+                                            fpo_optimizer_config_init(oc, FPO_ALGO_FPO))
+                          : (fpo_optimizer_config_init(oc, FPO_ALGO_FPO), FPO_OK);
+    if (rc)
+        return rc;
+    rc = c->policy ? FPO_COPY_CONFIG(NULL, POLICY_CONFIG, pc, c->policy, fpo_policy_config_init(pc))
+                   : (fpo_policy_config_init(pc), FPO_OK);
+    if (rc)
+        return rc;
+    if (!c->policy)
+        pc->kind = oc->algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
+    pc->obs_dim = c->env->obs_dim;
+    pc->act_dim = c->env->act_dim;
     return FPO_OK;
 }
 
@@ -219,7 +229,10 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if (c.guard_max_rollbacks < 1 || c.guard_max_rollbacks > 64)
         return fpo_fail(NULL, FPO_ERANGE, "guard_max_rollbacks must be in [1, 64] (0: default), "
                         "got %d", c.guard_max_rollbacks);
-    if ((rc = check_sizes(&c)))
+    /* Optimizer config first: it decides the algorithm. */
+    fpo_optimizer_config oc;
+    fpo_policy_config pc;
+    if ((rc = component_configs(&c, &oc, &pc)) || (rc = check_sizes(&c, &oc, &pc)))
         return rc;
     fpo_coll coll;
     if ((rc = fpo_coll_init(&coll, c.collective, NULL)))
@@ -250,27 +263,11 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     t->t0 = fpo_now_seconds();
     const fpo_env_table *tab = c.env;
 
-    /* Optimizer config first: it decides the algorithm. */
-    fpo_optimizer_config oc;
-    rc = c.optimizer ? FPO_COPY_CONFIG(NULL, OPTIMIZER_CONFIG, &oc, c.optimizer,
-                                       fpo_optimizer_config_init(&oc, FPO_ALGO_FPO))
-                     : (fpo_optimizer_config_init(&oc, FPO_ALGO_FPO), FPO_OK);
-    if (rc)
-        goto fail;
     oc.threads = c.threads;
     oc.seed = sub_seed(c.seed, 1);
     oc.allocator = c.allocator;
     oc.collective = c.collective;
 
-    fpo_policy_config pc;
-    rc = c.policy ? FPO_COPY_CONFIG(NULL, POLICY_CONFIG, &pc, c.policy, fpo_policy_config_init(&pc))
-                  : (fpo_policy_config_init(&pc), FPO_OK);
-    if (rc)
-        goto fail;
-    if (!c.policy)
-        pc.kind = oc.algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
-    pc.obs_dim = tab->obs_dim;
-    pc.act_dim = tab->act_dim;
     pc.action_low = tab->action_low;
     pc.action_high = tab->action_high;
     pc.seed = sub_seed(c.seed, 2);
@@ -397,16 +394,20 @@ const char *fpo_trainer_errmsg(const fpo_trainer *t)
 
 fpo_policy *fpo_trainer_policy(fpo_trainer *t)
 {
-    if (!t)
+    if (!t) {
         (void)FPO_NULL_ARG("t");
-    return t ? t->policy : NULL;
+        return NULL;
+    }
+    return t->policy;
 }
 
 fpo_optimizer *fpo_trainer_optimizer(fpo_trainer *t)
 {
-    if (!t)
+    if (!t) {
         (void)FPO_NULL_ARG("t");
-    return t ? t->opt : NULL;
+        return NULL;
+    }
+    return t->opt;
 }
 int64_t fpo_trainer_env_steps(const fpo_trainer *t) { return t ? t->env_steps : FPO_NULL_ARG("t"); }
 
