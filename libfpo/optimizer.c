@@ -1249,8 +1249,10 @@ enum { T_POLICY, T_VALUE, T_ENTROPY, T_RATIO, T_NRATIO, T_CLIPPED, T_KL, T_CFM, 
 _Static_assert(T_COUNT <= 16, "xb_need reserves 16 doubles for the statistics sums");
 
 /* FPO's drift statistics of this rank's buffer, before any step: the sum of
- * l_old over all pairs, its largest value, and the count of actions beyond
- * +-bound. */
+ * l_old over all pairs, its largest value, and the count of actions at or
+ * beyond +-bound. "At" matters: the samplers clamp x_0 to +-raw_clip, which
+ * is also bound's default (3), so a clamped action sits exactly on the
+ * bound, and a strict test counted none of them. */
 static void drift_sums(const fpo_optimizer *o, const fpo_buffer *b, double tot[T_COUNT],
                        double *lmax)
 {
@@ -1267,7 +1269,7 @@ static void drift_sums(const fpo_optimizer *o, const fpo_buffer *b, double tot[T
         const float *a = b->act + (size_t)i * (size_t)ad;
         int out = 0;
         for (int d = 0; d < ad; d++)
-            out |= fabsf(a[d]) > o->cfg.bound;
+            out |= fabsf(a[d]) >= o->cfg.bound;
         nb += out;
     }
     tot[T_CFM_OLD] = s / o->n_mc; /* per transition: the mean over its pairs */

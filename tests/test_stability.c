@@ -20,7 +20,9 @@ typedef struct setup {
 
 /* A buffer of N x T transitions: obs in [-1, 1], rewards in [0, 1];
  * actions in [-1, 1] except that every third transition has its first
- * dimension at +-(bound + 1 + i/10) (beyond the bound 3), the rest within.
+ * dimension at +-(bound + 1 + i/10) (beyond the bound 3), and of the others
+ * every seventh (k % 7 == 1) has its last dimension at -3, exactly on the
+ * bound as a clamped action is; the rest are within.
  * reward_big: the reward of transition 5 (a spike of the value loss). */
 static void fill(fpo_buffer *b, float reward_big)
 {
@@ -39,6 +41,8 @@ static void fill(fpo_buffer *b, float reward_big)
                 act[e * AD + d] = (float)rand() / RAND_MAX * 2 - 1;
             if (k % 3 == 0)
                 act[e * AD] = (k % 2 ? -1.0f : 1.0f) * (4.0f + 0.1f * (float)(k % 5));
+            else if (k % 7 == 1)
+                act[e * AD + AD - 1] = -3.0f; /* exactly at the bound, as clamped */
             rew[e] = k == 5 ? reward_big : (float)rand() / RAND_MAX;
             fl[e] = 0;
         }
@@ -276,7 +280,8 @@ START_TEST(spike_guard_hand_computed)
 END_TEST
 
 /* cfm_loss_old is the mean CFM loss of the stored pairs under theta_old,
- * bound_fraction the share of transitions with an action beyond the bound. */
+ * bound_fraction the share of transitions with an action at or beyond the
+ * bound (an action clamped to +-raw_clip = bound counts). */
 START_TEST(drift_statistics)
 {
     setup s = make(FPO_RATIO_PER_SAMPLE, 1.0f, 4.0f);
@@ -288,7 +293,7 @@ START_TEST(drift_statistics)
     ck_assert(st1.cfm_loss_old > 0.0);
     int beyond = 0;
     for (int k = 0; k < N * T; k++)
-        beyond += k % 3 == 0;
+        beyond += k % 3 == 0 || k % 7 == 1;
     ck_assert_close(st1.bound_fraction, (double)beyond / (N * T), 1e-12);
     unmake(&s);
 }

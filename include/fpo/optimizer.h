@@ -136,8 +136,9 @@ typedef struct fpo_update_stats {
     /* Set by fpo_optimizer_update: */
     int64_t spike_steps;     /* steps whose gradient the spike guard scaled down
                               * (fpo_optimizer_config.spike_clip) */
-    double bound_fraction;   /* FPO: fraction of stored actions beyond +-bound on some
-                              * dimension (fpo_optimizer_config.bound_coef) */
+    double bound_fraction;   /* FPO: fraction of stored actions at or beyond +-bound on
+                              * some dimension (fpo_optimizer_config.bound), which
+                              * counts the actions the sampler clamped to +-raw_clip */
     double cfm_loss_old;     /* FPO: mean CFM loss of the stored (t, eps) pairs under
                               * theta_old, i.e. of fresh pairs on the policy's own
                               * fresh samples: the flow's drift, measured before
