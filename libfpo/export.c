@@ -514,6 +514,23 @@ static void emit_helpers(gen *g)
     const char *n = g->n;
     if (g->a->act != FPO_ACT_SILU || g->L < 2) /* no hidden layer, no activation */
         return;
+    /* Which versions use which helper (clang warns of an unused static
+     * inline function): the scalar one is used by portable C, and by a
+     * vector version for the outputs past the last whole vector. */
+    int tail4 = 0, tail8 = 0, wide4 = 0, wide8 = 0;
+    for (int l = 1; l < g->L; l++) {
+        int w = g->a->dims[l];
+        tail4 |= w % 4 != 0;
+        tail8 |= w % 8 != 0;
+        wide4 |= w >= 4;
+        wide8 |= w >= 8;
+    }
+    if (tail4)
+        sb_printf(b, "#if 1 /* used by every version */\n");
+    else if (tail8)
+        sb_printf(b, "#if !%s_SIMD || %s_AVX2\n", g->U, g->U);
+    else
+        sb_printf(b, "#if !%s_SIMD\n", g->U);
     sb_printf(b,
 "/* SiLU, x / (1 + exp(-x)), with libfpo's exp: Cody-Waite reduction and a\n"
 " * degree-5 polynomial (relative error below 1e-7), its argument clamped to\n"
@@ -547,9 +564,11 @@ static void emit_helpers(gen *g)
 "    b.f = t;\n"
 "    b.u = (b.u - (0x4B400000u - 127u)) << 23;\n"
 "    return x / (1.0f + p * b.f);\n"
-"}\n\n", g->U, n);
-    emit_silu_vec(g, 4);
-    emit_silu_vec(g, 8);
+"}\n#endif\n\n", g->U, n);
+    if (wide4)
+        emit_silu_vec(g, 4);
+    if (wide8)
+        emit_silu_vec(g, 8);
 }
 
 static void emit_layers(gen *g)
