@@ -10,9 +10,15 @@
  *    fixed), precomputed here with the library's own fpo_time_embed. Per
  *    evaluation only the act_dim rows of x_t remain: the 4x32 actor with 17
  *    observations does 6x32 instead of 31x32 multiply-adds in that layer;
- *  - SiLU's exp is a portable copy of libfpo's polynomial (vmath_impl.h),
- *    written in plain C99 so compilers vectorize it; tanh and softplus use
- *    <math.h> as the library does.
+ *  - SiLU's exp is a copy of libfpo's polynomial (vmath_impl.h), its clamps
+ *    branch-free so compilers vectorize it; tanh and softplus use <math.h>
+ *    as the library does.
+ * For speed on the host the file has up to three versions of the layers,
+ * all with the same float operations in the same order (so the same
+ * results): portable C99, 4-float GCC/clang vector extensions where the
+ * target has SIMD, and on x86-64 an AVX2 copy of the whole act with 8-float
+ * vectors, picked at run time (emit_simd_prelude, emit_dispatch; why:
+ * docs/embedding.md, "Speed on the host").
  * Floats are written as C99 hexadecimal literals: exact, and independent of
  * the C locale (printf's %g would print a decimal comma in some). */
 #include <math.h>
