@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Learning per second on Pendulum (issue 20): wall time on one core of
-# Gaussian PPO and FPO at the pendulum task's defaults (300k env steps),
-# side by side and interleaved, and optionally RLtools' Pendulum PPO
-# benchmark binary in the same loop; then the learning of both algorithms
-# over seeds (deterministic 20-episode evaluation at the end of each run).
+# Learning per second on Pendulum (issue 20): wall and user time on one core
+# of Gaussian PPO and FPO at the pendulum task's defaults (300k env steps),
+# of Gaussian PPO at the preset before issue 20 (ppo-old: 8 envs x 32 steps,
+# 4 minibatches, tanh nets, init std 1), side by side and interleaved, and
+# optionally of RLtools' Pendulum PPO benchmark binaries in the same loop;
+# then the learning of both algorithms over seeds (deterministic 20-episode
+# evaluation at the end of each run).
 # Usage:
 #   bash bench/pendulum_lps.sh [BUILD_DIR] [REPEATS] [SEEDS] [CORE]
-#   RLTOOLS_BENCH=/path/to/benchmark bash bench/pendulum_lps.sh ...
+#   RLTOOLS_BENCH="/path/a /path/b" bash bench/pendulum_lps.sh ...
 # REPEATS: timed runs per program (default 5); SEEDS: e.g. "1 2 3" (default
 # 1..10; "" skips the learning part); CORE: the CPU the timed runs are pinned
 # to (default 1). How to build RLtools' binary: docs/benchmarks.md.
@@ -38,19 +40,25 @@ stats() {
               printf "%.2f / %.2f / %.2f", a[1], m, a[NR] }'
 }
 
-names=(ppo fpo)
-[ -n "${RLTOOLS_BENCH:-}" ] && names=(rltools "${names[@]}")
+names=(ppo ppo-old fpo)
+declare -A rlt
+for b in ${RLTOOLS_BENCH:-}; do
+    names=("$(basename "$b")" "${names[@]}")
+    rlt[$(basename "$b")]=$b
+done
 for i in $(seq 1 "$reps"); do
     for n in "${names[@]}"; do
         case $n in
-        rltools) time_one rltools "$RLTOOLS_BENCH" ;;
-        *) time_one "$n" "$train" --task pendulum --algo "$n" --seed 1 --quiet --out "$out/run-$n" ;;
+        ppo | fpo) time_one "$n" "$train" --task pendulum --algo "$n" --seed 1 --quiet --out "$out/run" ;;
+        ppo-old) time_one "$n" "$train" --task pendulum --algo ppo --seed 1 --quiet --out "$out/run" \
+            --num-envs 8 --horizon 32 --minibatches 4 --activation tanh --init-std 1 ;;
+        *) time_one "$n" "${rlt[$n]}" ;;
         esac
     done
 done
 echo "one core (taskset -c $core), $reps runs each, seconds min / median / max:"
 for n in "${names[@]}"; do
-    printf '  %-8s wall %s   user %s\n' "$n" "$(stats "$out/$n.t" 1)" "$(stats "$out/$n.t" 2)"
+    printf '  %-16s wall %s   user %s\n' "$n" "$(stats "$out/$n.t" 1)" "$(stats "$out/$n.t" 2)"
 done
 
 [ -z "$seeds" ] && exit 0
