@@ -13,7 +13,8 @@
 #include "guard.h"
 #include "internal.h"
 #include "serial.h"
-#include "policy_impl.h"
+#include "objective.h"
+#include "policy_view.h"
 #include "util.h"
 
 struct fpo_trainer {
@@ -59,8 +60,10 @@ static void trainer_defaults(fpo_trainer_config *cfg)
     cfg->num_envs = 16;
     cfg->horizon = 64;
     cfg->threads = 1;
-    cfg->n_mc = 8;
-    cfg->t_dist = FPO_T_GRID;
+    fpo_flow_config fc; /* the pairs' settings are the flow objective's (obj_flow.c) */
+    fpo_flow_config_defaults(&fc);
+    cfg->n_mc = fc.n_mc;
+    cfg->t_dist = fc.t_dist;
     cfg->guard = 1;
     cfg->guard_max_rollbacks = FPO_GUARD_MAX_ROLLBACKS;
     cfg->lr_schedule = FPO_LR_DEFAULT;
@@ -142,9 +145,13 @@ static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *
     if (c->threads < 1 || c->threads > 256)
         return fpo_fail(NULL, FPO_ERANGE, "trainer config: threads must be in [1, 256], got %d",
                         c->threads);
-    if (c->n_mc < 0 || c->n_mc > 4096)
-        return fpo_fail(NULL, FPO_ERANGE, "trainer config: n_mc must be in [0, 4096], got %d",
-                        c->n_mc);
+    fpo_flow_config fc;
+    fpo_flow_config_defaults(&fc);
+    fc.n_mc = c->n_mc;
+    fc.t_dist = c->t_dist;
+    int frc = fpo_flow_config_check(NULL, &fc, 0, "trainer config");
+    if (frc)
+        return frc;
     /* The environment table's own sizes: fpo_env_table_check, before. */
     fpo_mlp actor, critic;
     int emb;
