@@ -44,6 +44,7 @@ static void buffer_free(fpo_buffer *b)
     fpo_mem_free(&m, b->last_obs);
     fpo_mem_free(&m, b->pair_t);
     fpo_mem_free(&m, b->pair_eps);
+    fpo_mem_free(&m, b->path);
     fpo_mem_free(&m, b);
 }
 
@@ -67,6 +68,9 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     fpo_flow_config fc = pair_config(&c);
     if ((rc = fpo_flow_config_check(NULL, &fc, 0, "buffer config")))
         return rc;
+    if (c.path_steps < 0 || c.path_steps > 1000)
+        return fpo_fail(NULL, FPO_ERANGE, "path_steps must be in [0, 1000], got %lld",
+                        (long long)c.path_steps);
     if ((double)c.num_envs * c.horizon > (double)(1 << 26))
         return fpo_fail(NULL, FPO_ERANGE, "num_envs * horizon must be <= 2^26"); /* int indices */
     if (c.env_offset < 0 || c.env_offset > (1 << 30))
@@ -92,8 +96,11 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     b->last_obs = fpo_mem_calloc(&mem, (size_t)c.num_envs * od, sizeof(float));
     b->pair_t = fpo_mem_calloc(&mem, cap * nmc, sizeof(float));
     b->pair_eps = fpo_mem_calloc(&mem, cap * nmc * ad, sizeof(float));
+    size_t chain = c.path_steps ? ((size_t)c.path_steps + 1) * ad : 0;
+    if (chain)
+        b->path = fpo_mem_calloc(&mem, cap * chain, sizeof(float));
     if (!b->obs || !b->act || !b->rew || !b->flags || !b->final_obs || !b->last_obs ||
-        !b->pair_t || !b->pair_eps) {
+        !b->pair_t || !b->pair_eps || (chain && !b->path)) {
         buffer_free(b);
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating buffer arrays");
     }
@@ -101,12 +108,14 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     return FPO_OK;
 }
 
-double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc)
+double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc,
+                                 int path_steps)
 {
     /* The arrays of fpo_buffer_create, in its order. */
     double cap = (double)num_envs * horizon, od = obs_dim, ad = act_dim, nmc = n_mc;
+    double chain = path_steps ? (path_steps + 1.0) * ad : 0.0;
     return 4.0 * (cap * od + cap * ad + cap + cap + cap * od + num_envs * od + cap * nmc +
-                  cap * nmc * ad);
+                  cap * nmc * ad + cap * chain);
 }
 
 void fpo_buffer_destroy(fpo_buffer *b)
@@ -126,6 +135,29 @@ int fpo_buffer_clear(fpo_buffer *b)
         return FPO_NULL_ARG("b");
     b->steps = 0;
     b->has_last = 0;
+    b->path_filled = 0;
+    return FPO_OK;
+}
+
+int fpo_buffer_add_path(fpo_buffer *b, const float *path)
+{
+    if (!b)
+        return FPO_NULL_ARG("b");
+    if (!path)
+        return fpo_fail(&b->err, FPO_EINVAL, "path is NULL");
+    if (b->cfg.path_steps < 1)
+        return fpo_fail(&b->err, FPO_ESTATE, "the buffer was created without path_steps");
+    if (b->path_filled != b->steps - 1)
+        return fpo_fail(&b->err, FPO_ESTATE,
+                        "fpo_buffer_add_path belongs after each fpo_buffer_add: %d steps "
+                        "added, chains given for %d",
+                        b->steps, b->path_filled);
+    size_t chain = ((size_t)b->cfg.path_steps + 1) * (size_t)b->cfg.act_dim;
+    size_t n = (size_t)b->cfg.num_envs * chain;
+    if (!fpo_all_finite(path, n))
+        return fpo_fail(&b->err, FPO_ENONFINITE, "a chain state is NaN or Inf");
+    memcpy(b->path + (size_t)b->path_filled * n, path, n * sizeof(float));
+    b->path_filled++;
     return FPO_OK;
 }
 

@@ -25,6 +25,8 @@ struct fpo_buffer {
     float *last_obs; /* [num_envs x obs_dim] */
     float *pair_t;   /* [cap x n_mc] */
     float *pair_eps; /* [cap x n_mc x act_dim] */
+    float *path;     /* DPPO: [cap x (path_steps + 1) x act_dim] */
+    int path_filled; /* steps whose chains were given (fpo_buffer_add_path) */
 };
 
 #endif

@@ -48,7 +48,8 @@ uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h);
  * overflow for any int sizes) from the sizes it is given, next to the create
  * that allocates them: fpo_trainer_create adds them up and refuses a total
  * the machine cannot hold before allocating anything. */
-double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc);
+double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc,
+                                 int path_steps);
 double fpo_sampler_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic, int obs_dim,
                                   int act_dim, int max_batch);
 /* batch: this process's transitions per update (num_envs x horizon). */

@@ -56,15 +56,29 @@ int fpo_objective_init(fpo_objective *ob, const fpo_optimizer_config *cfg, const
     ob->cfg = cfg;
     fpo_policy_view pv;
     fpo_policy_view_of((fpo_policy *)p, &pv);
-    int flow = cfg->algo == FPO_ALGO_FPO;
+    int flow = cfg->algo != FPO_ALGO_PPO;
     if (flow != (pv.kind == FPO_POLICY_FLOW))
-        return fpo_fail(err, FPO_EMISMATCH, "FPO needs a flow policy and PPO a Gaussian one");
+        return fpo_fail(err, FPO_EMISMATCH,
+                        "FPO and DPPO need a flow policy and PPO a Gaussian one");
     if (b->cfg.obs_dim != pv.obs_dim || b->cfg.act_dim != pv.act_dim)
         return fpo_fail(err, FPO_EMISMATCH, "buffer and policy sizes differ");
     if (!flow) {
         ob->ops = &fpo_obj_ppo;
         ob->rows = 1;
         ob->old_floats = 1;
+        return FPO_OK;
+    }
+    if (cfg->algo == FPO_ALGO_DPPO) {
+        int rc = fpo_dppo_check(err, cfg);
+        if (rc)
+            return rc;
+        if (b->cfg.path_steps < 1)
+            return fpo_fail(err, FPO_EMISMATCH,
+                            "DPPO needs a buffer with path_steps >= 1 (the denoising chains)");
+        ob->ops = &fpo_obj_dppo;
+        ob->dppo_steps = (int)b->cfg.path_steps;
+        ob->rows = ob->dppo_steps;
+        ob->old_floats = ob->dppo_steps;
         return FPO_OK;
     }
     /* The flow settings: the pairs the buffer drew and the CFM loss form. */

@@ -114,7 +114,7 @@ int fpo_objective_init(fpo_objective *ob, const fpo_optimizer_config *cfg, const
                        const fpo_buffer *b, fpo_errbuf *err);
 
 /* The objectives' tables. */
-extern const fpo_obj_ops fpo_obj_fpo, fpo_obj_fpopp, fpo_obj_ppo;
+extern const fpo_obj_ops fpo_obj_fpo, fpo_obj_fpopp, fpo_obj_ppo, fpo_obj_dppo;
 
 /* Shared by the flow objectives (obj_flow.c). */
 void fpo_flow_inputs(const fpo_objective *ob, const fpo_obj_batch *bt, const int *idx, int n,

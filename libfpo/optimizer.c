@@ -22,7 +22,7 @@ static void optimizer_defaults(fpo_optimizer_config *cfg, fpo_algo algo)
     cfg->adam_eps = 1e-8f;
     cfg->weight_decay = 0.0f;
     cfg->max_grad_norm = 0.0f;
-    cfg->clip_eps = algo == FPO_ALGO_PPO ? 0.1f : 0.05f;
+    cfg->clip_eps = algo == FPO_ALGO_PPO ? 0.1f : 0.05f; /* DPPO: the reference's 0.05 */
     cfg->gamma = 0.995f;
     cfg->gae_lambda = 0.95f;
     cfg->reward_scale = 10.0f;
@@ -47,6 +47,9 @@ static void optimizer_defaults(fpo_optimizer_config *cfg, fpo_algo algo)
     cfg->bound = 3.0f;
     cfg->spike_clip = 4.0f;
     cfg->anchor_coef = algo == FPO_ALGO_FPO ? 0.1f : 0.0f;
+    /* DPPO's settings (obj_dppo.c). */
+    cfg->dppo_sigma = 0.1f;
+    cfg->dppo_final_half = 0;
 }
 
 int fpo_optimizer_config_init_sized(fpo_optimizer_config *cfg, size_t size, fpo_algo algo)
@@ -179,7 +182,7 @@ int64_t fpo_optimizer_step_count(const fpo_optimizer *o)
 
 static int check_config(fpo_errbuf *err, const fpo_optimizer_config *c)
 {
-    if ((unsigned)c->algo > FPO_ALGO_PPO)
+    if ((unsigned)c->algo > FPO_ALGO_DPPO)
         return fpo_fail(err, FPO_ERANGE, "algo %d is not an fpo_algo", (int)c->algo);
     if ((unsigned)c->ratio_mode > FPO_RATIO_PER_SAMPLE)
         return fpo_fail(err, FPO_ERANGE, "ratio_mode %d is not valid", (int)c->ratio_mode);
@@ -259,6 +262,12 @@ uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_
                             c->bound_coef, c->bound, c->spike_clip, c->anchor_coef};
     h = fpo_fingerprint(h, ints, sizeof ints);
     h = fpo_fingerprint(h, floats, sizeof floats);
+    if (c->algo == FPO_ALGO_DPPO) {
+        /* DPPO's own settings (the other algorithms' fingerprints are those
+         * of release 0.1.0, which trainer checkpoints hold). */
+        h = fpo_fingerprint(h, &c->dppo_sigma, sizeof c->dppo_sigma);
+        h = fpo_fingerprint(h, &c->dppo_final_half, sizeof c->dppo_final_half);
+    }
     return fpo_fingerprint(h, &c->seed, sizeof c->seed);
 }
 

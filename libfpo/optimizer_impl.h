@@ -122,6 +122,13 @@ float fpo_surrogate(const fpo_optimizer_config *c, float rho, float A, float *sl
  * that under- or overflows in float still gives a finite term. */
 double fpo_kl_term(double log_ratio);
 
+/* DPPO (obj_dppo.c): its settings' check, and one denoising step's
+ * log-likelihood log N(x_next; x + dt v, sigma^2 I) over D dims; with dv
+ * non-NULL also d log p / d v. */
+int fpo_dppo_check(fpo_errbuf *err, const fpo_optimizer_config *c);
+double fpo_dppo_step_logp(const float *x, const float *x_next, const float *v, float dt,
+                          float sigma, int D, float *dv);
+
 /* Log-density of a under the diagonal Gaussian N(mu, diag(sigma^2)), D dims. */
 double fpo_gaussian_logp(const float *mu, const float *sigma, const float *a, int D);
 

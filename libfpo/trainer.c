@@ -26,6 +26,7 @@ struct fpo_trainer {
     fpo_buffer *buffer;
     fpo_optimizer *opt;
     fpo_vecenv *env;
+    int record_path; /* DPPO: the sampler's chains go into the buffer */
     /* Data-parallel training (fpo/collective.h); single process otherwise. */
     fpo_coll coll;
     fpo_layout lay;
@@ -159,12 +160,22 @@ static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *
     if (fpo_policy_shapes(pc, &actor, &critic, &emb, &n_std) != FPO_OK)
         return FPO_OK;
     int n_mc = oc->algo == FPO_ALGO_FPO ? c->n_mc : 0;
+    /* DPPO: the stored chains and K actor rows per transition. */
+    int path = 0;
+    if (oc->algo == FPO_ALGO_DPPO) {
+        fpo_sampler_config sc;
+        if ((c->sampler ? FPO_COPY_CONFIG(NULL, SAMPLER_CONFIG, &sc, c->sampler,
+                                          fpo_sampler_config_init(&sc))
+                        : (fpo_sampler_config_init(&sc), FPO_OK)) == FPO_OK)
+            path = sc.steps;
+    }
     double np = fpo_mlp_params_estimate(&actor) + fpo_mlp_params_estimate(&critic) + (double)n_std;
     double od = tab->obs_dim, ad = tab->act_dim, N = c->num_envs;
-    double opt = fpo_optimizer_estimate_bytes(&actor, &critic, np, tab->obs_dim, n_mc,
-                                              (double)batch, oc->minibatches, c->threads);
+    double opt = fpo_optimizer_estimate_bytes(&actor, &critic, np, tab->obs_dim,
+                                              path ? path : n_mc, (double)batch,
+                                              oc->minibatches, c->threads);
     double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, tab->act_dim,
-                                           n_mc);
+                                           n_mc, path);
     double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, tab->act_dim,
                                             c->num_envs);
     double rest = 4.0 * np + 32.0 * od /* policy */ + fpo_guard_estimate_bytes(np, tab->obs_dim) +
@@ -285,6 +296,13 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
                    : (fpo_sampler_config_init(&sc), FPO_OK);
     if (rc)
         goto fail;
+    if (oc.algo == FPO_ALGO_DPPO) {
+        /* DPPO samples its denoising MDP with the objective's per-step
+         * noise and keeps the chains (objective.h, obj_dppo.c). */
+        sc.record_path = 1;
+        sc.sde_noise = oc.dppo_sigma;
+        t->record_path = 1;
+    }
 
     /* Where this rank's environments sit among all ranks' (and a check that
      * every rank has the same settings); then every random stream keyed by
@@ -319,6 +337,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     dc.init_noise = FPO_NOISE_ZERO;
     dc.sde_noise = 0.0f;
     dc.deterministic = pc.kind == FPO_POLICY_GAUSSIAN;
+    dc.record_path = 0;
     if ((rc = fpo_policy_set_sampler_defaults(t->policy, &dc)))
         goto agree;
 
@@ -330,6 +349,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     bc.act_dim = tab->act_dim;
     bc.n_mc = oc.algo == FPO_ALGO_FPO ? c.n_mc : 0;
     bc.t_dist = c.t_dist;
+    bc.path_steps = t->record_path ? sc.steps : 0;
     bc.seed = sub_seed(c.seed, 4);
     bc.allocator = c.allocator;
     bc.env_offset = t->lay.env_offset;
@@ -435,6 +455,14 @@ static int rollout(fpo_trainer *t)
             return fpo_fail(&t->err, rc, "environment: %s", fpo_vecenv_errmsg(t->env));
         if ((rc = fpo_buffer_add(t->buffer, t->obs, t->raw, t->rew, t->flags, t->final_obs)))
             return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        if (t->record_path) {
+            /* DPPO: the denoising chains behind these actions. */
+            const float *path;
+            int states;
+            if ((rc = fpo_sampler_path(t->sampler, &path, &states)) ||
+                (rc = fpo_buffer_add_path(t->buffer, path)))
+                return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        }
         memcpy(t->obs, t->next_obs, bytes);
     }
     if ((rc = fpo_buffer_set_last_obs(t->buffer, t->obs)))

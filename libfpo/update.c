@@ -38,7 +38,7 @@ static void batch_of(const fpo_optimizer *o, fpo_policy *p, const fpo_buffer *b,
     bt->act = b->act;
     bt->pair_t = b->pair_t;
     bt->pair_eps = b->pair_eps;
-    bt->path = NULL;
+    bt->path = b->path;
     bt->adv = o->adv;
     bt->old = o->old;
 }
@@ -494,8 +494,14 @@ static int check_update_args(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b,
         return fpo_fail(&o->err, FPO_EMISMATCH, "the policy does not fit this optimizer");
     if (b->cfg.num_envs != o->num_envs || b->cfg.horizon != o->horizon ||
         b->cfg.obs_dim != o->obs_dim || b->cfg.act_dim != o->act_dim ||
-        (o->obj.flow.n_mc && b->cfg.n_mc != o->obj.flow.n_mc))
+        (o->obj.flow.n_mc && b->cfg.n_mc != o->obj.flow.n_mc) ||
+        (o->obj.dppo_steps && b->cfg.path_steps != o->obj.dppo_steps))
         return fpo_fail(&o->err, FPO_EMISMATCH, "the buffer does not fit this optimizer");
+    if (o->obj.dppo_steps && b->path_filled != b->steps)
+        return fpo_fail(&o->err, FPO_ESTATE,
+                        "DPPO: the buffer holds the denoising chains of %d of its %d steps "
+                        "(fpo_buffer_add_path after every fpo_buffer_add)",
+                        b->path_filled, b->steps);
     if (b->steps != b->cfg.horizon)
         return fpo_fail(&o->err, FPO_ESTATE, "the buffer holds %d of %d steps", b->steps,
                         b->cfg.horizon);
