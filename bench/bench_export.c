@@ -1,11 +1,12 @@
 /* fpo_sampler_act against the exported C file (fpo_policy_export_c), side
  * by side on the same policy and observations: batch 1, the reference actor
  * (4x32 SiLU, obs 17, act 6), Euler 10 steps, zero initial noise. The
- * exported file is compiled twice: with the project's flags (-O3, the
- * x86-64 baseline: SSE2) and, where the compiler has it, -march=native
- * (libfpo itself picks AVX2+FMA at run time). Rounds alternate the three in
+ * exported file is built several ways (bench/meson.build): -O3 and -O2 for
+ * the x86-64 baseline (its AVX2 copy picked at run time where the CPU has
+ * AVX2), the same with BENCHPOL_NO_DISPATCH (SSE2 vectors only), portable C
+ * (BENCHPOL_NO_SIMD), and -march=native. Rounds alternate all of them in
  * blocks of 200 calls; prints the median and p90 of the per-call time over
- * the rounds, and the largest action difference.
+ * the rounds, and the largest action difference from the library.
  * Usage: bench_export POLICY.fpo [rounds] */
 #include <math.h>
 #include <stdio.h>
@@ -16,11 +17,34 @@
 
 #include "benchpol.h"
 
-#ifdef BENCH_HAVE_NATIVE
-int benchpol_native_act(const float *obs, const float *noise, float *action, float *scratch);
+#define BLOCK 200
+
+typedef int (*act_fn)(const float *obs, const float *noise, float *action, float *scratch);
+
+#define DECLARE(v) int benchpol_##v##_act(const float *, const float *, float *, float *);
+DECLARE(O3)
+DECLARE(O2)
+DECLARE(O3_sse2)
+DECLARE(O2_sse2)
+DECLARE(O3_portable)
+#ifdef BENCH_HAVE_native
+DECLARE(native)
 #endif
 
-#define BLOCK 200
+static const struct {
+    const char *name;
+    act_fn act;
+} variants[] = {
+    {"exported -O3", benchpol_O3_act},
+    {"exported -O2", benchpol_O2_act},
+    {"exported -O3 NO_DISPATCH", benchpol_O3_sse2_act},
+    {"exported -O2 NO_DISPATCH", benchpol_O2_sse2_act},
+    {"exported -O3 NO_SIMD", benchpol_O3_portable_act},
+#ifdef BENCH_HAVE_native
+    {"exported -O3 -march=native", benchpol_native_act},
+#endif
+};
+#define NV ((int)(sizeof variants / sizeof variants[0]) + 1)
 
 static double now_us(void)
 {
@@ -42,6 +66,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int rounds = argc > 2 ? atoi(argv[2]) : 2000;
+    if (rounds < 1)
+        rounds = 1;
     fpo_policy *p;
     if (fpo_policy_load(&p, argv[1], NULL)) {
         fprintf(stderr, "%s: %s\n", argv[1], fpo_last_errmsg());
@@ -62,28 +88,18 @@ int main(int argc, char **argv)
     for (int i = 0; i < BLOCK; i++)
         for (int j = 0; j < BENCHPOL_OBS_DIM; j++)
             obs[i][j] = (float)j + 2.0f * ((float)rand() / (float)RAND_MAX - 0.5f);
-    const char *names[3] = {"fpo_sampler_act", "exported, project flags", "exported, -march=native"};
-    int nv = 2;
-#ifdef BENCH_HAVE_NATIVE
-    nv = 3;
-#endif
-    double *t[3];
-    for (int v = 0; v < 3; v++)
+    double *t[NV], maxdiff[NV] = {0};
+    for (int v = 0; v < NV; v++)
         t[v] = malloc(sizeof(double) * (size_t)rounds);
-    double maxdiff = 0.0;
     for (int r = -20; r < rounds; r++) { /* 20 warm-up rounds */
-        for (int v = 0; v < nv; v++) {
+        for (int v = 0; v < NV; v++) {
             double t0 = now_us();
-            for (int i = 0; i < BLOCK; i++) {
-                if (v == 0)
+            if (v == 0)
+                for (int i = 0; i < BLOCK; i++)
                     fpo_sampler_act(s, p, obs[i], 1, a_lib[i], NULL);
-                else if (v == 1)
-                    benchpol_act(obs[i], NULL, a_exp[i], scratch);
-#ifdef BENCH_HAVE_NATIVE
-                else
-                    benchpol_native_act(obs[i], NULL, a_exp[i], scratch);
-#endif
-            }
+            else
+                for (int i = 0; i < BLOCK; i++)
+                    variants[v - 1].act(obs[i], NULL, a_exp[i], scratch);
             double dt = (now_us() - t0) / BLOCK;
             if (r >= 0)
                 t[v][r] = dt;
@@ -91,20 +107,23 @@ int main(int argc, char **argv)
                 for (int i = 0; i < BLOCK; i++)
                     for (int j = 0; j < BENCHPOL_ACT_DIM; j++) {
                         double d = fabs((double)a_exp[i][j] - (double)a_lib[i][j]);
-                        if (d > maxdiff)
-                            maxdiff = d;
+                        if (d > maxdiff[v])
+                            maxdiff[v] = d;
                     }
         }
     }
     printf("batch 1, actor 4x32 SiLU, obs 17, act 6, Euler 10 steps, zero noise; "
-           "%d rounds of %d calls, us per act:\n", rounds, BLOCK);
-    for (int v = 0; v < nv; v++) {
+           "%d rounds of %d calls, us per act (max |action difference| from the library):\n",
+           rounds, BLOCK);
+    for (int v = 0; v < NV; v++) {
         qsort(t[v], (size_t)rounds, sizeof(double), cmp);
-        printf("  %-26s median %.3f  p90 %.3f\n", names[v], t[v][rounds / 2],
-               t[v][(int)(rounds * 0.9)]);
+        printf("  %-28s median %6.3f  p90 %6.3f", v ? variants[v - 1].name : "fpo_sampler_act",
+               t[v][rounds / 2], t[v][(int)(rounds * 0.9)]);
+        if (v)
+            printf("  (%.2e)", maxdiff[v]);
+        printf("\n");
     }
-    printf("  largest |action difference| exported vs library: %.2e\n", maxdiff);
-    for (int v = 0; v < 3; v++)
+    for (int v = 0; v < NV; v++)
         free(t[v]);
     fpo_sampler_destroy(s);
     fpo_policy_destroy(p);

@@ -63,9 +63,11 @@ bench() { # name steps_per_rank envs_per_rank extra fpo-train args...
 # GridWorld FPO at its defaults (16 envs x 128 steps per rank, N_mc 50,
 # 10 epochs x 4 minibatches, 64-64 ReLU): update-heavy, 8 iterations.
 bench "gridworld fpo (16 envs/rank)" 16384 16 --task gridworld --algo fpo
-# Pendulum PPO at its defaults (8 envs x 32 steps per rank, 2 epochs x 4
-# minibatches, 64-64 tanh): tiny batches, latency-bound, 400 iterations.
-bench "pendulum ppo (8 envs/rank)" 102400 8 --task pendulum --algo ppo
+# Pendulum PPO at its preset before issue 20 (8 envs x 32 steps per rank,
+# 2 epochs x 4 minibatches, 64-64 tanh; docs/scaling.md's figures): tiny
+# batches, latency-bound, 400 iterations.
+bench "pendulum ppo (8 envs/rank)" 102400 8 --task pendulum --algo ppo --horizon 32 \
+    --minibatches 4 --activation tanh --init-std 1
 # cheetah-run FPO (MuJoCo) at its defaults (16 envs x 64 steps per rank,
 # 4 epochs x 8 minibatches, actor 4x32, critic 3x128): 32 iterations.
 if "$train" --list | grep -q '^cheetah-run'; then

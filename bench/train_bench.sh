@@ -45,7 +45,8 @@ run gridworld-fpo-2threads 19.9 --task gridworld --algo fpo --steps 273000 --thr
 # The same with the reference's own network input [obs, x_t, t] (t itself, not 8 sinusoids).
 run gridworld-fpo-2threads-raw-t 19.9 --task gridworld --algo fpo --steps 273000 --threads 2 \
     --time-emb raw
-# Pendulum, Gaussian PPO: batch 256, 2 epochs, 64-64 nets, 300k steps, one core;
+# Pendulum, Gaussian PPO at the task's defaults (4 envs x 1024 steps, 2 epochs of 16
+# minibatches, 64-64 ReLU nets), 300k steps, one core;
 # then FPO on the same schedule.
 run pendulum-ppo-1thread -200 --task pendulum --algo ppo --steps 300000 --threads 1
 run pendulum-fpo-1thread -200 --task pendulum --algo fpo --steps 300000 --threads 1

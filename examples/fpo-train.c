@@ -42,6 +42,8 @@ typedef struct opts {
     float bound, bound_coef, spike_clip, anchor; /* NAN: the library's default */
     float dppo_sigma;     /* NAN: the library's default */
     int dppo_final_half;
+    float init_std;                      /* NAN: the task's default */
+    int squash, obs_norm, activation;    /* -1: the task's default */
     int preset;                          /* -1: cpu (the tasks' defaults) */
     int cfm, ratio_mode, aspo, sampler_steps, quiet, t_dist; /* -1: the task's default */
     int time_emb;                                            /* -1: the task's default */
@@ -135,6 +137,13 @@ static void usage(FILE *f)
             "  --actor L:W --critic L:W  hidden layers and width\n"
             "  --time-emb sin|raw    flow time features: 8 sinusoids or t itself (default: the task's)\n"
             "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off; default 3)\n"
+            "  --squash tanh|clip    how the unbounded action is brought into the bounds\n"
+            "                        (default tanh)\n"
+            "  --init-std X          PPO: the Gaussian's std at initialization (default: the\n"
+            "                        task's, else 1)\n"
+            "  --activation silu|relu|tanh  hidden activation of actor and critic (default: the\n"
+            "                        task's)\n"
+            "  --no-obs-norm         do not normalize observations (running mean/std)\n"
             "  --anchor C            FPO: C x the CFM loss of the stored pairs added to the loss\n"
             "                        (default 0.1; 0 = off)\n"
             "  --bound X --bound-coef C  FPO saturation penalty: advantages of actions beyond\n"
@@ -525,7 +534,7 @@ enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_M
        O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
        O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
        O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_CKPT, O_RESUME, O_CONFIG, O_LRSCHED,
-       O_DSIGMA, O_DHALF };
+       O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF };
 static const struct option long_opts[] = {
     {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -546,6 +555,8 @@ static const struct option long_opts[] = {
     {"dppo-sigma", 1, 0, O_DSIGMA}, {"dppo-final-half", 0, 0, O_DHALF},
     {"checkpoint-every", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"config", 1, 0, O_CONFIG}, {"lr-schedule", 1, 0, O_LRSCHED},
+    {"squash", 1, 0, O_SQUASH}, {"init-std", 1, 0, O_INITSTD}, {"activation", 1, 0, O_ACTIV},
+    {"no-obs-norm", 0, 0, O_NOOBSNORM},
     {0, 0, 0, 0}};
 /* Names in the order of the enums they select. */
 static const char *const t_dists[] = {"grid", "uniform", "beta"};
@@ -554,6 +565,8 @@ static const char *const ratios[] = {"avg", "per-sample"};
 static const char *const samplers[] = {"euler", "heun", "midpoint"};
 static const char *const time_embs[] = {"sin", "raw"};
 static const char *const presets[] = {"cpu", "paper"};
+static const char *const squashes[] = {"tanh", "clip"};          /* fpo_squash's order */
+static const char *const activations[] = {"silu", "relu", "tanh"}; /* fpo_activation's order */
 /* fpo_lr_schedule's values: 0 is the library's default. */
 static const char *const lr_schedules[] = {"default", "constant", "linear"};
 
@@ -625,6 +638,16 @@ static int apply_option(opts *o, int c, const char *arg)
     case O_SSTEPS: if (num_int("sampler-steps", arg, 1, &o->sampler_steps)) return 2; break;
     case O_SDE: if (num_f("sde-noise", arg, &o->sde_noise)) return 2; break;
     case O_RAWCLIP: if (num_f("raw-clip", arg, &o->raw_clip)) return 2; break;
+    case O_SQUASH:
+        if ((o->squash = choice("squash", arg, squashes, 2)) < 0)
+            return 2;
+        break;
+    case O_ACTIV:
+        if ((o->activation = choice("activation", arg, activations, 3)) < 0)
+            return 2;
+        break;
+    case O_INITSTD: if (num_f("init-std", arg, &o->init_std)) return 2; break;
+    case O_NOOBSNORM: o->obs_norm = 0; break;
     case O_BOUND: if (num_f("bound", arg, &o->bound)) return 2; break;
     case O_BOUNDC: if (num_f("bound-coef", arg, &o->bound_coef)) return 2; break;
     case O_SPIKE: if (num_f("spike-clip", arg, &o->spike_clip)) return 2; break;
@@ -748,6 +771,7 @@ static int ini_entry(void *user, const char *section, const char *name, const ch
         case O_DHALF: x->o->dppo_final_half = b; break;
         case O_KEEPBEST: x->o->keep_best = b; break;
         case O_NOGUARD: x->o->no_guard = b; break;
+        case O_NOOBSNORM: x->o->obs_norm = !b; break;
         case O_QUIET: x->o->quiet = b; break;
         default: break;
         }
@@ -851,6 +875,13 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
             pc->actor_layers, pc->actor_layers > 0 ? pc->actor_hidden[0] : 1, pc->critic_layers,
             pc->critic_layers > 0 ? pc->critic_hidden[0] : 1, time_embs[pc->time_embedding],
             FS(13, pc->raw_clip));
+    fprintf(f, "squash = %s\nno-obs-norm = %s\n", squashes[pc->squash != FPO_SQUASH_TANH],
+            tf[!pc->normalize_obs]);
+    if (pc->actor_activation == pc->critic_activation)
+        fprintf(f, "activation = %s\n", activations[(unsigned)pc->actor_activation < 3
+                                                       ? pc->actor_activation : 0]);
+    if (pc->kind == FPO_POLICY_GAUSSIAN)
+        fprintf(f, "init-std = %s\n", FS(12, pc->init_std));
     fprintf(f, "no-guard = %s\neval-episodes = %d\nkeep-best = %s\n", tf[tc->guard == -1],
             eval_episodes, tf[o->keep_best != 0]);
     fprintf(f, "lr-schedule = %s\n", lr_schedules[(unsigned)tc->lr_schedule < 3 ? tc->lr_schedule : 0]);
@@ -881,6 +912,8 @@ static int train_main(int argc, char **argv)
     o.bound = o.bound_coef = o.spike_clip = o.anchor = o.dppo_sigma = NAN;
     o.preset = -1;
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
+    o.init_std = NAN;
+    o.squash = o.obs_norm = o.activation = -1;
     o.integrator = FPO_INTEGRATOR_EULER;
     o.sampler_steps = 10;
     o.actor_layers = o.critic_layers = -1;
@@ -994,6 +1027,14 @@ static int train_main(int argc, char **argv)
     }
     if (!isnan(o.raw_clip))
         pc.raw_clip = o.raw_clip;
+    if (o.squash >= 0)
+        pc.squash = (fpo_squash)o.squash;
+    if (o.activation >= 0)
+        pc.actor_activation = pc.critic_activation = (fpo_activation)o.activation;
+    if (o.obs_norm >= 0)
+        pc.normalize_obs = o.obs_norm;
+    if (!isnan(o.init_std) && pc.kind == FPO_POLICY_GAUSSIAN)
+        pc.init_std = o.init_std;
     if (o.time_emb >= 0)
         pc.time_embedding = (fpo_time_embedding)o.time_emb;
     if (!isnan(o.lr))

@@ -46,6 +46,8 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
         if (algo == FPO_ALGO_PPO && d->gauss_fixed_std > 0) {
             pc->std_mode = FPO_STD_FIXED;
             pc->init_std = d->gauss_fixed_std;
+        } else if (algo == FPO_ALGO_PPO && d->gauss_init_std > 0) {
+            pc->init_std = d->gauss_init_std;
         }
     }
     if (oc) {

@@ -10,9 +10,15 @@
  *    fixed), precomputed here with the library's own fpo_time_embed. Per
  *    evaluation only the act_dim rows of x_t remain: the 4x32 actor with 17
  *    observations does 6x32 instead of 31x32 multiply-adds in that layer;
- *  - SiLU's exp is a portable copy of libfpo's polynomial (vmath_impl.h),
- *    written in plain C99 so compilers vectorize it; tanh and softplus use
- *    <math.h> as the library does.
+ *  - SiLU's exp is a copy of libfpo's polynomial (vmath_impl.h), its clamps
+ *    branch-free so compilers vectorize it; tanh and softplus use <math.h>
+ *    as the library does.
+ * For speed on the host the file has up to three versions of the layers,
+ * all with the same float operations in the same order (so the same
+ * results): portable C99, 4-float GCC/clang vector extensions where the
+ * target has SIMD, and on x86-64 an AVX2 copy of the whole act with 8-float
+ * vectors, picked at run time (emit_simd_prelude, emit_dispatch; why:
+ * docs/embedding.md, "Speed on the host").
  * Floats are written as C99 hexadecimal literals: exact, and independent of
  * the C locale (printf's %g would print a decimal comma in some). */
 #include <math.h>
@@ -174,6 +180,12 @@ typedef struct gen {
     int flow, od, ad, L, emb, outd, hmax, h0;
     int integ, K, evals, det;
     sbuf *b;
+    /* The copy being written: vw 4 (baseline; SIMD or portable C, chosen by
+     * the preprocessor) or 8 (AVX2 only), sfx the suffix of its function
+     * names, q the qualifiers of its functions. */
+    int vw;
+    const char *sfx;
+    char q[FPO_EXPORT_NAME_MAX + 32];
 } gen;
 
 static const char *const integ_names[] = {"Euler", "Heun", "midpoint"};
@@ -193,48 +205,188 @@ static void emit_act_expr(gen *g, const char *v)
     }
 }
 
-/* "acc[j] += a * w[j]" over ni rows of W (no outputs): the accumulator is a
- * local array when small (compilers keep it in registers), else out. */
-static void emit_acc_decl(gen *g, int no)
-{
-    if (no <= 64)
-        sb_printf(g->b, "    float acc[%d];\n", no);
-    else
-        sb_printf(g->b, "    float *acc = out;\n");
-    sb_printf(g->b, "    int i, j;\n");
-}
+/* The matrix product of a layer: out[j] = init[j] (or 0) + sum_i a_i
+ * w[i * no + j], the rows summed in order, as libfpo sums them. The sums
+ * live in named locals, not an array (an array accumulator stayed in memory:
+ * a load, add and store per row and vector), in blocks that fit in
+ * registers. The file has two versions of each product, chosen by the
+ * preprocessor (emit_simd_prelude); both do the same operations on each
+ * output in the same order, so they give the same floats:
+ *  - SIMD (GCC or clang vector extensions, 8 floats: two SSE registers, or
+ *    one AVX one): blocks of FPO_EXPORT_VBLOCK vectors, then vectors, then
+ *    up to 7 scalars;
+ *  - portable C: blocks of FPO_EXPORT_BLOCK scalars. GCC packs a block's
+ *    adjacent sums into vectors itself, but only at -O2 or for narrow
+ *    blocks: at -O3, or with -march=native, it vectorizes wider blocks
+ *    across rows instead, with shuffles that cost more than they save. */
+#define FPO_EXPORT_BLOCK 8
+#define FPO_EXPORT_VBLOCK 32
 
-static void emit_rows(gen *g, const char *w, int ni, int no, const char *a_expr, int norm)
+/* One block: nv vectors then ns scalars, from output jb on. src is the
+ * input array (obs, normalized here, when norm). fuse: the bias array of a
+ * SiLU layer whose end is done here, on the sums still in registers. */
+static void emit_block_body(gen *g, const char *w, int ni, int no, int nv, int ns, const char *jb,
+                            const char *src, const char *init, int norm, const char *fuse)
 {
-    sb_printf(g->b, "    for (i = 0; i < %d; i++) {\n", ni);
+    sbuf *b = g->b;
+    const char *n = g->n;
+    const int W = g->vw;
+    for (int k = 0; k < nv; k++) {
+        if (init)
+            sb_printf(b, "            %s_v%d v%d = *(const %s_v%d *)(%s + %s + %d);\n", n, W, k, n,
+                      W, init, jb, W * k);
+        else
+            sb_printf(b, "            %s_v%d v%d = {0.0f};\n", n, W, k);
+    }
+    if (ns) {
+        sb_printf(b, "            float");
+        for (int k = 0; k < ns; k++) {
+            if (init)
+                sb_printf(b, "%s s%d = %s[%s + %d]", k ? "," : "", k, init, jb, W * nv + k);
+            else
+                sb_printf(b, "%s s%d = 0.0f", k ? "," : "", k);
+        }
+        sb_printf(b, ";\n");
+    }
+    sb_printf(b, "            for (i = 0; i < %d; i++) {\n", ni);
     if (norm) {
-        sb_printf(g->b, "        float a = (obs[i] - %s_obs_mean[i]) * %s_obs_inv_std[i];\n",
-                  g->n, g->n);
-        sb_printf(g->b, "        const float *w = %s + i * %d;\n", w, no);
-        sb_printf(g->b, "        a = a < -%s_OBS_CLIP ? -%s_OBS_CLIP : "
-                        "(a > %s_OBS_CLIP ? %s_OBS_CLIP : a);\n",
+        sb_printf(b, "                float a = (obs[i] - %s_obs_mean[i]) * %s_obs_inv_std[i];\n",
+                  n, n);
+        sb_printf(b, "                const float *w = %s + i * %d + %s;\n", w, no, jb);
+        sb_printf(b, "                a = a < -%s_OBS_CLIP ? -%s_OBS_CLIP : "
+                     "(a > %s_OBS_CLIP ? %s_OBS_CLIP : a);\n",
                   g->U, g->U, g->U, g->U);
     } else {
-        sb_printf(g->b, "        const float a = %s;\n", a_expr);
-        sb_printf(g->b, "        const float *w = %s + i * %d;\n", w, no);
+        sb_printf(b, "                const float a = %s[i];\n", src);
+        sb_printf(b, "                const float *w = %s + i * %d + %s;\n", w, no, jb);
     }
-    sb_printf(g->b, "        for (j = 0; j < %d; j++)\n            acc[j] += a * w[j];\n    }\n",
-              no);
+    for (int k = 0; k < nv; k++)
+        sb_printf(b, "                v%d += a * *(const %s_v%d *)(w + %d);\n", k, n, W, W * k);
+    for (int k = 0; k < ns; k++)
+        sb_printf(b, "                s%d += a * w[%d];\n", k, W * nv + k);
+    sb_printf(b, "            }\n");
+    for (int k = 0; k < nv; k++) {
+        if (fuse)
+            sb_printf(b, "            v%d += *(const %s_v%d *)(%s + %s + %d);\n"
+                         "            %s_silu%d(&v%d);\n", k, n, W, fuse, jb, W * k, n, W, k);
+        sb_printf(b, "            *(%s_v%d *)(out + %s + %d) = v%d;\n", n, W, jb, W * k, k);
+    }
+    for (int k = 0; k < ns; k++) {
+        if (fuse)
+            sb_printf(b, "            out[%s + %d] = %s_silu(s%d + %s[%s + %d]);\n", jb, W * nv + k,
+                      n, k, fuse, jb, W * nv + k);
+        else
+            sb_printf(b, "            out[%s + %d] = s%d;\n", jb, W * nv + k, k);
+    }
 }
 
-/* The end of a layer l with no outputs: hidden (act(acc + bias)) or output
- * (scale * acc + scale * b, libfpo's order). bias names the bias array. */
+/* The blocks of one version: full blocks (a loop when more than one), then
+ * what remains, each in its own braces (a block's sums are its locals). */
+static void emit_blocks(gen *g, const char *w, int ni, int no, const char *src, const char *init,
+                        int norm, int simd, const char *fuse)
+{
+    sbuf *b = g->b;
+    const int W = g->vw;
+    int per = simd ? FPO_EXPORT_VBLOCK : FPO_EXPORT_BLOCK;
+    int full = no / per, rest = no % per;
+    int fv = simd ? FPO_EXPORT_VBLOCK / W : 0, fs = simd ? 0 : FPO_EXPORT_BLOCK;
+    sb_printf(b, "    {\n        int i%s;\n", full > 1 ? ", jb" : "");
+    if (full > 1) {
+        sb_printf(b, "        for (jb = 0; jb < %d; jb += %d) {\n", full * per, per);
+        emit_block_body(g, w, ni, no, fv, fs, "jb", src, init, norm, fuse);
+        sb_printf(b, "        }\n");
+    } else if (full == 1) {
+        sb_printf(b, "        {\n");
+        emit_block_body(g, w, ni, no, fv, fs, "0", src, init, norm, fuse);
+        sb_printf(b, "        }\n");
+    }
+    if (rest) {
+        char jb[16];
+        snprintf(jb, sizeof jb, "%d", full * per);
+        sb_printf(b, "        {\n");
+        emit_block_body(g, w, ni, no, simd ? rest / W : 0, simd ? rest % W : rest, jb, src, init,
+                        norm, fuse);
+        sb_printf(b, "        }\n");
+    }
+    sb_printf(b, "    }\n");
+}
+
+/* The choice between the two versions of the matrix products, and the
+ * run-time choice of instruction set on x86-64. */
+static void emit_simd_prelude(gen *g)
+{
+    const char *U = g->U, *n = g->n;
+    sb_printf(g->b,
+"/* The matrix products and SiLU use vectors of 4 floats (GCC and clang vector\n"
+" * extensions) on x86 with SSE2 (every x86-64) and ARM with NEON; elsewhere\n"
+" * (Cortex-M, other compilers), or when %s_NO_SIMD is defined, portable C.\n"
+" * Both versions do the same float operations in the same order. */\n"
+"#if defined(__GNUC__) && (defined(__SSE2__) || defined(__ARM_NEON)) && !defined(%s_NO_SIMD)\n"
+"#define %s_SIMD 1\n"
+"typedef float %s_v4 __attribute__((vector_size(16), aligned(4), may_alias));\n"
+"#else\n"
+"#define %s_SIMD 0\n"
+"#endif\n"
+"#define %s_INLINE inline\n\n",
+              U, U, U, n, U, U);
+    sb_printf(g->b,
+"/* On x86-64 the file also has an AVX2 copy of the act, with vectors of 8\n"
+" * floats (the same float operations, no FMA), used when the CPU has AVX2:\n"
+" * checked on each call unless the compiler targets AVX2 anyway (as libfpo\n"
+" * picks its AVX2 kernels at run time). %s_NO_DISPATCH leaves it out. */\n"
+"#if %s_SIMD && defined(__x86_64__) && !defined(%s_NO_DISPATCH) && \\\n"
+"    (defined(__clang__) || __GNUC__ >= 5)\n"
+"#define %s_AVX2 1\n"
+"#define %s_AVX2_FN inline __attribute__((target(\"avx2\")))\n"
+"typedef float %s_v8 __attribute__((vector_size(32), aligned(4), may_alias));\n"
+"#else\n"
+"#define %s_AVX2 0\n"
+"#endif\n\n",
+              U, U, U, U, U, n, U);
+}
+
+/* The end of a layer l with no outputs, in place on out (the sums): hidden
+ * (act(sum + bias)) or output (scale * sum + scale * b, libfpo's order).
+ * bias names the bias array. */
 static void emit_epilogue(gen *g, int l, int no, const char *bias)
 {
     if (l + 1 < g->L) {
-        sb_printf(g->b, "    for (j = 0; j < %d; j++) {\n        const float s = acc[j] + %s[j];\n"
-                        "        out[j] = ", no, bias);
+        sb_printf(g->b, "    {\n        int j;\n        for (j = 0; j < %d; j++) {\n"
+                        "            const float s = out[j] + %s[j];\n            out[j] = ",
+                  no, bias);
         emit_act_expr(g, "s");
-        sb_printf(g->b, ";\n    }\n");
+        sb_printf(g->b, ";\n        }\n    }\n");
+    } else if (l == 0 && g->flow) { /* layer 0 is the output: the time constant c, then b0 */
+        sb_printf(g->b, "    {\n        int j;\n        for (j = 0; j < %d; j++)\n"
+                        "            out[j] = %s_OUT_SCALE * (out[j] + %s[j]) + %s_b0[j];\n    }\n",
+                  no, g->U, bias, g->n);
     } else {
-        sb_printf(g->b, "    for (j = 0; j < %d; j++)\n        out[j] = %s_OUT_SCALE * acc[j] + %s[j];\n",
+        sb_printf(g->b, "    {\n        int j;\n        for (j = 0; j < %d; j++)\n"
+                        "            out[j] = %s_OUT_SCALE * out[j] + %s[j];\n    }\n",
                   no, g->U, bias);
     }
+}
+
+/* The product, then the layer's end (emit_epilogue) when l >= 0 (bias: the
+ * bias array). A SiLU layer's end is fused into the SIMD version: the sums
+ * are still in registers, eight independent vectors for the exp. */
+static void emit_layer_body(gen *g, int l, const char *w, int ni, int no, const char *src,
+                            const char *init, int norm, const char *bias)
+{
+    int fuse = l >= 0 && l + 1 < g->L && g->a->act == FPO_ACT_SILU;
+    if (g->vw == 8) { /* the AVX2 copy: vectors only */
+        emit_blocks(g, w, ni, no, src, init, norm, 1, fuse ? bias : NULL);
+    } else {
+        sb_printf(g->b, "#if %s_SIMD\n", g->U);
+        emit_blocks(g, w, ni, no, src, init, norm, 1, fuse ? bias : NULL);
+        sb_printf(g->b, "#else\n");
+        emit_blocks(g, w, ni, no, src, init, norm, 0, NULL);
+        if (fuse)
+            emit_epilogue(g, l, no, bias);
+        sb_printf(g->b, "#endif\n");
+    }
+    if (l >= 0 && !fuse)
+        emit_epilogue(g, l, no, bias);
 }
 
 static int emit_weights(gen *g, float *tmp)
@@ -318,24 +470,95 @@ static int emit_weights(gen *g, float *tmp)
     return b->oom ? FPO_ENOMEM : FPO_OK;
 }
 
+/* name_silu on vectors of w floats (4: the SIMD version, 8: the AVX2 copy),
+ * in place: the same operations, lane by lane. The vector is passed by
+ * pointer: a 32-byte vector argument changes the ABI between SSE and AVX
+ * code, and GCC warns of it. */
+static void emit_silu_vec(gen *g, int w)
+{
+    sbuf *b = g->b;
+    char T[FPO_EXPORT_NAME_MAX + 16], TU[FPO_EXPORT_NAME_MAX + 24], TI[FPO_EXPORT_NAME_MAX + 24];
+    snprintf(T, sizeof T, "%s_v%d", g->n, w);
+    snprintf(TU, sizeof TU, "%su", T);
+    snprintf(TI, sizeof TI, "%si", T);
+    sb_printf(b, "#if %s_%s\n", g->U, w == 4 ? "SIMD" : "AVX2");
+    sb_printf(b, "typedef uint32_t %s __attribute__((vector_size(%d)));\n", TU, 4 * w);
+    sb_printf(b, "typedef int32_t %s __attribute__((vector_size(%d)));\n\n", TI, 4 * w);
+    sb_printf(b, "/* %s_silu on %d floats, in place. */\n", g->n, w);
+    sb_printf(b, "static %s_%s void %s_silu%d(%s *v)\n{\n", g->U, w == 4 ? "INLINE" : "AVX2_FN",
+              g->n, w, T);
+    sb_printf(b, "    const %s x = *v;\n    %s b = (%s)-x, m;\n", T, TU, TU);
+    sb_printf(b, "    %s y, t, n, r, r2, r4, pa, pb, pc, p;\n", T);
+    sb_printf(b,
+"    /* The clamps' tests without vector compares (GCC splits those into\n"
+"     * scalars on vectors wider than the target's): b > K (sign clear) and\n"
+"     * b > K' (sign set) are the sign bits of (K - b) & ~b and (K' - b) & b. */\n");
+    sb_printf(b, "    m = (%s)((%s)((0x42B00000u - b) & ~b) >> 31);\n", TU, TI);
+    sb_printf(b, "    b = (b & ~m) | (0x42B00000u & m);\n");
+    sb_printf(b, "    m = (%s)((%s)((0xC2AE0000u - b) & b) >> 31);\n", TU, TI);
+    sb_printf(b, "    b = (b & ~m) | (0xC2AE0000u & m);\n");
+    sb_printf(b, "    y = (%s)b;\n", T);
+    sb_printf(b,
+"    t = y * 1.44269504088896341f + 12582912.0f;\n"
+"    n = t - 12582912.0f;\n"
+"    r = n * -0.693359375f + y;\n"
+"    r = n * 2.12194440e-4f + r;\n"
+"    r2 = r * r;\n"
+"    r4 = r2 * r2;\n"
+"    pa = 1.6666665459e-1f * r + 5.0000001201e-1f;\n"
+"    pb = 8.3334519073e-3f * r + 4.1665795894e-2f;\n"
+"    pc = 1.9875691500e-4f * r + 1.3981999507e-3f;\n"
+"    p = pc * r4 + (pb * r2 + pa);\n"
+"    p = (p * r2 + r) + 1.0f;\n");
+    sb_printf(b, "    b = ((%s)t - (0x4B400000u - 127u)) << 23;\n", TU);
+    sb_printf(b, "    *v = x / (1.0f + p * (%s)b);\n}\n#endif\n\n", T);
+}
+
 static void emit_helpers(gen *g)
 {
     sbuf *b = g->b;
     const char *n = g->n;
     if (g->a->act != FPO_ACT_SILU || g->L < 2) /* no hidden layer, no activation */
         return;
+    /* Which versions use which helper (clang warns of an unused static
+     * inline function): the scalar one is used by portable C, and by a
+     * vector version for the outputs past the last whole vector. */
+    int tail4 = 0, tail8 = 0, wide4 = 0, wide8 = 0;
+    for (int l = 1; l < g->L; l++) {
+        int w = g->a->dims[l];
+        tail4 |= w % 4 != 0;
+        tail8 |= w % 8 != 0;
+        wide4 |= w >= 4;
+        wide8 |= w >= 8;
+    }
+    if (tail4)
+        sb_printf(b, "#if 1 /* used by every version */\n");
+    else if (tail8)
+        sb_printf(b, "#if !%s_SIMD || %s_AVX2\n", g->U, g->U);
+    else
+        sb_printf(b, "#if !%s_SIMD\n", g->U);
     sb_printf(b,
-"/* exp(x) for SiLU: libfpo's Cody-Waite reduction and degree-5 polynomial\n"
-" * (relative error below 1e-7 on [-87, 88]), in plain C so it vectorizes. */\n"
-"static float %s_exp(float x)\n"
+"/* SiLU, x / (1 + exp(-x)), with libfpo's exp: Cody-Waite reduction and a\n"
+" * degree-5 polynomial (relative error below 1e-7), its argument clamped to\n"
+" * [-87, 88] so 2^n stays normal. The clamps are integer selects on the\n"
+" * float's bits (a float above 88 has a larger signed pattern, one below\n"
+" * -87 a larger unsigned one), done with masks: branch-free, so compilers\n"
+" * vectorize the loops over a layer's outputs without -ffast-math (a float\n"
+" * compare or select is not if-converted under the default trapping math). */\n"
+"static %s_INLINE float %s_silu(float x)\n"
 "{\n"
-"    union { float f; uint32_t u; } e;\n"
-"    float t, n, r, r2, r4, pa, pb, pc, p;\n"
-"    x = x < 88.0f ? x : 88.0f;\n"
-"    x = x > -87.0f ? x : -87.0f;\n"
-"    t = x * 1.44269504088896341f + 12582912.0f;\n"
+"    union { float f; uint32_t u; int32_t i; } b;\n"
+"    uint32_t m;\n"
+"    float y, t, n, r, r2, r4, pa, pb, pc, p;\n"
+"    b.f = -x;\n"
+"    m = 0u - (uint32_t)(b.i > 0x42B00000); /* above 88.0f */\n"
+"    b.u = (b.u & ~m) | (0x42B00000u & m);\n"
+"    m = 0u - (uint32_t)(b.u > 0xC2AE0000u); /* below -87.0f */\n"
+"    b.u = (b.u & ~m) | (0xC2AE0000u & m);\n"
+"    y = b.f;\n"
+"    t = y * 1.44269504088896341f + 12582912.0f;\n"
 "    n = t - 12582912.0f;\n"
-"    r = n * -0.693359375f + x;\n"
+"    r = n * -0.693359375f + y;\n"
 "    r = n * 2.12194440e-4f + r;\n"
 "    r2 = r * r;\n"
 "    r4 = r2 * r2;\n"
@@ -344,20 +567,20 @@ static void emit_helpers(gen *g)
 "    pc = 1.9875691500e-4f * r + 1.3981999507e-3f;\n"
 "    p = pc * r4 + (pb * r2 + pa);\n"
 "    p = (p * r2 + r) + 1.0f;\n"
-"    e.f = t;\n"
-"    e.u = (e.u - (0x4B400000u - 127u)) << 23;\n"
-"    return p * e.f;\n"
-"}\n\n"
-"static float %s_silu(float x)\n"
-"{\n"
-"    return x / (1.0f + %s_exp(-x));\n"
-"}\n\n", n, n, n);
+"    b.f = t;\n"
+"    b.u = (b.u - (0x4B400000u - 127u)) << 23;\n"
+"    return x / (1.0f + p * b.f);\n"
+"}\n#endif\n\n", g->U, n);
+    if (wide4)
+        emit_silu_vec(g, 4);
+    if (wide8)
+        emit_silu_vec(g, 8);
 }
 
 static void emit_layers(gen *g)
 {
     sbuf *b = g->b;
-    const char *n = g->n;
+    const char *n = g->n, *sf = g->sfx, *q = g->q;
     const fpo_mlp *a = g->a;
     char w[FPO_EXPORT_NAME_MAX + 16], bias[FPO_EXPORT_NAME_MAX + 16];
     for (int l = 0; l < g->L; l++) {
@@ -365,60 +588,45 @@ static void emit_layers(gen *g)
         if (l == 0 && g->flow) {
             /* Once per act: the observation rows. */
             sb_printf(b, "/* Layer 0, the observation rows (once per act). */\n"
-                         "static void %s_obs_rows(const float *obs, float *out)\n{\n", n);
-            emit_acc_decl(g, no);
-            sb_printf(b, "    for (j = 0; j < %d; j++)\n        acc[j] = 0.0f;\n", no);
+                         "%s void %s_obs_rows%s(const float *obs, float *out)\n{\n", q, n, sf);
             snprintf(w, sizeof w, "%s_w0_obs", n);
-            emit_rows(g, w, g->od, no, "obs[i]", g->p->cfg.normalize_obs);
-            if (no <= 64)
-                sb_printf(b, "    for (j = 0; j < %d; j++)\n        out[j] = acc[j];\n", no);
+            emit_layer_body(g, -1, w, g->od, no, "obs", NULL, g->p->cfg.normalize_obs, NULL);
             sb_printf(b, "}\n\n");
-            /* Per evaluation: the x rows, then the time rows and bias. */
+            /* Per evaluation: the x rows, then the time rows and bias
+             * (c: the constant of this evaluation, emit_weights). */
             sb_printf(b, "/* Layer 0 per velocity evaluation: base + x W_x + c. */\n"
-                         "static void %s_layer0(const float *base, const float *x, "
-                         "const float *c, float *out)\n{\n", n);
-            emit_acc_decl(g, no);
-            sb_printf(b, "    for (j = 0; j < %d; j++)\n        acc[j] = base[j];\n", no);
+                         "%s void %s_layer0%s(const float *base, const float *x, "
+                         "const float *c, float *out)\n{\n", q, n, sf);
             snprintf(w, sizeof w, "%s_w0_x", n);
-            emit_rows(g, w, g->ad, no, "x[i]", 0);
-            if (l + 1 < g->L) {
-                emit_epilogue(g, l, no, "c");
-            } else {
-                sb_printf(b, "    for (j = 0; j < %d; j++)\n"
-                             "        out[j] = %s_OUT_SCALE * (acc[j] + c[j]) + %s_b0[j];\n",
-                          no, g->U, n);
-            }
+            emit_layer_body(g, 0, w, g->ad, no, "x", "base", 0, "c");
             sb_printf(b, "}\n\n");
             continue;
         }
         sb_printf(b, "/* Layer %d: %d -> %d%s. */\n"
-                     "static void %s_layer%d(const float *in, float *out)\n{\n",
-                  l, ni, no, l + 1 < g->L ? "" : ", the output", n, l);
+                     "%s void %s_layer%d%s(const float *in, float *out)\n{\n",
+                  l, ni, no, l + 1 < g->L ? "" : ", the output", q, n, l, sf);
         if (l == 0 && g->p->cfg.normalize_obs) /* Gaussian: normalized here */
             sb_printf(b, "    const float *obs = in;\n");
-        emit_acc_decl(g, no);
-        sb_printf(b, "    for (j = 0; j < %d; j++)\n        acc[j] = 0.0f;\n", no);
         snprintf(w, sizeof w, "%s_w%d", n, l);
-        emit_rows(g, w, ni, no, "in[i]", l == 0 && g->p->cfg.normalize_obs);
         snprintf(bias, sizeof bias, "%s_b%d", n, l);
-        emit_epilogue(g, l, no, bias);
+        emit_layer_body(g, l, w, ni, no, "in", NULL, l == 0 && g->p->cfg.normalize_obs, bias);
         sb_printf(b, "}\n\n");
     }
     if (!g->flow)
         return;
     /* The velocity: layer 0, the hidden layers, the output layer. */
     sb_printf(b, "/* The velocity v(x, t_e) into v; h1, h2: hidden scratch. */\n"
-                 "static void %s_velocity(const float *base, const float *x, const float *c, "
-                 "float *h1, float *h2, float *v)\n{\n", n);
+                 "%s void %s_velocity%s(const float *base, const float *x, "
+                 "const float *c, float *h1, float *h2, float *v)\n{\n", q, n, sf);
     if (g->L == 1) {
-        sb_printf(b, "    (void)h1;\n    (void)h2;\n    %s_layer0(base, x, c, v);\n}\n\n", n);
+        sb_printf(b, "    (void)h1;\n    (void)h2;\n    %s_layer0%s(base, x, c, v);\n}\n\n", n, sf);
         return;
     }
-    sb_printf(b, "    %s_layer0(base, x, c, h1);\n", n);
+    sb_printf(b, "    %s_layer0%s(base, x, c, h1);\n", n, sf);
     for (int l = 1; l < g->L; l++) {
         const char *in = l % 2 ? "h1" : "h2";
         const char *out = l + 1 == g->L ? "v" : (l % 2 ? "h2" : "h1");
-        sb_printf(b, "    %s_layer%d(%s, %s);\n", n, l, in, out);
+        sb_printf(b, "    %s_layer%d%s(%s, %s);\n", n, l, sf, in, out);
     }
     if (g->L == 2)
         sb_printf(b, "    (void)h2;\n");
@@ -431,8 +639,9 @@ static void emit_act(gen *g)
     const char *n = g->n, *U = g->U;
     const fpo_policy *p = g->p;
     int ad = g->ad;
-    sb_printf(b, "int %s_act(const float *obs, const float *noise_or_NULL, float *action, "
-                 "float *scratch)\n{\n", n);
+    const char *sf = g->sfx;
+    sb_printf(b, "%s int %s_run%s(const float *obs, const float *noise_or_NULL, "
+                 "float *action, float *scratch)\n{\n", g->q, n, sf);
     if (g->flow) {
         sb_printf(b, "    float *base = scratch;\n"
                      "    float *h1 = base + %d, *h2 = h1 + %d;\n"
@@ -448,7 +657,7 @@ static void emit_act(gen *g)
     sb_printf(b, "    for (i = 0; i < %s_OBS_DIM; i++)\n"
                  "        if (!isfinite(obs[i]))\n            return -1;\n", U);
     if (g->flow) {
-        sb_printf(b, "    %s_obs_rows(obs, base);\n", n);
+        sb_printf(b, "    %s_obs_rows%s(obs, base);\n", n, sf);
         if (g->det)
             sb_printf(b, "    for (i = 0; i < %d; i++)\n        x[i] = 0.0f;\n", ad);
         else
@@ -459,38 +668,38 @@ static void emit_act(gen *g)
         snprintf(DT, sizeof DT, "%s_dt", n);
         switch (g->integ) {
         case FPO_INTEGRATOR_EULER:
-            sb_printf(b, "        %s_velocity(base, x, %s_c0 + k * %d, h1, h2, v1);\n"
+            sb_printf(b, "        %s_velocity%s(base, x, %s_c0 + k * %d, h1, h2, v1);\n"
                          "        for (i = 0; i < %d; i++)\n"
-                         "            x[i] += %s * v1[i];\n", n, n, g->h0, ad, DT);
+                         "            x[i] += %s * v1[i];\n", n, sf, n, g->h0, ad, DT);
             sb_printf(b, "        (void)xe;\n        (void)v2;\n");
             break;
         case FPO_INTEGRATOR_HEUN:
-            sb_printf(b, "        %s_velocity(base, x, %s_c0 + (2 * k) * %d, h1, h2, v1);\n"
+            sb_printf(b, "        %s_velocity%s(base, x, %s_c0 + (2 * k) * %d, h1, h2, v1);\n"
                          "        for (i = 0; i < %d; i++)\n"
                          "            xe[i] = x[i] + %s * v1[i];\n"
-                         "        %s_velocity(base, xe, %s_c0 + (2 * k + 1) * %d, h1, h2, v2);\n"
+                         "        %s_velocity%s(base, xe, %s_c0 + (2 * k + 1) * %d, h1, h2, v2);\n"
                          "        for (i = 0; i < %d; i++)\n"
                          "            x[i] += 0.5f * %s * (v1[i] + v2[i]);\n",
-                      n, n, g->h0, ad, DT, n, n, g->h0, ad, DT);
+                      n, sf, n, g->h0, ad, DT, n, sf, n, g->h0, ad, DT);
             break;
         default:
-            sb_printf(b, "        %s_velocity(base, x, %s_c0 + (2 * k) * %d, h1, h2, v1);\n"
+            sb_printf(b, "        %s_velocity%s(base, x, %s_c0 + (2 * k) * %d, h1, h2, v1);\n"
                          "        for (i = 0; i < %d; i++)\n"
                          "            xe[i] = x[i] + 0.5f * %s * v1[i];\n"
-                         "        %s_velocity(base, xe, %s_c0 + (2 * k + 1) * %d, h1, h2, v2);\n"
+                         "        %s_velocity%s(base, xe, %s_c0 + (2 * k + 1) * %d, h1, h2, v2);\n"
                          "        for (i = 0; i < %d; i++)\n"
                          "            x[i] += %s * v2[i];\n",
-                      n, n, g->h0, ad, DT, n, n, g->h0, ad, DT);
+                      n, sf, n, g->h0, ad, DT, n, sf, n, g->h0, ad, DT);
             break;
         }
         sb_printf(b, "    }\n");
     } else {
         /* Gaussian: the mean MLP, then mean + std * noise. */
-        sb_printf(b, "    %s_layer0(obs, %s);\n", n, g->L == 1 ? "y" : "h1");
+        sb_printf(b, "    %s_layer0%s(obs, %s);\n", n, sf, g->L == 1 ? "y" : "h1");
         for (int l = 1; l < g->L; l++) {
             const char *in = l % 2 ? "h1" : "h2";
             const char *out = l + 1 == g->L ? "y" : (l % 2 ? "h2" : "h1");
-            sb_printf(b, "    %s_layer%d(%s, %s);\n", n, l, in, out);
+            sb_printf(b, "    %s_layer%d%s(%s, %s);\n", n, l, sf, in, out);
         }
         sb_printf(b, "    (void)h1;\n    (void)h2;\n");
         if (!g->det) {
@@ -524,6 +733,22 @@ static void emit_act(gen *g)
         sb_printf(b, "        u = u < -1.0f ? -1.0f : (u > 1.0f ? 1.0f : u);\n");
     sb_printf(b, "        action[i] = %s_act_low[i] + 0.5f * (u + 1.0f) * %s_act_range[i];\n"
                  "    }\n    return 0;\n}\n", n, n);
+}
+
+static void emit_dispatch(gen *g)
+{
+    const char *n = g->n, *U = g->U;
+    sb_printf(g->b,
+"int %s_act(const float *obs, const float *noise_or_NULL, float *action, float *scratch)\n"
+"{\n"
+"#if %s_AVX2\n"
+"#ifndef __AVX2__\n"
+"    if (__builtin_cpu_supports(\"avx2\"))\n"
+"#endif\n"
+"        return %s_run_avx2(obs, noise_or_NULL, action, scratch);\n"
+"#endif\n"
+"    return %s_run(obs, noise_or_NULL, action, scratch);\n"
+"}\n", n, U, n, n);
 }
 
 static int valid_name(const char *s, size_t len)
@@ -635,6 +860,7 @@ int fpo_policy_export_c(const fpo_policy *p, const char *path, const fpo_export_
 
     /* The body (everything the fingerprint covers). */
     g.b = &body;
+    emit_simd_prelude(&g);
     sb_printf(&body, "#define %s_OUT_SCALE ", g.U);
     sb_float(&body, p->actor.out_scale);
     sb_printf(&body, "\n");
@@ -657,8 +883,19 @@ int fpo_policy_export_c(const fpo_policy *p, const char *path, const fpo_export_
         sb_printf(&body, "; /* -1 / steps */\n\n");
     }
     emit_helpers(&g);
+    g.vw = 4;
+    g.sfx = "";
+    snprintf(g.q, sizeof g.q, "static %s_INLINE", g.U);
     emit_layers(&g);
     emit_act(&g);
+    sb_printf(&body, "\n#if %s_AVX2\n", g.U);
+    g.vw = 8;
+    g.sfx = "_avx2";
+    snprintf(g.q, sizeof g.q, "static %s_AVX2_FN", g.U);
+    emit_layers(&g);
+    emit_act(&g);
+    sb_printf(&body, "#endif\n\n");
+    emit_dispatch(&g);
     if (body.oom)
         goto oom;
     uint32_t fp = crc32_update(0, (const unsigned char *)body.p, body.len);

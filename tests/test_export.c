@@ -12,6 +12,9 @@
  *    sampler is about to draw (a copy of its stream, forked for row 0, as
  *    sampler.c does).
  * Tolerance: max |difference| of the actions <= 1e-5 x the action range.
+ * Each file is built three times: as exported (on x86-64 with AVX2, its
+ * AVX2 copy runs), with NAME_NO_DISPATCH (the 4-float SIMD version) and
+ * with NAME_NO_SIMD (portable C); all three must give the same floats.
  * Then bad input. Usage: test_export WORKDIR. Exit 0 pass, 1 fail, 77 skip
  * (no compiler). */
 #include <math.h>
@@ -26,6 +29,7 @@
 #include "toyenv.h"
 
 #define N_OBS 1000
+#define N_VARIANTS 3
 
 static int failures;
 static const char *workdir;
@@ -153,14 +157,23 @@ static void check_case(const char *name, fpo_policy *p, const fpo_export_config 
             name, N_OBS, od, ad, ad, upper, name, od, ad, name, od, ad, ad);
     fclose(f);
 
+    /* Three builds: as exported, without the AVX2 copy (x86-64), and with
+     * portable C only; they must give the same floats. */
     const char *cc = getenv("FPO_EXPORT_CC");
     const char *runner = getenv("FPO_EXPORT_RUN");
-    snprintf(cmd, sizeof cmd,
-             "%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 -o %s/%s_bin %s/%s.c %s/%s_main.c -lm",
-             cc && *cc ? cc : "cc", workdir, name, workdir, name, workdir, name);
-    if (run_cmd(cmd)) {
-        failures++;
-        return;
+    static const char *const variant[N_VARIANTS] = {"", "_NO_DISPATCH", "_NO_SIMD"};
+    for (int v = 0; v < N_VARIANTS; v++) {
+        char def[96] = "";
+        if (*variant[v])
+            snprintf(def, sizeof def, "-D%s%s", upper, variant[v]);
+        snprintf(cmd, sizeof cmd,
+                 "%s -std=c99 -Wall -Wextra -pedantic -Werror -O2 %s -o %s/%s_bin%d %s/%s.c "
+                 "%s/%s_main.c -lm",
+                 cc && *cc ? cc : "cc", def, workdir, name, v, workdir, name, workdir, name);
+        if (run_cmd(cmd)) {
+            failures++;
+            return;
+        }
     }
 
     /* Observations and noise; the reference actions. */
@@ -168,6 +181,7 @@ static void check_case(const char *name, fpo_policy *p, const fpo_export_config 
     float *noise = malloc(sizeof(float) * N_OBS * (size_t)ad);
     float *ref = malloc(sizeof(float) * 2 * N_OBS * (size_t)ad);
     float *got = malloc(sizeof(float) * 2 * N_OBS * (size_t)ad);
+    float *other = malloc(sizeof(float) * 2 * N_OBS * (size_t)ad);
     float *mean = malloc(sizeof(float) * (size_t)od), *sd = malloc(sizeof(float) * (size_t)od);
     fpo_policy_obs_stats(p, mean, sd);
     fpo_rng r;
@@ -210,15 +224,27 @@ static void check_case(const char *name, fpo_policy *p, const fpo_export_config 
     fwrite(obs, sizeof(float), (size_t)N_OBS * (size_t)od, f);
     fwrite(noise, sizeof(float), (size_t)N_OBS * (size_t)ad, f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "%s %s/%s_bin %s/%s_in.bin %s/%s_out.bin", runner ? runner : "",
-             workdir, name, workdir, name, workdir, name);
-    if (run_cmd(cmd) == 0) {
+    int ran = 1;
+    for (int v = N_VARIANTS - 1; v >= 0 && ran; v--) { /* the exported build last: got */
+        snprintf(cmd, sizeof cmd, "%s %s/%s_bin%d %s/%s_in.bin %s/%s_out.bin",
+                 runner ? runner : "", workdir, name, v, workdir, name, workdir, name);
+        ran = run_cmd(cmd) == 0;
+        if (!ran)
+            break;
         snprintf(path, sizeof path, "%s/%s_out.bin", workdir, name);
         f = fopen(path, "rb");
         size_t k = f ? fread(got, sizeof(float), 2 * (size_t)N_OBS * (size_t)ad, f) : 0;
         if (f)
             fclose(f);
-        CHECK(k == 2 * (size_t)N_OBS * (size_t)ad, "%s: short output", name);
+        CHECK(k == 2 * (size_t)N_OBS * (size_t)ad, "%s: short output (build %d)", name, v);
+        if (v == N_VARIANTS - 1)
+            memcpy(other, got, sizeof(float) * 2 * N_OBS * (size_t)ad);
+        else
+            CHECK(memcmp(other, got, sizeof(float) * 2 * N_OBS * (size_t)ad) == 0,
+                  "%s: the build with %s%s differs from the portable C one", name,
+                  *variant[v] ? upper : "no macro", variant[v]);
+    }
+    if (ran) {
         double d[2] = {0, 0};
         for (int h = 0; h < 2; h++)
             for (int i = 0; i < N_OBS * ad; i++) {
@@ -241,6 +267,7 @@ static void check_case(const char *name, fpo_policy *p, const fpo_export_config 
     free(noise);
     free(ref);
     free(got);
+    free(other);
     free(mean);
     free(sd);
 }
@@ -387,7 +414,7 @@ int main(int argc, char **argv)
     check_case("flow_linear", p, &e3, 104);
     fpo_policy_destroy(p);
 
-    /* 4. Widths 16, 80 (> 64: the accumulator in scratch), 8; ReLU; midpoint. */
+    /* 4. Widths 16, 80 (two full blocks of 32 and a rest), 8; ReLU; midpoint. */
     fpo_policy_config_init(&pc);
     pc.obs_dim = 7;
     pc.act_dim = 3;
@@ -405,6 +432,22 @@ int main(int argc, char **argv)
     e4.integrator = FPO_INTEGRATOR_MIDPOINT;
     e4.steps = 4;
     check_case("flow_wide", p, &e4, 105);
+    fpo_policy_destroy(p);
+
+    /* 4b. SiLU with widths that leave vector and scalar tails (20 and 45,
+     * act 5), Heun 3: the SiLU fused into the vector blocks and their tails. */
+    fpo_policy_config_init(&pc);
+    pc.obs_dim = 9;
+    pc.act_dim = 5;
+    pc.actor_layers = 2;
+    pc.actor_hidden[0] = 20;
+    pc.actor_hidden[1] = 45;
+    pc.seed = 12;
+    p = make(&pc, 12);
+    fpo_export_config e4b = ec;
+    e4b.integrator = FPO_INTEGRATOR_HEUN;
+    e4b.steps = 3;
+    check_case("flow_tails", p, &e4b, 111);
     fpo_policy_destroy(p);
 
     /* 5-7. Gaussian: state-independent, state-dependent, fixed std. */

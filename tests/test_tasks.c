@@ -619,6 +619,38 @@ START_TEST(task_configs_keep_each_algorithms_objective)
 }
 END_TEST
 
+/* A task's initial std reaches Gaussian PPO's learned std only: a fixed std
+ * wins, and flow policies keep the library's default. */
+START_TEST(task_configs_gauss_init_std)
+{
+    const task_info *pd = task_find("pendulum");
+    fpo_policy_config pc, ref;
+    fpo_policy_config_init(&ref);
+    task_default_configs(pd, TASK_PRESET_CPU, FPO_ALGO_PPO, &pc, NULL, NULL);
+    ck_assert_int_eq(pc.kind, FPO_POLICY_GAUSSIAN);
+    ck_assert_int_eq(pc.std_mode, FPO_STD_STATE_INDEPENDENT);
+    ck_assert_float_eq(pc.init_std, pd->defaults.gauss_init_std);
+    task_default_configs(pd, TASK_PRESET_CPU, FPO_ALGO_FPO, &pc, NULL, NULL);
+    ck_assert_float_eq(pc.init_std, ref.init_std);
+    task_info t = *pd;
+    t.defaults.gauss_fixed_std = 0.5f;
+    task_default_configs(&t, TASK_PRESET_CPU, FPO_ALGO_PPO, &pc, NULL, NULL);
+    ck_assert_int_eq(pc.std_mode, FPO_STD_FIXED);
+    ck_assert_float_eq(pc.init_std, 0.5f);
+    t.defaults.gauss_fixed_std = 0.0f;
+    t.defaults.gauss_init_std = 0.0f;
+    task_default_configs(&t, TASK_PRESET_CPU, FPO_ALGO_PPO, &pc, NULL, NULL);
+    ck_assert_float_eq(pc.init_std, ref.init_std);
+    /* the policy the configs describe can be made */
+    task_default_configs(pd, TASK_PRESET_CPU, FPO_ALGO_PPO, &pc, NULL, NULL);
+    pc.obs_dim = 3;
+    pc.act_dim = 1;
+    fpo_policy *pol = NULL;
+    ck_assert_int_eq(fpo_policy_create(&pol, &pc), FPO_OK);
+    fpo_policy_destroy(pol);
+}
+END_TEST
+
 /* The two presets of every task: cpu is the task's own defaults, paper the
  * reference's DM Control geometry (983,040 transitions per update in 32
  * minibatches of 30,720, 16 epochs) laid over them. */
@@ -682,7 +714,12 @@ START_TEST(registry_defaults_are_sane)
     ck_assert_close(g->gauss_fixed_std * g->gauss_fixed_std, 0.5, 1e-6);
     ck_assert_int_eq(g->actor_act, FPO_ACT_RELU);
     const task_defaults *p = &task_find("pendulum")->defaults;
-    ck_assert_int_eq(p->num_envs * p->horizon, 256);
+    /* RLtools' Pendulum PPO geometry: 4 x 1024 steps, minibatches of 256 */
+    ck_assert_int_eq(p->num_envs * p->horizon, 4096);
+    ck_assert_int_eq(p->num_envs * p->horizon / p->minibatches, 256);
+    ck_assert_int_eq(p->actor_act, FPO_ACT_RELU);
+    ck_assert_int_eq(p->critic_act, FPO_ACT_RELU);
+    ck_assert_float_eq(p->gauss_init_std, 2.0f);
     ck_assert_int_eq(p->cfm, FPO_CFM_EPS);
     ck_assert_int_eq(p->n_mc, 8);
     for (int i = 0; i < 2; i++) {
@@ -746,6 +783,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(rg, registry_finds_tasks);
     tcase_add_test(rg, registry_defaults_are_sane);
     tcase_add_test(rg, task_configs_keep_each_algorithms_objective);
+    tcase_add_test(rg, task_configs_gauss_init_std);
     tcase_add_test(rg, presets_cpu_and_paper);
     tcase_add_test(rg, registry_open_close);
     suite_add_tcase(s, rg);

@@ -28,6 +28,7 @@ typedef struct task_defaults {
     int aspo;
     float anchor;          /* FPO's anchor_coef: 0 = the library's default, < 0 = off */
     float gauss_fixed_std; /* > 0: Gaussian PPO uses this fixed std */
+    float gauss_init_std;  /* > 0: Gaussian PPO's learned std starts here; 0 = the library's */
     float entropy_coef;    /* Gaussian PPO */
     int eval_episodes;
     /* The trainer's learning-rate schedule: 0 = the library's default
