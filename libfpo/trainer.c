@@ -242,8 +242,6 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if ((unsigned)c.lr_schedule > FPO_LR_LINEAR)
         return fpo_fail(NULL, FPO_ERANGE, "lr_schedule %d is not an fpo_lr_schedule",
                         (int)c.lr_schedule);
-    if (c.lr_schedule == FPO_LR_DEFAULT) /* docs/stability.md, "The learning-rate schedule" */
-        c.lr_schedule = FPO_LR_CONSTANT;
     if (c.guard_max_rollbacks < 1 || c.guard_max_rollbacks > 64)
         return fpo_fail(NULL, FPO_ERANGE, "guard_max_rollbacks must be in [1, 64] (0: default), "
                         "got %d", c.guard_max_rollbacks);
@@ -252,6 +250,11 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     fpo_policy_config pc;
     if ((rc = component_configs(&c, &oc, &pc)) || (rc = check_sizes(&c, &oc, &pc)))
         return rc;
+    /* The default schedule follows the algorithm (docs/stability.md, "The
+     * learning-rate schedule"): FPO's late collapses at a constant rate make
+     * it linear; Gaussian PPO, which did not collapse, keeps its rate. */
+    if (c.lr_schedule == FPO_LR_DEFAULT)
+        c.lr_schedule = oc.algo == FPO_ALGO_FPO ? FPO_LR_LINEAR : FPO_LR_CONSTANT;
     fpo_coll coll;
     if ((rc = fpo_coll_init(&coll, c.collective, NULL)))
         return rc;

@@ -874,6 +874,9 @@ static fpo_trainer *plateau_trainer(bandit *b, fpo_algo algo, uint64_t seed)
      * smaller plateau at anchor 0.1, 19% at 0.03, >= 20% at 0; see
      * docs/stability.md). */
     oc.anchor_coef = 0.0f;
+    /* and at a constant rate: with FPO's default linear schedule seed 2 kept
+     * just under 20% on the smaller plateau. */
+    tc.lr_schedule = FPO_LR_CONSTANT;
     tc.policy = &pc;
     tc.optimizer = &oc;
     fpo_trainer *t;
@@ -1051,6 +1054,9 @@ static fpo_trainer *walk_trainer_aspo(float *state, fpo_algo algo, int aspo)
     tc.num_envs = 4;
     tc.horizon = 8;
     tc.seed = 42;
+    /* Constant: the resume test splits one run into calls with different
+     * totals, which the linear schedule (FPO's default) follows per call. */
+    tc.lr_schedule = FPO_LR_CONSTANT;
     fpo_policy_config pc;
     fpo_policy_config_init(&pc);
     pc.kind = algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;

@@ -423,6 +423,35 @@ static int record_lr(void *user, const fpo_progress *pr)
     return 0;
 }
 
+/* (i) The default schedule follows the algorithm: linear for FPO, constant
+ * for Gaussian PPO. Each default run equals, bit for bit, the run with the
+ * schedule named, and FPO's differs from a constant one. */
+START_TEST(default_schedule_follows_the_algorithm)
+{
+    fpo_algo algo = _i ? FPO_ALGO_PPO : FPO_ALGO_FPO;
+    fpo_lr_schedule want = _i ? FPO_LR_CONSTANT : FPO_LR_LINEAR;
+    fpo_lr_schedule other = _i ? FPO_LR_LINEAR : FPO_LR_CONSTANT;
+    rig d, w, o;
+    rig_schedule = FPO_LR_DEFAULT;
+    rig_make(&d, algo, 1, 0);
+    rig_schedule = want;
+    rig_make(&w, algo, 1, 0);
+    rig_schedule = other;
+    rig_make(&o, algo, 1, 0);
+    rig_schedule = FPO_LR_DEFAULT;
+    const int64_t budget = 3 * 4 * 16;
+    ck_assert_int_eq(fpo_trainer_run(d.t, budget), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_run(w.t, budget), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_run(o.t, budget), FPO_OK);
+    ck_assert_msg(same_params(&d, &w), "%s: the default schedule is not %s", _i ? "PPO" : "FPO",
+                  _i ? "constant" : "linear");
+    ck_assert(!same_params(&d, &o));
+    rig_free(&d);
+    rig_free(&w);
+    rig_free(&o);
+}
+END_TEST
+
 START_TEST(linear_schedule_scales_the_rate_within_a_run)
 {
     rig a, b, c, d;
@@ -537,6 +566,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, bad_guard_config);
     tcase_add_test(tc, slow_climb_is_caught_against_the_lowest_median);
     tcase_add_test(tc, linear_schedule_scales_the_rate_within_a_run);
+    tcase_add_loop_test(tc, default_schedule_follows_the_algorithm, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

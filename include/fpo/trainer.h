@@ -50,7 +50,8 @@ typedef int (*fpo_progress_fn)(void *user, const fpo_progress *progress);
 /* Learning-rate schedules (fpo_trainer_config.lr_schedule). Values are
  * permanent. */
 typedef enum fpo_lr_schedule {
-    FPO_LR_DEFAULT = 0,  /* the library's default: FPO_LR_CONSTANT */
+    FPO_LR_DEFAULT = 0,  /* the library's default: FPO_LR_LINEAR for FPO,
+                          * FPO_LR_CONSTANT for Gaussian PPO */
     FPO_LR_CONSTANT = 1,
     FPO_LR_LINEAR = 2
 } fpo_lr_schedule;
@@ -125,8 +126,9 @@ typedef struct fpo_trainer_config {
      * iteration of fpo_trainer_run, so the last updates are small and the
      * policy at the end of the budget is not one that peaked and fell; it
      * costs learning speed on budgets too short to finish learning
-     * (docs/stability.md has both). FPO_LR_CONSTANT (the default) keeps the
-     * rate. The schedule
+     * (docs/stability.md has both). FPO_LR_CONSTANT keeps the rate. The
+     * default (0) is linear for FPO and constant for Gaussian PPO. The
+     * schedule
      * follows each call's total_steps: a run split into several calls should
      * pass the same final total to each, or use FPO_LR_CONSTANT.
      * fpo_trainer_iterate called directly uses the unscaled rate. 0 = the
