@@ -1,6 +1,8 @@
-/* Microseconds per transition of one update epoch, FPO vs Gaussian PPO, at
- * the reference shapes: actor 4x32 SiLU, critic 5x256 SiLU, N_mc 8, a
- * batch of 8192 transitions in 32 minibatches, obs 17 and act 6 (CheetahRun).
+/* Microseconds per transition of one update epoch for each objective (FPO
+ * with the averaged ratio, FPO++, Gaussian PPO, DPPO over all steps and over
+ * the final half), at the reference shapes: actor 4x32 SiLU, critic 5x256
+ * SiLU, N_mc 8 (DPPO: chains of 10 Euler steps), a batch of 8192 transitions
+ * in 32 minibatches, obs 17 and act 6 (CheetahRun).
  *
  * One epoch's time is (T(1 + E epochs) - T(1 epoch)) / E, so the fixed
  * per-update work (statistics, the theta_old pass, GAE) is reported apart.
@@ -12,10 +14,15 @@
 
 #include <fpo/fpo.h>
 
+/* With one thread the process's CPU time (the update runs on the caller), so
+ * that other processes on a shared machine do not inflate the figures; with
+ * more threads wall time. */
+static clockid_t clock_id = CLOCK_MONOTONIC;
+
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock_id, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
@@ -27,11 +34,22 @@ static int cmp(const void *a, const void *b)
 
 enum { N = 64, T = 128, OD = 17, AD = 6 };
 
-static double time_update(fpo_algo algo, int epochs, int threads, int reps, double *out_median)
+enum { K = 10 }; /* DPPO's chain: the sampler's default 10 steps */
+
+typedef struct variant {
+    const char *name;
+    fpo_algo algo;
+    fpo_ratio_mode ratio; /* FPO */
+    int final_half;       /* DPPO */
+} variant;
+
+static double time_update(const variant *v, int epochs, int threads, int reps,
+                          double *out_median)
 {
+    fpo_algo algo = v->algo;
     fpo_policy_config pc;
     fpo_policy_config_init(&pc);
-    pc.kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+    pc.kind = algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
     pc.obs_dim = OD;
     pc.act_dim = AD;
     fpo_buffer_config bc;
@@ -41,8 +59,12 @@ static double time_update(fpo_algo algo, int epochs, int threads, int reps, doub
     bc.obs_dim = OD;
     bc.act_dim = AD;
     bc.n_mc = algo == FPO_ALGO_FPO ? 8 : 0;
+    bc.path_steps = algo == FPO_ALGO_DPPO ? K : 0;
     fpo_optimizer_config oc;
     fpo_optimizer_config_init(&oc, algo);
+    oc.ratio_mode = v->ratio;
+    oc.aspo = algo == FPO_ALGO_FPO && v->ratio == FPO_RATIO_PER_SAMPLE;
+    oc.dppo_final_half = v->final_half;
     oc.epochs = epochs;
     oc.minibatches = 32;
     oc.threads = threads;
@@ -54,7 +76,7 @@ static double time_update(fpo_algo algo, int epochs, int threads, int reps, doub
         fprintf(stderr, "setup failed\n");
         exit(1);
     }
-    static float obs[N * OD], act[N * AD], rew[N];
+    static float obs[N * OD], act[N * AD], rew[N], path[N * (K + 1) * AD];
     static unsigned fl[N];
     srand(1);
     double t[64];
@@ -70,6 +92,11 @@ static double time_update(fpo_algo algo, int epochs, int threads, int reps, doub
                 fl[i] = 0;
             }
             fpo_buffer_add(b, obs, act, rew, fl, NULL);
+            if (algo == FPO_ALGO_DPPO) {
+                for (int i = 0; i < N * (K + 1) * AD; i++)
+                    path[i] = (float)rand() / RAND_MAX - 0.5f;
+                fpo_buffer_add_path(b, path);
+            }
         }
         fpo_buffer_set_last_obs(b, obs);
         double t0 = now();
@@ -94,18 +121,29 @@ int main(int argc, char **argv)
     int reps = argc > 2 ? atoi(argv[2]) : 5;
     const int E = 4;
     const double B = N * T;
-    double f1, fE, g1, gE;
-    time_update(FPO_ALGO_FPO, 1, threads, reps, &f1);
-    time_update(FPO_ALGO_FPO, 1 + E, threads, reps, &fE);
-    time_update(FPO_ALGO_PPO, 1, threads, reps, &g1);
-    time_update(FPO_ALGO_PPO, 1 + E, threads, reps, &gE);
-    double fpo_epoch = (fE - f1) / E, ppo_epoch = (gE - g1) / E;
+    if (threads == 1)
+        clock_id = CLOCK_PROCESS_CPUTIME_ID;
+    const variant vs[] = {
+        {"FPO (averaged ratio, N_mc 8)", FPO_ALGO_FPO, FPO_RATIO_AVERAGED, 0},
+        {"FPO++ (per-sample, N_mc 8)", FPO_ALGO_FPO, FPO_RATIO_PER_SAMPLE, 0},
+        {"Gaussian PPO", FPO_ALGO_PPO, FPO_RATIO_AVERAGED, 0},
+        {"DPPO (10 steps, all)", FPO_ALGO_DPPO, FPO_RATIO_AVERAGED, 0},
+        {"DPPO (10 steps, final half)", FPO_ALGO_DPPO, FPO_RATIO_AVERAGED, 1},
+    };
+    double epoch[5];
     printf("update of %d transitions (actor 4x32, critic 5x256, obs %d, act %d, 32 minibatches), "
-           "%d thread(s), median of %d:\n", (int)B, OD, AD, threads, reps);
-    printf("  FPO (N_mc 8):  %7.2f us/transition per epoch, fixed per update %6.2f us/transition\n",
-           1e6 * fpo_epoch / B, 1e6 * (f1 - fpo_epoch) / B);
-    printf("  Gaussian PPO:  %7.2f us/transition per epoch, fixed per update %6.2f us/transition\n",
-           1e6 * ppo_epoch / B, 1e6 * (g1 - ppo_epoch) / B);
-    printf("  ratio FPO / Gaussian per epoch: %.2f\n", fpo_epoch / ppo_epoch);
+           "%d thread(s), median of %d, %s:\n", (int)B, OD, AD, threads, reps,
+           threads == 1 ? "process CPU time" : "wall time");
+    for (int k = 0; k < 5; k++) {
+        double t1, tE;
+        time_update(&vs[k], 1, threads, reps, &t1);
+        time_update(&vs[k], 1 + E, threads, reps, &tE);
+        epoch[k] = (tE - t1) / E;
+        printf("  %-30s %7.2f us/transition per epoch, fixed per update %6.2f us/transition\n",
+               vs[k].name, 1e6 * epoch[k] / B, 1e6 * (t1 - epoch[k]) / B);
+    }
+    printf("  per epoch relative to Gaussian PPO: FPO %.2f, FPO++ %.2f, DPPO %.2f, DPPO final "
+           "half %.2f\n", epoch[0] / epoch[2], epoch[1] / epoch[2], epoch[3] / epoch[2],
+           epoch[4] / epoch[2]);
     return 0;
 }

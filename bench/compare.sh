@@ -8,7 +8,10 @@
 #   SEEDS="1 2"            seeds to run
 #   TASKS="cartpole-balance point-mass ..."   tasks to run (default: all ten, in
 #                          the order below)
-#   ALGOS="fpo ppo"        algorithms
+#   ALGOS="fpo ppo"        algorithms (also dppo; bench/compare3_report.py reports
+#                          a three-way grid)
+#   STEPS=N                the same env-step budget for every task instead of the
+#                          per-task budgets below
 #   THREADS=1              --threads of each run
 #   NICE=10                nice level
 #   EXTRA="..."            extra fpo-train flags (e.g. --reward-scale 10); use a
@@ -71,7 +74,7 @@ reeval() { # dir task seed
 
 mkdir -p "$results"
 for task in $tasks; do
-    steps=${budget[$task]:-}
+    steps=${STEPS:-${budget[$task]:-}}
     [ -n "$steps" ] || { echo "compare.sh: no budget for $task" >&2; exit 1; }
     for seed in $seeds; do
         for algo in $algos; do

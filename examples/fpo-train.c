@@ -24,6 +24,14 @@
 #include "task_config.h"
 #include "tasks/task.h"
 
+/* Per fpo_algo: the --algo name, the plot label and colour, and words. */
+static const char *const algo_names[] = {"fpo", "ppo", "dppo"};
+static const char *const algo_labels[] = {"FPO", "PPO", "DPPO"};
+static const char *const algo_colors[] = {"#d62728", "#1f77b4", "#2ca02c"};
+static const char *const algo_titles[] = {"FPO", "Gaussian PPO", "DPPO"};
+static const char *const algo_what[] = {"a flow policy (FPO)", "a Gaussian policy (PPO)",
+                                        "a flow policy (DPPO)"};
+
 typedef struct opts {
     const char *task, *out, *eval_ckpt, *model_dir;
     fpo_algo algo;
@@ -32,6 +40,8 @@ typedef struct opts {
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
     float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
     float bound, bound_coef, spike_clip, anchor; /* NAN: the library's default */
+    float dppo_sigma;     /* NAN: the library's default */
+    int dppo_final_half;
     float init_std;                      /* NAN: the task's default */
     int squash, obs_norm, activation;    /* -1: the task's default */
     int preset;                          /* -1: cpu (the tasks' defaults) */
@@ -107,7 +117,10 @@ static void usage(FILE *f)
             "       fpo-train --task NAME --eval FILE   evaluate a saved policy\n"
             "       fpo-train --list                    list tasks\n"
             "\n"
-            "  --algo fpo|ppo        flow policy (FPO) or Gaussian policy (PPO); default fpo\n"
+            "  --algo fpo|ppo|dppo   flow policy (FPO), Gaussian policy (PPO), or flow policy with\n"
+            "                        the denoising-MDP policy gradient (DPPO); default fpo\n"
+            "  --dppo-sigma X        DPPO: per-step noise std of the denoising chain (default 0.1)\n"
+            "  --dppo-final-half     DPPO: only the final half of the steps in the loss\n"
             "  --steps N             environment steps (default: the task's)\n"
             "  --seed S              random seed (default 1)\n"
             "  --threads T           threads for env stepping and updates (default 1)\n"
@@ -494,9 +507,8 @@ static int save_outputs(const opts *op, const task_info *task, void *user, fpo_t
     snprintf(path, sizeof path, "%s/curve.svg", outdir);
     char title[128];
     snprintf(title, sizeof title, "%s, %s, seed %llu", task->name,
-             op->algo == FPO_ALGO_FPO ? "FPO" : "Gaussian PPO", (unsigned long long)op->seed);
-    svg_series s = {op->algo == FPO_ALGO_FPO ? "FPO" : "PPO",
-                    op->algo == FPO_ALGO_FPO ? "#d62728" : "#1f77b4", lg->x, lg->y, NULL, NULL, lg->n};
+             algo_titles[op->algo], (unsigned long long)op->seed);
+    svg_series s = {algo_labels[op->algo], algo_colors[op->algo], lg->x, lg->y, NULL, NULL, lg->n};
     svg_write_chart(path, title, "environment steps", "episode return (running mean)", &s, 1);
     if (!op->quiet) {
         printf("wrote %s/log.csv, %s/policy.fpo, %s/curve.svg\n", outdir, outdir, outdir);
@@ -523,7 +535,7 @@ enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_M
        O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
        O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
        O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_CKPT, O_RESUME, O_CONFIG, O_LRSCHED,
-       O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM };
+       O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF };
 static const struct option long_opts[] = {
     {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -541,6 +553,7 @@ static const struct option long_opts[] = {
     {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
     {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
     {"preset", 1, 0, O_PRESET}, {"anchor", 1, 0, O_ANCHOR},
+    {"dppo-sigma", 1, 0, O_DSIGMA}, {"dppo-final-half", 0, 0, O_DHALF},
     {"checkpoint-every", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"config", 1, 0, O_CONFIG}, {"lr-schedule", 1, 0, O_LRSCHED},
     {"squash", 1, 0, O_SQUASH}, {"init-std", 1, 0, O_INITSTD}, {"activation", 1, 0, O_ACTIV},
@@ -568,8 +581,10 @@ static int apply_option(opts *o, int c, const char *arg)
             o->algo = FPO_ALGO_FPO;
         else if (!strcmp(arg, "ppo"))
             o->algo = FPO_ALGO_PPO;
+        else if (!strcmp(arg, "dppo"))
+            o->algo = FPO_ALGO_DPPO;
         else {
-            fprintf(stderr, "fpo-train: --algo must be fpo or ppo\n");
+            fprintf(stderr, "fpo-train: --algo must be fpo, ppo or dppo\n");
             return 2;
         }
         break;
@@ -638,6 +653,8 @@ static int apply_option(opts *o, int c, const char *arg)
     case O_BOUNDC: if (num_f("bound-coef", arg, &o->bound_coef)) return 2; break;
     case O_SPIKE: if (num_f("spike-clip", arg, &o->spike_clip)) return 2; break;
     case O_ANCHOR: if (num_f("anchor", arg, &o->anchor)) return 2; break;
+    case O_DSIGMA: if (num_f("dppo-sigma", arg, &o->dppo_sigma)) return 2; break;
+    case O_DHALF: o->dppo_final_half = arg && !strcmp(arg, "false") ? 0 : 1; break;
     case O_PRESET:
         if ((o->preset = choice("preset", arg, presets, 2)) < 0)
             return 2;
@@ -752,6 +769,7 @@ static int ini_entry(void *user, const char *section, const char *name, const ch
         switch (opt->val) {
         case O_ASPO: x->o->aspo = b; break;
         case O_NOASPO: x->o->aspo = !b; break;
+        case O_DHALF: x->o->dppo_final_half = b; break;
         case O_KEEPBEST: x->o->keep_best = b; break;
         case O_NOGUARD: x->o->no_guard = b; break;
         case O_NOOBSNORM: x->o->obs_norm = !b; break;
@@ -829,12 +847,12 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
         return -1;
     }
     const char *tf[] = {"false", "true"};
-    char fb[14][32];
+    char fb[15][32];
 #define FS(i, v) float_str(fb[i], sizeof fb[i], v)
     fprintf(f, "# fpo-train's resolved settings for this run: fpo-train --config %s\n"
                "[fpo-train]\n", path);
     fprintf(f, "task = %s\nalgo = %s\npreset = %s\nsteps = %lld\nseed = %llu\nthreads = %d\n",
-            task->name, oc->algo == FPO_ALGO_PPO ? "ppo" : "fpo", presets[o->preset == 1],
+            task->name, algo_names[oc->algo], presets[o->preset == 1],
             steps, (unsigned long long)tc->seed, tc->threads);
     fprintf(f, "num-envs = %d\nhorizon = %d\nn-mc = %d\nt-dist = %s\n", tc->num_envs, tc->horizon,
             tc->n_mc, t_dists[tc->t_dist]);
@@ -849,6 +867,9 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
             cfms[oc->cfm_loss], ratios[oc->ratio_mode], tf[oc->aspo != 0],
             FS(8, oc->anchor_coef), FS(9, oc->bound), FS(10, oc->bound_coef),
             FS(11, oc->spike_clip));
+    if (oc->algo == FPO_ALGO_DPPO)
+        fprintf(f, "dppo-sigma = %s\ndppo-final-half = %s\n", FS(14, oc->dppo_sigma),
+                tf[oc->dppo_final_half != 0]);
     fprintf(f, "sampler = %s\nsampler-steps = %d\nsde-noise = %s\n", samplers[sc->integrator],
             sc->steps, FS(12, sc->sde_noise));
     fprintf(f, "actor = %d:%d\ncritic = %d:%d\ntime-emb = %s\nraw-clip = %s\n",
@@ -889,7 +910,7 @@ static int train_main(int argc, char **argv)
     o.steps = -1;
     o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
     o.max_grad_norm = o.value_coef = o.raw_clip = NAN;
-    o.bound = o.bound_coef = o.spike_clip = o.anchor = NAN;
+    o.bound = o.bound_coef = o.spike_clip = o.anchor = o.dppo_sigma = NAN;
     o.preset = -1;
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
     o.init_std = NAN;
@@ -1041,6 +1062,10 @@ static int train_main(int argc, char **argv)
         oc.spike_clip = o.spike_clip;
     if (!isnan(o.anchor))
         oc.anchor_coef = o.anchor;
+    if (!isnan(o.dppo_sigma))
+        oc.dppo_sigma = o.dppo_sigma;
+    if (o.dppo_final_half)
+        oc.dppo_final_half = 1;
     if (o.epochs > 0)
         oc.epochs = o.epochs;
     if (o.minibatches > 0)
@@ -1090,7 +1115,7 @@ static int train_main(int argc, char **argv)
     }
     snprintf(outdir, sizeof outdir, "%s", o.resume ? o.resume : o.out ? o.out : "");
     if (!o.out && !o.resume)
-        snprintf(outdir, sizeof outdir, "out/%s-%s", task->name, o.algo == FPO_ALGO_FPO ? "fpo" : "ppo");
+        snprintf(outdir, sizeof outdir, "out/%s-%s", task->name, algo_names[o.algo]);
     char path[1200];
     if (train_rank() == 0 && !o.resume) { /* only rank 0 writes files */
         if (mkdir_p(outdir)) {
@@ -1162,7 +1187,7 @@ static int train_main(int argc, char **argv)
     if (!o.quiet)
         printf("training %s on %s: %lld steps, %d envs x %d steps per iteration, seed %llu, "
                "%d thread(s)%s\n",
-               o.algo == FPO_ALGO_FPO ? "a flow policy (FPO)" : "a Gaussian policy (PPO)",
+               algo_what[o.algo],
                task->name, steps, tc.num_envs, tc.horizon, (unsigned long long)o.seed, o.threads,
                train_ranks() > 1 ? " per rank" : "");
     double t_run = train_now();

@@ -34,7 +34,7 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
     const task_defaults *d = &dd;
     if (pc) {
         fpo_policy_config_init(pc);
-        pc->kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+        pc->kind = algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW; /* DPPO: flow */
         pc->actor_layers = d->actor_layers;
         pc->critic_layers = d->critic_layers;
         for (int i = 0; i < FPO_MAX_LAYERS; i++) {
@@ -53,11 +53,11 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
     if (oc) {
         fpo_optimizer_config_init(oc, algo);
         oc->lr = d->lr;
-        oc->clip_eps = algo == FPO_ALGO_FPO ? d->clip_fpo : d->clip_ppo;
+        oc->clip_eps = algo == FPO_ALGO_PPO ? d->clip_ppo : d->clip_fpo; /* DPPO: FPO's */
         oc->gamma = d->gamma;
         oc->gae_lambda = d->gae_lambda;
         oc->reward_scale = d->reward_scale;
-        oc->entropy_coef = algo == FPO_ALGO_FPO ? 0.0f : d->entropy_coef;
+        oc->entropy_coef = algo == FPO_ALGO_PPO ? d->entropy_coef : 0.0f;
         oc->epochs = d->epochs;
         oc->minibatches = d->minibatches;
         if (preset == TASK_PRESET_PAPER)

@@ -4,18 +4,31 @@
 
 #include "abi.h"
 #include "buffer_impl.h"
+#include "objective.h"
 #include "internal.h"
 #include "util.h"
-
-#define FPO_MAX_NMC 4096
 
 static void buffer_defaults(fpo_buffer_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
-    cfg->n_mc = 8;
-    cfg->t_dist = FPO_T_GRID;
-    cfg->t_beta = 1.5f;
+    /* The pairs' settings are the flow objective's (obj_flow.c). */
+    fpo_flow_config f;
+    fpo_flow_config_defaults(&f);
+    cfg->n_mc = f.n_mc;
+    cfg->t_dist = f.t_dist;
+    cfg->t_beta = f.t_beta;
+}
+
+/* The buffer's pair settings as the flow objective checks and draws them. */
+static fpo_flow_config pair_config(const fpo_buffer_config *c)
+{
+    fpo_flow_config f;
+    fpo_flow_config_defaults(&f);
+    f.n_mc = c->n_mc;
+    f.t_dist = c->t_dist;
+    f.t_beta = c->t_beta;
+    return f;
 }
 
 FPO_DEFINE_CONFIG_INIT(fpo_buffer_config, BUFFER_CONFIG, buffer_defaults)
@@ -31,6 +44,7 @@ static void buffer_free(fpo_buffer *b)
     fpo_mem_free(&m, b->last_obs);
     fpo_mem_free(&m, b->pair_t);
     fpo_mem_free(&m, b->pair_eps);
+    fpo_mem_free(&m, b->path);
     fpo_mem_free(&m, b);
 }
 
@@ -44,17 +58,21 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     int rc = FPO_COPY_CONFIG(NULL, BUFFER_CONFIG, &c, cfg, fpo_buffer_config_init(&c));
     if (rc)
         return rc;
-    if (c.num_envs < 1 || c.horizon < 1 || c.obs_dim < 1 || c.act_dim < 1 || c.n_mc < 0 ||
-        c.n_mc > FPO_MAX_NMC || c.num_envs > (1 << 20) || c.horizon > (1 << 24) ||
-        c.obs_dim > 65536 || c.act_dim > 65536)
+    if (c.num_envs < 1 || c.horizon < 1 || c.obs_dim < 1 || c.act_dim < 1 ||
+        c.num_envs > (1 << 20) || c.horizon > (1 << 24) || c.obs_dim > 65536 ||
+        c.act_dim > 65536)
         return fpo_fail(NULL, FPO_ERANGE,
                         "buffer sizes out of range: num_envs %d (1..2^20), horizon %d (1..2^24), "
-                        "obs_dim %d, act_dim %d (1..65536), n_mc %d (0..%d)",
-                        c.num_envs, c.horizon, c.obs_dim, c.act_dim, c.n_mc, FPO_MAX_NMC);
+                        "obs_dim %d, act_dim %d (1..65536)",
+                        c.num_envs, c.horizon, c.obs_dim, c.act_dim);
+    fpo_flow_config fc = pair_config(&c);
+    if ((rc = fpo_flow_config_check(NULL, &fc, 0, "buffer config")))
+        return rc;
+    if (c.path_steps < 0 || c.path_steps > 1000)
+        return fpo_fail(NULL, FPO_ERANGE, "path_steps must be in [0, 1000], got %lld",
+                        (long long)c.path_steps);
     if ((double)c.num_envs * c.horizon > (double)(1 << 26))
         return fpo_fail(NULL, FPO_ERANGE, "num_envs * horizon must be <= 2^26"); /* int indices */
-    if ((unsigned)c.t_dist > FPO_T_BETA || !isfinite(c.t_beta) || c.t_beta <= 0.0f)
-        return fpo_fail(NULL, FPO_ERANGE, "t_dist must be an fpo_t_dist and t_beta finite and > 0");
     if (c.env_offset < 0 || c.env_offset > (1 << 30))
         return fpo_fail(NULL, FPO_ERANGE, "env_offset must be in [0, 2^30], got %d", c.env_offset);
     if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
@@ -64,6 +82,7 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the buffer");
     b->mem = mem;
     b->cfg = c;
+    b->pairs = fc;
     b->cfg.allocator = NULL;
     fpo_rng_init(&b->rng, c.seed, 0x627566666572ull /* "buffer" */);
     size_t cap = (size_t)c.num_envs * (size_t)c.horizon;
@@ -77,8 +96,11 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     b->last_obs = fpo_mem_calloc(&mem, (size_t)c.num_envs * od, sizeof(float));
     b->pair_t = fpo_mem_calloc(&mem, cap * nmc, sizeof(float));
     b->pair_eps = fpo_mem_calloc(&mem, cap * nmc * ad, sizeof(float));
+    size_t chain = c.path_steps ? ((size_t)c.path_steps + 1) * ad : 0;
+    if (chain)
+        b->path = fpo_mem_calloc(&mem, cap * chain, sizeof(float));
     if (!b->obs || !b->act || !b->rew || !b->flags || !b->final_obs || !b->last_obs ||
-        !b->pair_t || !b->pair_eps) {
+        !b->pair_t || !b->pair_eps || (chain && !b->path)) {
         buffer_free(b);
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating buffer arrays");
     }
@@ -86,12 +108,14 @@ int fpo_buffer_create(fpo_buffer **out, const fpo_buffer_config *cfg)
     return FPO_OK;
 }
 
-double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc)
+double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc,
+                                 int path_steps)
 {
     /* The arrays of fpo_buffer_create, in its order. */
     double cap = (double)num_envs * horizon, od = obs_dim, ad = act_dim, nmc = n_mc;
+    double chain = path_steps ? (path_steps + 1.0) * ad : 0.0;
     return 4.0 * (cap * od + cap * ad + cap + cap + cap * od + num_envs * od + cap * nmc +
-                  cap * nmc * ad);
+                  cap * nmc * ad + cap * chain);
 }
 
 void fpo_buffer_destroy(fpo_buffer *b)
@@ -111,23 +135,35 @@ int fpo_buffer_clear(fpo_buffer *b)
         return FPO_NULL_ARG("b");
     b->steps = 0;
     b->has_last = 0;
+    b->path_filled = 0;
     return FPO_OK;
 }
 
-/* Beta(1, b) by inversion: F(x) = 1 - (1 - x)^b. */
+int fpo_buffer_add_path(fpo_buffer *b, const float *path)
+{
+    if (!b)
+        return FPO_NULL_ARG("b");
+    if (!path)
+        return fpo_fail(&b->err, FPO_EINVAL, "path is NULL");
+    if (b->cfg.path_steps < 1)
+        return fpo_fail(&b->err, FPO_ESTATE, "the buffer was created without path_steps");
+    if (b->path_filled != b->steps - 1)
+        return fpo_fail(&b->err, FPO_ESTATE,
+                        "fpo_buffer_add_path belongs after each fpo_buffer_add: %d steps "
+                        "added, chains given for %d",
+                        b->steps, b->path_filled);
+    size_t chain = ((size_t)b->cfg.path_steps + 1) * (size_t)b->cfg.act_dim;
+    size_t n = (size_t)b->cfg.num_envs * chain;
+    if (!fpo_all_finite(path, n))
+        return fpo_fail(&b->err, FPO_ENONFINITE, "a chain state is NaN or Inf");
+    memcpy(b->path + (size_t)b->path_filled * n, path, n * sizeof(float));
+    b->path_filled++;
+    return FPO_OK;
+}
+
 static float draw_t(const fpo_buffer *b, fpo_rng *rng)
 {
-    switch (b->cfg.t_dist) {
-    case FPO_T_GRID:
-        return 0.1f * (float)(1 + fpo_rng_below(rng, 10));
-    case FPO_T_UNIFORM:
-        return fpo_rng_uniform(rng);
-    default: {
-        float u = fpo_rng_uniform(rng);
-        float x = 1.0f - powf(1.0f - u, 1.0f / b->cfg.t_beta);
-        return 0.005f + 0.99f * x;
-    }
-    }
+    return fpo_flow_draw_t(&b->pairs, rng);
 }
 
 int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions, const float *rewards,

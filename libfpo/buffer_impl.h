@@ -5,12 +5,14 @@
 #include "fpo/buffer.h"
 #include "alloc.h"
 #include "error.h"
+#include "objective.h"
 #include "rng.h"
 
 struct fpo_buffer {
     fpo_errbuf err;
     fpo_mem mem;
     fpo_buffer_config cfg;
+    fpo_flow_config pairs; /* n_mc, t_dist, t_beta as the flow objective reads them */
     fpo_rng rng;     /* keyed: its counter numbers the steps added (fpo_rng_fork) */
     int steps;       /* filled so far */
     int has_last;    /* set_last_obs called since clear */
@@ -23,6 +25,8 @@ struct fpo_buffer {
     float *last_obs; /* [num_envs x obs_dim] */
     float *pair_t;   /* [cap x n_mc] */
     float *pair_eps; /* [cap x n_mc x act_dim] */
+    float *path;     /* DPPO: [cap x (path_steps + 1) x act_dim] */
+    int path_filled; /* steps whose chains were given (fpo_buffer_add_path) */
 };
 
 #endif

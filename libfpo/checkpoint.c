@@ -52,11 +52,11 @@ static void serialize(const fpo_policy *p, wbuf *w)
         put_f32(w, p->act_low[i]);
     for (int i = 0; i < c->act_dim; i++)
         put_f32(w, p->act_high[i]);
-    put_u64(w, (uint64_t)p->count);
+    put_u64(w, (uint64_t)p->obs.count);
     for (int i = 0; i < c->obs_dim; i++)
-        put_f64(w, p->mean[i]);
+        put_f64(w, p->obs.mean[i]);
     for (int i = 0; i < c->obs_dim; i++)
-        put_f64(w, p->m2[i]);
+        put_f64(w, p->obs.m2[i]);
     put_u32(w, (uint32_t)p->ds_integrator);
     put_u32(w, (uint32_t)p->ds_steps);
     put_u32(w, (uint32_t)p->ds_init_noise);
@@ -171,11 +171,11 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
                         "checkpoint has invalid observation statistics: sample count %llu "
                         "exceeds 2^63 - 1", (unsigned long long)count);
     }
-    p->count = (int64_t)count;
+    p->obs.count = (int64_t)count;
     for (int i = 0; i < c.obs_dim; i++)
-        p->mean[i] = get_f64(&r);
+        p->obs.mean[i] = get_f64(&r);
     for (int i = 0; i < c.obs_dim; i++)
-        p->m2[i] = get_f64(&r);
+        p->obs.m2[i] = get_f64(&r);
     uint32_t ds_integ = get_u32(&r), ds_steps = get_u32(&r), ds_noise = get_u32(&r),
              ds_det = get_u32(&r);
     float ds_sde = get_f32(&r);
@@ -190,7 +190,7 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
     p->ds_deterministic = (int)ds_det;
     p->ds_sde_noise = ds_sde;
     uint64_t np = get_u64(&r);
-    if (r.bad || p->count < 0 || np != p->n_params || (r.len - r.pos) / 4 < np ||
+    if (r.bad || p->obs.count < 0 || np != p->n_params || (r.len - r.pos) / 4 < np ||
         (r.len - r.pos) != np * 4) {
         fpo_policy_destroy(p);
         return fpo_fail(e, FPO_EFORMAT, "checkpoint parameter block does not match its header");
@@ -198,7 +198,7 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
     for (size_t i = 0; i < p->n_params; i++)
         p->params[i] = get_f32(&r);
     for (int i = 0; i < c.obs_dim; i++)
-        if (!isfinite(p->mean[i]) || !isfinite(p->m2[i]) || p->m2[i] < 0) {
+        if (!isfinite(p->obs.mean[i]) || !isfinite(p->obs.m2[i]) || p->obs.m2[i] < 0) {
             fpo_policy_destroy(p);
             return fpo_fail(e, FPO_EFORMAT, "checkpoint has invalid observation statistics");
         }
@@ -210,12 +210,12 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
      * copies are derived, so save(load(f)) == f. (Loading them as pending
      * and merging into empty statistics computed mean + delta * n / n,
      * which moved the mean by an ulp in about half of the files.) */
-    fpo_policy_stats_restore(p, p->mean, p->m2, p->count);
+    fpo_obsstats_refresh(&p->obs);
     /* Finite statistics can still overflow when narrowed to float: such a
      * policy could never act. */
     for (int i = 0; i < c.obs_dim; i++)
-        if (!isfinite(p->mean[i]) || !isfinite(p->m2[i]) || !isfinite(p->norm_mean[i]) ||
-            !isfinite(p->norm_inv_std[i]) || !(p->norm_inv_std[i] > 0.0f)) {
+        if (!isfinite(p->obs.mean[i]) || !isfinite(p->obs.m2[i]) || !isfinite(p->obs.norm_mean[i]) ||
+            !isfinite(p->obs.norm_inv_std[i]) || !(p->obs.norm_inv_std[i] > 0.0f)) {
             fpo_policy_destroy(p);
             return fpo_fail(e, FPO_EFORMAT, "checkpoint observation statistics overflow");
         }

@@ -397,9 +397,9 @@ static int emit_weights(gen *g, float *tmp)
     sbuf *b = g->b;
     char nm[FPO_EXPORT_NAME_MAX + 32];
     if (p->cfg.normalize_obs) {
-        sb_array(b, g->n, "_obs_mean", p->norm_mean, (size_t)g->od,
+        sb_array(b, g->n, "_obs_mean", p->obs.norm_mean, (size_t)g->od,
                  "observation normalization: clip((obs - mean) * inv_std, +-OBS_CLIP)");
-        sb_array(b, g->n, "_obs_inv_std", p->norm_inv_std, (size_t)g->od, NULL);
+        sb_array(b, g->n, "_obs_inv_std", p->obs.norm_inv_std, (size_t)g->od, NULL);
     }
     for (int l = 0; l < g->L; l++) {
         int ni = a->dims[l], no = a->dims[l + 1];
@@ -770,8 +770,8 @@ static int check_finite_policy(const fpo_policy *p)
 {
     if (!fpo_all_finite(p->params, fpo_policy_actor_params(p)))
         return fpo_fail(NULL, FPO_ENONFINITE, "fpo_policy_export_c: an actor parameter is NaN or Inf");
-    if (!fpo_all_finite(p->norm_mean, (size_t)p->cfg.obs_dim) ||
-        !fpo_all_finite(p->norm_inv_std, (size_t)p->cfg.obs_dim))
+    if (!fpo_all_finite(p->obs.norm_mean, (size_t)p->cfg.obs_dim) ||
+        !fpo_all_finite(p->obs.norm_inv_std, (size_t)p->cfg.obs_dim))
         return fpo_fail(NULL, FPO_ENONFINITE,
                         "fpo_policy_export_c: the observation statistics are not finite");
     return FPO_OK;

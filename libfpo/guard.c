@@ -6,15 +6,16 @@
 #include <string.h>
 
 #include "internal.h"
-#include "policy_impl.h"
+#include "obsstats.h"
+#include "policy_view.h"
 
 static void snapshot_free(fpo_guard_snapshot *s, const fpo_mem *mem)
 {
     fpo_mem_free(mem, s->params);
     fpo_mem_free(mem, s->m);
     fpo_mem_free(mem, s->v);
-    fpo_mem_free(mem, s->mean);
-    fpo_mem_free(mem, s->m2);
+    fpo_mem_free(mem, s->stats.mean);
+    fpo_mem_free(mem, s->stats.m2);
     memset(s, 0, sizeof *s);
 }
 
@@ -23,10 +24,10 @@ static void take(fpo_guard *g, fpo_guard_snapshot *s, fpo_policy *p, fpo_optimiz
 {
     fpo_opt_state os;
     fpo_optimizer_state(o, &os);
-    memcpy(s->params, p->params, g->n * sizeof(float));
+    memcpy(s->params, fpo_policy_params(p), g->n * sizeof(float));
     memcpy(s->m, os.m, g->n * sizeof(float));
     memcpy(s->v, os.v, g->n * sizeof(float));
-    fpo_policy_stats_save(p, s->mean, s->m2, &s->count);
+    fpo_obsstats_save(fpo_policy_obsstats(p), &s->stats);
     s->step = *os.step;
     s->iteration = iteration;
     s->valid = 1;
@@ -36,11 +37,11 @@ static void restore(fpo_guard *g, const fpo_guard_snapshot *s, fpo_policy *p, fp
 {
     fpo_opt_state os;
     fpo_optimizer_state(o, &os);
-    memcpy(p->params, s->params, g->n * sizeof(float));
+    memcpy(fpo_policy_params(p), s->params, g->n * sizeof(float));
     memcpy(os.m, s->m, g->n * sizeof(float));
     memcpy(os.v, s->v, g->n * sizeof(float));
     *os.step = s->step;
-    fpo_policy_stats_restore(p, s->mean, s->m2, s->count);
+    fpo_obsstats_restore(fpo_policy_obsstats(p), &s->stats);
 }
 
 void fpo_guard_free(fpo_guard *g, const fpo_mem *mem)
@@ -85,16 +86,16 @@ int fpo_guard_init(fpo_guard *g, const fpo_mem *mem, int on, int max_rollbacks, 
     g->max_rollbacks = max_rollbacks;
     g->judge_cfm = os.cfg->algo == FPO_ALGO_FPO;
     g->n = os.n;
-    g->obs_dim = (size_t)p->cfg.obs_dim;
+    g->obs_dim = (size_t)fpo_policy_obsstats(p)->dim;
     if (on) {
         for (int i = 0; i < 2; i++) {
             fpo_guard_snapshot *s = &g->snap[i];
             s->params = fpo_mem_calloc(mem, g->n, sizeof(float));
             s->m = fpo_mem_calloc(mem, g->n, sizeof(float));
             s->v = fpo_mem_calloc(mem, g->n, sizeof(float));
-            s->mean = fpo_mem_calloc(mem, g->obs_dim, sizeof(double));
-            s->m2 = fpo_mem_calloc(mem, g->obs_dim, sizeof(double));
-            if (!s->params || !s->m || !s->v || !s->mean || !s->m2) {
+            s->stats.mean = fpo_mem_calloc(mem, g->obs_dim, sizeof(double));
+            s->stats.m2 = fpo_mem_calloc(mem, g->obs_dim, sizeof(double));
+            if (!s->params || !s->m || !s->v || !s->stats.mean || !s->stats.m2) {
                 fpo_guard_free(g, mem);
                 return FPO_ENOMEM;
             }

@@ -13,6 +13,7 @@
 #include "fpo/policy.h"
 #include "alloc.h"
 #include "error.h"
+#include "obsstats.h"
 
 /* The rules (the trainer.h comment on fpo_trainer_config.guard states them
  * for hosts). Calibrated on logs of healthy and collapsing runs:
@@ -56,8 +57,8 @@
 
 typedef struct fpo_guard_snapshot {
     float *params, *m, *v;  /* n floats each */
-    double *mean, *m2;      /* obs_dim each: committed observation statistics */
-    int64_t count, step, iteration;
+    fpo_obsstats_snap stats; /* committed observation statistics (obs_dim each) */
+    int64_t step, iteration;
     int valid;
 } fpo_guard_snapshot;
 

@@ -38,20 +38,9 @@ fpo_rng *fpo_sampler_rng(fpo_sampler *s);
 fpo_rng *fpo_buffer_rng(fpo_buffer *b);
 /* Per-instance episode counters (episode seeds derive from them). */
 uint64_t *fpo_vecenv_episode_counters(fpo_vecenv *v, int *n);
-/* Save / restore the committed observation statistics (obs_dim doubles each),
- * so a failed update can undo its commit. */
-void fpo_policy_stats_save(const fpo_policy *p, double *mean, double *m2, int64_t *count);
-void fpo_policy_stats_restore(fpo_policy *p, const double *mean, const double *m2, int64_t count);
 /* Copy parameters and observation statistics of src into dst (same shape). */
 void fpo_policy_copy_state(fpo_policy *dst, const fpo_policy *src);
 
-/* Observation statistics over ranks (optimizer.c). The pending (gathered,
- * not yet committed) statistics as 1 + 2 * obs_dim doubles: count, mean,
- * M2. merge replaces them by the Chan merge of n such blocks (stride
- * doubles apart) in block order, so every rank that merges the same blocks
- * gets the same bits; one block is copied exactly. */
-void fpo_policy_pending_export(const fpo_policy *p, double *out);
-void fpo_policy_pending_merge(fpo_policy *p, const double *blocks, int n, size_t stride);
 /* Fingerprint (coll.h) of the parameters and committed statistics, chained on h. */
 uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h);
 
@@ -59,7 +48,8 @@ uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h);
  * overflow for any int sizes) from the sizes it is given, next to the create
  * that allocates them: fpo_trainer_create adds them up and refuses a total
  * the machine cannot hold before allocating anything. */
-double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc);
+double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc,
+                                 int path_steps);
 double fpo_sampler_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic, int obs_dim,
                                   int act_dim, int max_batch);
 /* batch: this process's transitions per update (num_envs x horizon). */

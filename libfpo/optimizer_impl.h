@@ -1,8 +1,104 @@
-/* Internal: pieces of the update exposed to the white-box tests. */
+/* Internal: the optimizer object, shared by optimizer.c (settings,
+ * tunables, create), update.c (the update loop) and exchange.c (its
+ * exchanges over ranks); and pieces of the update exposed to the white-box
+ * tests. */
 #ifndef FPO_INTERNAL_OPTIMIZER_IMPL_H
 #define FPO_INTERNAL_OPTIMIZER_IMPL_H
 
 #include "fpo/optimizer.h"
+#include "coll.h"
+#include "error.h"
+#include "alloc.h"
+#include "mlp.h"
+#include "objective.h"
+#include "obsstats.h"
+#include "pool.h"
+#include "rng.h"
+
+#define FPO_MAX_THREADS 256
+
+/* Per-thread workspace, sized for `rows` transitions. */
+typedef struct fpo_opt_work {
+    float *X;      /* actor input  [rows * obj.rows x in] (unused when the actor reads NO) */
+    float *Y;      /* actor output */
+    float *dY;     /* its gradient */
+    float *cacheA; /* actor activation cache */
+    float *V;      /* critic output [rows] */
+    float *dV;
+    float *cacheC;
+    float *NO;     /* normalized observations gathered for the rows [rows x od] */
+    float *scratch;
+    float *grad;   /* n_params */
+    float *l;      /* objective scratch [rows x obj.rows] */
+    fpo_obj_acc a;
+} fpo_opt_work;
+
+struct fpo_optimizer {
+    fpo_errbuf err;
+    fpo_mem mem;
+    fpo_optimizer_config cfg;
+    fpo_objective obj; /* the policy objective (objective.h) */
+    fpo_rng rng;
+    fpo_pool *pool;
+    int threads;
+    fpo_policy_kind kind;
+    /* Shapes this optimizer was made for. */
+    int num_envs, horizon, obs_dim, act_dim;
+    size_t n_params;
+    fpo_mlp actor_shape, critic_shape; /* network shapes the workspaces were sized for */
+    int B;          /* transitions per update in this process's buffer */
+    int min_minibatches; /* minibatches may only grow: workspaces fit B / this */
+    int chunk;      /* transitions per thread per pass (a minibatch's local rows
+                     * beyond chunk * threads run in further passes) */
+    /* Data-parallel training (fpo/collective.h); single process otherwise. */
+    fpo_coll coll;
+    fpo_layout lay; /* this rank's environments among all ranks' */
+    int G;          /* transitions per update over all ranks (B without a collective) */
+    int *mbidx;     /* local rows of the current minibatch [B] */
+    double *xb;     /* exchange buffer of the collective sums */
+    size_t xb_cap;  /* its doubles */
+    int64_t step;
+    float lr_scale; /* the trainer's schedule: Adam runs at cfg.lr * lr_scale */
+    float *m, *v, *grad;
+    float *bak_params, *bak_m, *bak_v;
+    fpo_obsstats_snap bak_stats; /* observation statistics before the update */
+    /* Per-update arrays over the whole batch. */
+    float *nobs, *values, *adv, *ret, *old;  /* old: [B x obj.old_floats] */
+    float *fvalues, *lastv;
+    int *perm;      /* permutation of the G global transitions */
+    fpo_opt_work *w;
+};
+
+/* Statistics summed over the steps of an update (this rank's rows). */
+enum { T_POLICY, T_VALUE, T_ENTROPY, T_RATIO, T_NRATIO, T_CLIPPED, T_KL, T_CFM, T_CFM_OLD,
+       T_BOUND, T_ROWS, T_COUNT };
+
+/* ---- exchange.c: every exchange of the optimizer over ranks ---- */
+/* Grow the exchange buffer for epochs x mbs (allocates only when tunables
+ * grow: fpo_optimizer_set and create, never in an update). */
+int fpo_xchg_reserve(fpo_optimizer *o, int epochs, int mbs);
+/* Create: the handshake (layout of the ranks' environments) and the
+ * agreement on the outcome of the whole create. */
+int fpo_xchg_handshake(fpo_optimizer *o, const fpo_policy *p);
+int fpo_xchg_agree_create(fpo_optimizer *o, int local_rc);
+/* Step 1 of an update: the observation statistics gathered from this
+ * rank's buffer (accumulated by the caller, local_rc its outcome) merged
+ * over ranks, after checking that all ranks have the same settings. */
+int fpo_xchg_obs_stats(fpo_optimizer *o, fpo_obsstats *s, int local_rc);
+/* The sums of a local phase over ranks, with every rank's outcome: buf has
+ * fpo_xchg_sums_offset() leading doubles the call uses, then n sums. */
+static inline size_t fpo_xchg_sums_offset(const fpo_optimizer *o) { return (size_t)o->coll.size; }
+int fpo_xchg_sums(fpo_optimizer *o, double *buf, size_t n, int local_rc, const char *what);
+/* The minibatch gradient (n_params floats and the loss flag) summed over ranks. */
+int fpo_xchg_gradient(fpo_optimizer *o);
+/* The end of an update: every rank's divergence flag and state fingerprint
+ * and the extreme ratios and l_old (all-gathered), and the statistics sums.
+ * Sets *any_diverged and *same (all ranks hold the same state). */
+int fpo_xchg_end(fpo_optimizer *o, uint32_t fingerprint, int diverged, double *ratio_max,
+                 double *ratio_min, double *cfm_max, double tot[T_COUNT], int *any_diverged,
+                 int *same);
+
+/* ---- pieces exposed to the white-box tests ---- */
 
 /* CFM loss of one (t, eps) pair for velocity v and action a (D dims),
  * averaged over dimensions: u-MSE mean_d (v - (eps - a))^2 times the weight
@@ -25,6 +121,13 @@ float fpo_surrogate(const fpo_optimizer_config *c, float rho, float A, float *sl
  * with rho = exp(log_ratio), computed from the log-ratio so that a ratio
  * that under- or overflows in float still gives a finite term. */
 double fpo_kl_term(double log_ratio);
+
+/* DPPO (obj_dppo.c): its settings' check, and one denoising step's
+ * log-likelihood log N(x_next; x + dt v, sigma^2 I) over D dims; with dv
+ * non-NULL also d log p / d v. */
+int fpo_dppo_check(fpo_errbuf *err, const fpo_optimizer_config *c);
+double fpo_dppo_step_logp(const float *x, const float *x_next, const float *v, float dt,
+                          float sigma, int D, float *dv);
 
 /* Log-density of a under the diagonal Gaussian N(mu, diag(sigma^2)), D dims. */
 double fpo_gaussian_logp(const float *mu, const float *sigma, const float *a, int D);

@@ -137,28 +137,13 @@ void fpo_time_embed(const fpo_policy *p, float t, float *out)
     }
 }
 
-static void refresh_norm(fpo_policy *p)
-{
-    int d = p->cfg.obs_dim;
-    for (int i = 0; i < d; i++) {
-        double var = p->count > 0 ? p->m2[i] / (double)p->count : 1.0;
-        p->norm_mean[i] = p->count > 0 ? (float)p->mean[i] : 0.0f;
-        p->norm_inv_std[i] = (float)(1.0 / sqrt(var + 1e-8));
-    }
-}
-
 static void policy_free(fpo_policy *p)
 {
     fpo_mem m = p->mem;
     fpo_mem_free(&m, p->params);
     fpo_mem_free(&m, p->act_low);
     fpo_mem_free(&m, p->act_high);
-    fpo_mem_free(&m, p->mean);
-    fpo_mem_free(&m, p->m2);
-    fpo_mem_free(&m, p->pmean);
-    fpo_mem_free(&m, p->pm2);
-    fpo_mem_free(&m, p->norm_mean);
-    fpo_mem_free(&m, p->norm_inv_std);
+    fpo_obsstats_free(&p->obs, &m);
     fpo_mem_free(&m, p);
 }
 
@@ -216,14 +201,8 @@ int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *c, con
     p->params = fpo_mem_calloc(mem, p->n_params, sizeof(float));
     p->act_low = fpo_mem_calloc(mem, (size_t)ad, sizeof(float));
     p->act_high = fpo_mem_calloc(mem, (size_t)ad, sizeof(float));
-    p->mean = fpo_mem_calloc(mem, (size_t)od, sizeof(double));
-    p->m2 = fpo_mem_calloc(mem, (size_t)od, sizeof(double));
-    p->pmean = fpo_mem_calloc(mem, (size_t)od, sizeof(double));
-    p->pm2 = fpo_mem_calloc(mem, (size_t)od, sizeof(double));
-    p->norm_mean = fpo_mem_calloc(mem, (size_t)od, sizeof(float));
-    p->norm_inv_std = fpo_mem_calloc(mem, (size_t)od, sizeof(float));
-    if (!p->params || !p->act_low || !p->act_high || !p->mean || !p->m2 || !p->pmean ||
-        !p->pm2 || !p->norm_mean || !p->norm_inv_std) {
+    int orc = fpo_obsstats_init(&p->obs, mem, od, c->normalize_obs, c->obs_clip);
+    if (!p->params || !p->act_low || !p->act_high || orc) {
         policy_free(p);
         return fpo_fail(err, FPO_ENOMEM, "out of memory allocating policy arrays");
     }
@@ -258,7 +237,6 @@ int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *c, con
             }
         }
     }
-    refresh_norm(p);
     /* Deployment default: FPO++'s zero sampling, 10 Euler steps. */
     p->ds_integrator = 0;
     p->ds_steps = 10;
@@ -296,20 +274,13 @@ int fpo_policy_clone(fpo_policy **out, const fpo_policy *src)
     int rc = fpo_policy_create_internal(&p, &c, &src->mem, NULL);
     if (rc)
         return rc;
-    int od = src->cfg.obs_dim;
     memcpy(p->params, src->params, src->n_params * sizeof(float));
-    memcpy(p->mean, src->mean, (size_t)od * sizeof(double));
-    memcpy(p->m2, src->m2, (size_t)od * sizeof(double));
-    memcpy(p->pmean, src->pmean, (size_t)od * sizeof(double));
-    memcpy(p->pm2, src->pm2, (size_t)od * sizeof(double));
-    p->count = src->count;
-    p->pcount = src->pcount;
+    fpo_obsstats_copy(&p->obs, &src->obs);
     p->ds_integrator = src->ds_integrator;
     p->ds_steps = src->ds_steps;
     p->ds_init_noise = src->ds_init_noise;
     p->ds_deterministic = src->ds_deterministic;
     p->ds_sde_noise = src->ds_sde_noise;
-    refresh_norm(p);
     *out = p;
     return FPO_OK;
 }
@@ -337,7 +308,7 @@ int fpo_policy_get_info(const fpo_policy *p, fpo_policy_info *out)
     info.act_dim = p->cfg.act_dim;
     info.actor_params = p->critic_off;
     info.critic_params = p->critic.n_params;
-    info.obs_count = p->count;
+    info.obs_count = p->obs.count;
     return fpo_struct_out(NULL, FPO_S_POLICY_INFO, out, &info, sizeof info);
 }
 
@@ -397,17 +368,28 @@ int fpo_policy_set_params(fpo_policy *p, fpo_net net, const float *params, size_
 
 /* ---- observation statistics --------------------------------------------- */
 
-/* Chan et al.'s parallel merge of (n_b, mean_b, m2_b) into (n_a, mean_a, m2_a). */
-static void chan_merge(double *mean_a, double *m2_a, int64_t n_a, const double *mean_b,
-                       const double *m2_b, int64_t n_b, int d)
+void fpo_policy_view_of(fpo_policy *p, fpo_policy_view *out)
 {
-    double n = (double)(n_a + n_b);
-    for (int i = 0; i < d; i++) {
-        double delta = mean_b[i] - mean_a[i];
-        mean_a[i] += delta * (double)n_b / n;
-        m2_a[i] += m2_b[i] + delta * delta * (double)n_a * (double)n_b / n;
-    }
+    out->kind = p->cfg.kind;
+    out->obs_dim = p->cfg.obs_dim;
+    out->act_dim = p->cfg.act_dim;
+    out->actor = &p->actor;
+    out->critic = &p->critic;
+    out->emb_dim = p->emb_dim;
+    out->params = p->params;
+    out->n_params = p->n_params;
+    out->std_off = p->std_off;
+    out->n_std = p->n_std;
+    out->critic_off = p->critic_off;
+    out->std_mode = p->cfg.std_mode;
+    out->init_std = p->cfg.init_std;
+    out->min_std = p->cfg.min_std;
 }
+
+float *fpo_policy_params(fpo_policy *p) { return p->params; }
+
+fpo_obsstats *fpo_policy_obsstats(fpo_policy *p) { return &p->obs; }
+const fpo_obsstats *fpo_policy_obsstats_const(const fpo_policy *p) { return &p->obs; }
 
 int fpo_policy_obs_accumulate(fpo_policy *p, const float *obs, int n)
 {
@@ -415,79 +397,25 @@ int fpo_policy_obs_accumulate(fpo_policy *p, const float *obs, int n)
         return FPO_NULL_ARG("p");
     if (!obs || n < 0)
         return fpo_fail(&p->err, FPO_EINVAL, "obs is NULL or n < 0");
-    int d = p->cfg.obs_dim;
-    size_t bad = fpo_first_nonfinite(obs, (size_t)n * (size_t)d);
-    if (bad < (size_t)n * (size_t)d)
-        return fpo_fail(&p->err, FPO_ENONFINITE, "observation %zu, component %zu is not finite",
-                        bad / (size_t)d, bad % (size_t)d);
-    /* Welford within the batch, exact in double, then merged. */
-    for (int r = 0; r < n; r++) {
-        const float *o = obs + (size_t)r * (size_t)d;
-        p->pcount++;
-        double inv = 1.0 / (double)p->pcount;
-        for (int i = 0; i < d; i++) {
-            double delta = (double)o[i] - p->pmean[i];
-            p->pmean[i] += delta * inv;
-            p->pm2[i] += delta * ((double)o[i] - p->pmean[i]);
-        }
-    }
-    return FPO_OK;
-}
-
-void fpo_policy_pending_export(const fpo_policy *p, double *out)
-{
     size_t d = (size_t)p->cfg.obs_dim;
-    out[0] = (double)p->pcount;
-    memcpy(out + 1, p->pmean, d * sizeof(double));
-    memcpy(out + 1 + d, p->pm2, d * sizeof(double));
-}
-
-void fpo_policy_pending_merge(fpo_policy *p, const double *blocks, int n, size_t stride)
-{
-    int d = p->cfg.obs_dim;
-    int64_t count = 0;
-    memset(p->pmean, 0, (size_t)d * sizeof(double));
-    memset(p->pm2, 0, (size_t)d * sizeof(double));
-    for (int k = 0; k < n; k++) {
-        const double *b = blocks + (size_t)k * stride;
-        int64_t nb = (int64_t)b[0];
-        if (nb <= 0)
-            continue;
-        if (count == 0) {
-            memcpy(p->pmean, b + 1, (size_t)d * sizeof(double));
-            memcpy(p->pm2, b + 1 + d, (size_t)d * sizeof(double));
-        } else {
-            chan_merge(p->pmean, p->pm2, count, b + 1, b + 1 + d, nb, d);
-        }
-        count += nb;
-    }
-    p->pcount = count;
+    size_t bad = fpo_obsstats_accumulate(&p->obs, obs, n);
+    if (bad < (size_t)n * d)
+        return fpo_fail(&p->err, FPO_ENONFINITE, "observation %zu, component %zu is not finite",
+                        bad / d, bad % d);
+    return FPO_OK;
 }
 
 uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h)
 {
-    size_t d = (size_t)p->cfg.obs_dim;
     h = fpo_fingerprint(h, p->params, p->n_params * sizeof(float));
-    h = fpo_fingerprint(h, p->mean, d * sizeof(double));
-    h = fpo_fingerprint(h, p->m2, d * sizeof(double));
-    return fpo_fingerprint(h, &p->count, sizeof p->count);
+    return fpo_obsstats_fingerprint(&p->obs, h);
 }
 
 int fpo_policy_obs_commit(fpo_policy *p)
 {
     if (!p)
         return FPO_NULL_ARG("p");
-    if (p->pcount == 0 || !p->cfg.normalize_obs) {
-        p->pcount = 0;
-        return FPO_OK;
-    }
-    int d = p->cfg.obs_dim;
-    chan_merge(p->mean, p->m2, p->count, p->pmean, p->pm2, p->pcount, d);
-    p->count += p->pcount;
-    p->pcount = 0;
-    memset(p->pmean, 0, (size_t)d * sizeof(double));
-    memset(p->pm2, 0, (size_t)d * sizeof(double));
-    refresh_norm(p);
+    fpo_obsstats_commit(&p->obs);
     return FPO_OK;
 }
 
@@ -498,32 +426,15 @@ int fpo_policy_obs_stats(const fpo_policy *p, float *mean, float *std)
     if (!mean || !std)
         return fpo_fail(NULL, FPO_EINVAL, "fpo_policy_obs_stats: mean or std is NULL");
     for (int i = 0; i < p->cfg.obs_dim; i++) {
-        mean[i] = p->norm_mean[i];
-        std[i] = 1.0f / p->norm_inv_std[i];
+        mean[i] = p->obs.norm_mean[i];
+        std[i] = 1.0f / p->obs.norm_inv_std[i];
     }
     return FPO_OK;
 }
 
 int fpo_policy_normalize(const fpo_policy *p, const float *obs, int n, float *out, int stride)
 {
-    int d = p->cfg.obs_dim;
-    if (!fpo_all_finite(obs, (size_t)n * (size_t)d))
-        return FPO_ENONFINITE;
-    const float *mu = p->norm_mean, *is = p->norm_inv_std;
-    float c = p->cfg.obs_clip;
-    for (int r = 0; r < n; r++) {
-        const float *o = obs + (size_t)r * (size_t)d;
-        float *y = out + (size_t)r * (size_t)stride;
-        if (p->cfg.normalize_obs) {
-            for (int i = 0; i < d; i++) {
-                float v = (o[i] - mu[i]) * is[i];
-                y[i] = v < -c ? -c : (v > c ? c : v);
-            }
-        } else {
-            memcpy(y, o, (size_t)d * sizeof(float));
-        }
-    }
-    return FPO_OK;
+    return fpo_obsstats_normalize(&p->obs, obs, n, out, stride);
 }
 
 int fpo_policy_fits(const fpo_policy *p, fpo_policy_kind kind, const fpo_mlp *actor,
@@ -544,35 +455,6 @@ int fpo_policy_same_shape(const fpo_policy *a, const fpo_policy *b)
 
 void fpo_policy_copy_state(fpo_policy *dst, const fpo_policy *src)
 {
-    size_t od = (size_t)src->cfg.obs_dim;
     memcpy(dst->params, src->params, src->n_params * sizeof(float));
-    memcpy(dst->mean, src->mean, od * sizeof(double));
-    memcpy(dst->m2, src->m2, od * sizeof(double));
-    memcpy(dst->pmean, src->pmean, od * sizeof(double));
-    memcpy(dst->pm2, src->pm2, od * sizeof(double));
-    dst->count = src->count;
-    dst->pcount = src->pcount;
-    refresh_norm(dst);
-}
-
-void fpo_policy_stats_save(const fpo_policy *p, double *mean, double *m2, int64_t *count)
-{
-    size_t od = (size_t)p->cfg.obs_dim;
-    memcpy(mean, p->mean, od * sizeof(double));
-    memcpy(m2, p->m2, od * sizeof(double));
-    *count = p->count;
-}
-
-void fpo_policy_stats_restore(fpo_policy *p, const double *mean, const double *m2, int64_t count)
-{
-    size_t od = (size_t)p->cfg.obs_dim;
-    if (mean != p->mean) /* the checkpoint loader passes the policy's own arrays */
-        memcpy(p->mean, mean, od * sizeof(double));
-    if (m2 != p->m2)
-        memcpy(p->m2, m2, od * sizeof(double));
-    p->count = count;
-    p->pcount = 0;
-    memset(p->pmean, 0, od * sizeof(double));
-    memset(p->pm2, 0, od * sizeof(double));
-    refresh_norm(p);
+    fpo_obsstats_copy(&dst->obs, &src->obs);
 }

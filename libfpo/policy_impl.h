@@ -1,5 +1,6 @@
-/* Internal: the policy object, shared by policy.c, sampler.c, optimizer.c
- * and checkpoint.c. */
+/* Internal: the policy object, read by policy.c and sampler.c, and by the
+ * modules that write every field of it (checkpoint.c, export.c). Everything
+ * else sees a policy through policy_view.h. */
 #ifndef FPO_INTERNAL_POLICY_IMPL_H
 #define FPO_INTERNAL_POLICY_IMPL_H
 
@@ -7,11 +8,11 @@
 #include "alloc.h"
 #include "error.h"
 #include "mlp.h"
+#include "obsstats.h"
+#include "policy_view.h"
 
 #include <math.h>
 
-/* Width of the sinusoidal time embedding. */
-#define FPO_TIME_EMB_SIN 8
 
 struct fpo_policy {
     fpo_errbuf err;
@@ -27,10 +28,7 @@ struct fpo_policy {
     size_t std_off, n_std;  /* std parameters, n_std = act_dim or 0 */
     size_t critic_off;
     float *act_low, *act_high; /* act_dim each */
-    /* Observation statistics: committed (used) and pending (gathered). */
-    double *mean, *m2, *pmean, *pm2;
-    int64_t count, pcount;
-    float *norm_mean, *norm_inv_std; /* float copies of the committed stats */
+    fpo_obsstats obs;      /* observation statistics (obsstats.h) */
     /* Sampler settings for deployment, saved in checkpoints
      * (fpo_policy_get_sampler_defaults): integrator, steps, init noise, SDE
      * noise, deterministic. */
@@ -47,22 +45,8 @@ static inline size_t fpo_policy_actor_params(const fpo_policy *p)
  * Returns FPO_ENONFINITE if any input is NaN/Inf. */
 int fpo_policy_normalize(const fpo_policy *p, const float *obs, int n, float *out, int out_stride);
 
-/* Time embedding of t into out (emb_dim floats). */
-void fpo_time_embed(const fpo_policy *p, float t, float *out);
 
-/* Gaussian std from its raw parameter: softplus(s) + min_std, and the
- * derivative d std / d s. */
-float fpo_softplus(float s);
-float fpo_sigmoid(float s);
 
-/* The policy's configuration validated and defaulted; used by create and
- * by the checkpoint loader. */
-int fpo_policy_check_config(fpo_errbuf *err, const fpo_policy_config *cfg);
-/* The actor and critic shapes (no allocation), the time-embedding width and
- * the count of Gaussian std parameters a configuration implies: for create,
- * the checkpoint loader and the trainer's up-front size check. */
-int fpo_policy_shapes(const fpo_policy_config *cfg, fpo_mlp *actor, fpo_mlp *critic, int *emb_dim,
-                      size_t *n_std);
 int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *cfg, const fpo_mem *mem,
                                fpo_errbuf *err);
 
@@ -81,12 +65,6 @@ static inline void fpo_policy_map_action(const fpo_policy *p, const float *x, fl
     }
 }
 
-/* Does p have this kind and these network shapes (what samplers and
- * optimizers were sized for)? And do two policies have the same shapes and
- * parameter count (so parameter vectors fit both)? */
-int fpo_policy_fits(const fpo_policy *p, fpo_policy_kind kind, const fpo_mlp *actor,
-                    const fpo_mlp *critic);
-int fpo_policy_same_shape(const fpo_policy *a, const fpo_policy *b);
 
 /* Offset, within layer l's weights, of the weight from input i to output o
  * (mlp.h stores W input-major). */

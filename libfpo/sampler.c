@@ -25,6 +25,7 @@ struct fpo_sampler {
     float *nobs;    /* normalized observations for the critic */
     float *scratch; /* MLP scratch */
     fpo_rng *rows;  /* per-row streams of the call in progress [max_batch] */
+    float *path;    /* record_path: the chains of the last act [max_batch x (steps + 1) x act_dim] */
 };
 
 #define FPO_MAX_SAMPLER_STEPS 1000
@@ -57,6 +58,12 @@ static int check_sampling(fpo_errbuf *err, const fpo_sampler_config *c)
         return fpo_fail(err, FPO_ERANGE, "sde_noise must be finite and >= 0");
     if (c->deterministic != 0 && c->deterministic != 1)
         return fpo_fail(err, FPO_ERANGE, "deterministic must be 0 or 1, got %d", c->deterministic);
+    if (c->record_path != 0 && c->record_path != 1)
+        return fpo_fail(err, FPO_ERANGE, "record_path must be 0 or 1, got %lld",
+                        (long long)c->record_path);
+    if (c->record_path && c->integrator != FPO_INTEGRATOR_EULER)
+        return fpo_fail(err, FPO_ERANGE,
+                        "record_path (DPPO's denoising chain) needs the Euler integrator");
     return FPO_OK;
 }
 
@@ -71,6 +78,7 @@ static void sampler_free(fpo_sampler *s)
     fpo_mem_free(&m, s->nobs);
     fpo_mem_free(&m, s->scratch);
     fpo_mem_free(&m, s->rows);
+    fpo_mem_free(&m, s->path);
     fpo_mem_free(&m, s);
 }
 
@@ -100,6 +108,8 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
         return fpo_fail(NULL, FPO_ERANGE, "max_batch must be in [1, 2^24], got %d", c.max_batch);
     if (c.row_offset < 0 || c.row_offset > (1 << 30))
         return fpo_fail(NULL, FPO_ERANGE, "row_offset must be in [0, 2^30], got %d", c.row_offset);
+    if (c.record_path && p->cfg.kind != FPO_POLICY_FLOW)
+        return fpo_fail(NULL, FPO_EMISMATCH, "record_path needs a flow policy");
     if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
     fpo_sampler *s = fpo_mem_calloc(&mem, 1, sizeof *s);
@@ -129,7 +139,11 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
     s->nobs = fpo_mem_calloc(&mem, B * (size_t)s->obs_dim, sizeof(float));
     s->scratch = fpo_mem_calloc(&mem, sa > sc ? sa : sc, sizeof(float));
     s->rows = fpo_mem_calloc(&mem, B, sizeof(fpo_rng));
-    if (!s->X || !s->x || !s->xe || !s->v1 || !s->v2 || !s->nobs || !s->scratch || !s->rows) {
+    if (c.record_path)
+        s->path = fpo_mem_calloc(&mem, B * ((size_t)c.steps + 1) * (size_t)s->act_dim,
+                                 sizeof(float));
+    if (!s->X || !s->x || !s->xe || !s->v1 || !s->v2 || !s->nobs || !s->scratch || !s->rows ||
+        (c.record_path && !s->path)) {
         sampler_free(s);
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating sampler scratch");
     }
@@ -154,8 +168,15 @@ int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg)
     if (!s)
         return FPO_NULL_ARG("s");
     int rc = FPO_COPY_CONFIG(&s->err, SAMPLER_CONFIG, &c, cfg, fpo_sampler_config_init(&c));
-    if (rc || (rc = check_sampling(&s->err, &c)))
+    if (rc)
         return rc;
+    c.record_path = s->cfg.record_path; /* fixed at create */
+    if ((rc = check_sampling(&s->err, &c)))
+        return rc;
+    if (c.record_path && c.steps != s->cfg.steps)
+        return fpo_fail(&s->err, FPO_ERANGE,
+                        "a sampler that records its chains keeps its steps (%d), got %d",
+                        s->cfg.steps, c.steps);
     s->cfg.integrator = c.integrator;
     s->cfg.steps = c.steps;
     s->cfg.init_noise = c.init_noise;
@@ -217,6 +238,15 @@ static void row_normals(fpo_sampler *s, float *out, int n, int d)
         fpo_rng_normal(&s->rows[r], out + (size_t)r * (size_t)d, (size_t)d);
 }
 
+/* Copy the current x of every row into state k of its chain. */
+static void record_state(fpo_sampler *s, int n, int k)
+{
+    size_t ad = (size_t)s->act_dim, chain = ((size_t)s->cfg.steps + 1) * ad;
+    for (int r = 0; r < n; r++)
+        memcpy(s->path + (size_t)r * chain + (size_t)k * ad, s->x + (size_t)r * ad,
+               ad * sizeof(float));
+}
+
 static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
 {
     const fpo_sampler_config *c = &s->cfg;
@@ -232,6 +262,24 @@ static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
         row_normals(s, x, n, s->act_dim);
     int K = c->steps;
     float dt = -1.0f / (float)K;
+    if (c->record_path) {
+        record_state(s, n, 0);
+        /* DPPO's denoising MDP: Euler steps with a fixed per-step noise
+         * sde_noise * N(0, I), after every step. */
+        for (int k = 0; k < K; k++) {
+            float t = 1.0f - (float)k / (float)K;
+            velocity(s, p, x, t, n, v1);
+            for (size_t i = 0; i < m; i++)
+                x[i] += dt * v1[i];
+            if (sde > 0.0f) {
+                row_normals(s, xe, n, s->act_dim);
+                for (size_t i = 0; i < m; i++)
+                    x[i] += sde * xe[i];
+            }
+            record_state(s, n, k + 1);
+        }
+        return;
+    }
     for (int k = 0; k < K; k++) {
         float t = 1.0f - (float)k / (float)K;
         velocity(s, p, x, t, n, v1);
@@ -322,6 +370,20 @@ int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n
     if (actions)
         for (int r = 0; r < n; r++)
             fpo_policy_map_action(p, s->x + (size_t)r * (size_t)ad, actions + (size_t)r * (size_t)ad);
+    return FPO_OK;
+}
+
+int fpo_sampler_path(const fpo_sampler *s, const float **out, int *states)
+{
+    if (!s)
+        return FPO_NULL_ARG("s");
+    if (!out || !states)
+        return fpo_fail(NULL, FPO_EINVAL, "fpo_sampler_path: out or states is NULL");
+    if (!s->cfg.record_path)
+        return fpo_fail(NULL, FPO_ESTATE, "fpo_sampler_path: the sampler does not record "
+                        "(fpo_sampler_config.record_path)");
+    *out = s->path;
+    *states = s->cfg.steps + 1;
     return FPO_OK;
 }
 

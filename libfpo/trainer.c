@@ -13,7 +13,8 @@
 #include "guard.h"
 #include "internal.h"
 #include "serial.h"
-#include "policy_impl.h"
+#include "objective.h"
+#include "policy_view.h"
 #include "util.h"
 
 struct fpo_trainer {
@@ -25,6 +26,7 @@ struct fpo_trainer {
     fpo_buffer *buffer;
     fpo_optimizer *opt;
     fpo_vecenv *env;
+    int record_path; /* DPPO: the sampler's chains go into the buffer */
     /* Data-parallel training (fpo/collective.h); single process otherwise. */
     fpo_coll coll;
     fpo_layout lay;
@@ -59,8 +61,10 @@ static void trainer_defaults(fpo_trainer_config *cfg)
     cfg->num_envs = 16;
     cfg->horizon = 64;
     cfg->threads = 1;
-    cfg->n_mc = 8;
-    cfg->t_dist = FPO_T_GRID;
+    fpo_flow_config fc; /* the pairs' settings are the flow objective's (obj_flow.c) */
+    fpo_flow_config_defaults(&fc);
+    cfg->n_mc = fc.n_mc;
+    cfg->t_dist = fc.t_dist;
     cfg->guard = 1;
     cfg->guard_max_rollbacks = FPO_GUARD_MAX_ROLLBACKS;
     cfg->lr_schedule = FPO_LR_DEFAULT;
@@ -142,9 +146,13 @@ static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *
     if (c->threads < 1 || c->threads > 256)
         return fpo_fail(NULL, FPO_ERANGE, "trainer config: threads must be in [1, 256], got %d",
                         c->threads);
-    if (c->n_mc < 0 || c->n_mc > 4096)
-        return fpo_fail(NULL, FPO_ERANGE, "trainer config: n_mc must be in [0, 4096], got %d",
-                        c->n_mc);
+    fpo_flow_config fc;
+    fpo_flow_config_defaults(&fc);
+    fc.n_mc = c->n_mc;
+    fc.t_dist = c->t_dist;
+    int frc = fpo_flow_config_check(NULL, &fc, 0, "trainer config");
+    if (frc)
+        return frc;
     /* The environment table's own sizes: fpo_env_table_check, before. */
     fpo_mlp actor, critic;
     int emb;
@@ -152,12 +160,22 @@ static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *
     if (fpo_policy_shapes(pc, &actor, &critic, &emb, &n_std) != FPO_OK)
         return FPO_OK;
     int n_mc = oc->algo == FPO_ALGO_FPO ? c->n_mc : 0;
+    /* DPPO: the stored chains and K actor rows per transition. */
+    int path = 0;
+    if (oc->algo == FPO_ALGO_DPPO) {
+        fpo_sampler_config sc;
+        if ((c->sampler ? FPO_COPY_CONFIG(NULL, SAMPLER_CONFIG, &sc, c->sampler,
+                                          fpo_sampler_config_init(&sc))
+                        : (fpo_sampler_config_init(&sc), FPO_OK)) == FPO_OK)
+            path = sc.steps;
+    }
     double np = fpo_mlp_params_estimate(&actor) + fpo_mlp_params_estimate(&critic) + (double)n_std;
     double od = tab->obs_dim, ad = tab->act_dim, N = c->num_envs;
-    double opt = fpo_optimizer_estimate_bytes(&actor, &critic, np, tab->obs_dim, n_mc,
-                                              (double)batch, oc->minibatches, c->threads);
+    double opt = fpo_optimizer_estimate_bytes(&actor, &critic, np, tab->obs_dim,
+                                              path ? path : n_mc, (double)batch,
+                                              oc->minibatches, c->threads);
     double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, tab->act_dim,
-                                           n_mc);
+                                           n_mc, path);
     double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, tab->act_dim,
                                             c->num_envs);
     double rest = 4.0 * np + 32.0 * od /* policy */ + fpo_guard_estimate_bytes(np, tab->obs_dim) +
@@ -281,6 +299,13 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
                    : (fpo_sampler_config_init(&sc), FPO_OK);
     if (rc)
         goto fail;
+    if (oc.algo == FPO_ALGO_DPPO) {
+        /* DPPO samples its denoising MDP with the objective's per-step
+         * noise and keeps the chains (objective.h, obj_dppo.c). */
+        sc.record_path = 1;
+        sc.sde_noise = oc.dppo_sigma;
+        t->record_path = 1;
+    }
 
     /* Where this rank's environments sit among all ranks' (and a check that
      * every rank has the same settings); then every random stream keyed by
@@ -315,6 +340,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     dc.init_noise = FPO_NOISE_ZERO;
     dc.sde_noise = 0.0f;
     dc.deterministic = pc.kind == FPO_POLICY_GAUSSIAN;
+    dc.record_path = 0;
     if ((rc = fpo_policy_set_sampler_defaults(t->policy, &dc)))
         goto agree;
 
@@ -326,6 +352,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     bc.act_dim = tab->act_dim;
     bc.n_mc = oc.algo == FPO_ALGO_FPO ? c.n_mc : 0;
     bc.t_dist = c.t_dist;
+    bc.path_steps = t->record_path ? sc.steps : 0;
     bc.seed = sub_seed(c.seed, 4);
     bc.allocator = c.allocator;
     bc.env_offset = t->lay.env_offset;
@@ -431,6 +458,14 @@ static int rollout(fpo_trainer *t)
             return fpo_fail(&t->err, rc, "environment: %s", fpo_vecenv_errmsg(t->env));
         if ((rc = fpo_buffer_add(t->buffer, t->obs, t->raw, t->rew, t->flags, t->final_obs)))
             return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        if (t->record_path) {
+            /* DPPO: the denoising chains behind these actions. */
+            const float *path;
+            int states;
+            if ((rc = fpo_sampler_path(t->sampler, &path, &states)) ||
+                (rc = fpo_buffer_add_path(t->buffer, path)))
+                return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        }
         memcpy(t->obs, t->next_obs, bytes);
     }
     if ((rc = fpo_buffer_set_last_obs(t->buffer, t->obs)))

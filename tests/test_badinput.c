@@ -617,6 +617,9 @@ static int sampler_create_case(fx *f, int k)
     case 17: c.allocator = bad_allocator(2); break;
     case 18: c.row_offset = -1; break;
     case 19: c.row_offset = (1 << 30) + 1; break;
+    case 20: c.record_path = 2; break;
+    case 21: c.record_path = 1; c.integrator = FPO_INTEGRATOR_HEUN; break;
+    case 22: c.record_path = 1; return nz(fpo_sampler_create(&s, f->pg, &c)); /* Gaussian */
     }
     int rc = fpo_sampler_create(&s, f->pf, &c);
     return s ? -100 : rc;
@@ -661,6 +664,9 @@ static int sampler_call_case(fx *f, int k)
     case 28: c.integrator = (fpo_integrator)9; c.steps = 3; return fpo_sampler_reconfigure(f->s, &c);
     case 29: c.init_noise = (fpo_init_noise)-3; return fpo_sampler_reconfigure(f->s, &c);
     case 30: return fpo_sampler_reseed(NULL, 5);
+    case 31: { const float *pp; int st; return fpo_sampler_path(NULL, &pp, &st); }
+    case 32: { int st; return fpo_sampler_path(f->s, NULL, &st); }
+    case 33: { const float *pp; int st; return fpo_sampler_path(f->s, &pp, &st); } /* not recording */
     }
     return -100;
 }
@@ -701,6 +707,8 @@ static int buffer_create_case(fx *f, int k)
     case 20: c.allocator = bad_allocator(1); break;
     case 21: c.struct_size = 7; break;
     case 22: c.env_offset = -1; break;
+    case 23: c.path_steps = -1; break;
+    case 24: c.path_steps = 1001; break;
     }
     int rc = fpo_buffer_create(&b, &c);
     return b ? -100 : rc;
@@ -743,6 +751,9 @@ static int buffer_call_case(fx *f, int k)
     case 23: return fpo_buffer_get_view(NULL, &view);
     case 24: return fpo_buffer_get_view(f->b, NULL);
     case 25: view.struct_size = 0; return fpo_buffer_get_view(f->b, &view);
+    case 26: return fpo_buffer_add_path(NULL, act);
+    case 27: return fpo_buffer_add_path(f->b, NULL);
+    case 28: return fpo_buffer_add_path(f->bfull, act); /* no path_steps */
     }
     return -100;
 }
@@ -792,7 +803,7 @@ static int optimizer_create_case(fx *f, int k)
     case 2: b = NULL; break;
     case 3: return nz(fpo_optimizer_create(&o, p, b, NULL));
     case 4: c.struct_size = 0; break;
-    case 5: c.algo = (fpo_algo)2; break;
+    case 5: c.algo = (fpo_algo)3; break; /* 2 is DPPO */
     case 6: c.algo = FPO_ALGO_PPO; break;                      /* PPO, flow policy */
     case 7: p = f->pg; break;                                  /* FPO, Gaussian policy */
     case 8: p = f->pg; b = f->bg; c.algo = FPO_ALGO_FPO; break;
@@ -831,6 +842,10 @@ static int optimizer_create_case(fx *f, int k)
     case 41: c.adam_beta1 = -0.5f; break;
     case 42: c.collective = bad_collective(0); break;
     case 43: c.collective = bad_collective(1); break;
+    case 44: c.algo = FPO_ALGO_DPPO; break;                    /* buffer without chains */
+    case 45: c.algo = FPO_ALGO_DPPO; c.dppo_sigma = 0.0f; break;
+    case 46: c.algo = FPO_ALGO_DPPO; c.dppo_final_half = 2; break;
+    case 47: c.algo = FPO_ALGO_DPPO; p = f->pg; break;         /* DPPO, Gaussian policy */
     }
     int rc = fpo_optimizer_create(&o, p, b, &c);
     if (o) {
@@ -1425,6 +1440,9 @@ static const bcase cases[] = {
     {"sampler_create allocator without alloc", sampler_create_case, 17, E(EINVAL), H_LOAD, 0},
     {"sampler_create row_offset -1", sampler_create_case, 18, E(ERANGE), H_LOAD, 0},
     {"sampler_create row_offset 2^30+1", sampler_create_case, 19, E(ERANGE), H_LOAD, 0},
+    {"sampler_create record_path 2", sampler_create_case, 20, E(ERANGE), H_LOAD, 0},
+    {"sampler_create record_path with Heun", sampler_create_case, 21, E(ERANGE), H_LOAD, 0},
+    {"sampler_create record_path, Gaussian policy", sampler_create_case, 22, E(EMISMATCH), H_LOAD, 0},
     /* sampler calls */
     {"sampler_act s NULL", sampler_call_case, 0, E(EINVAL), H_LOAD, 0},
     {"sampler_act p NULL", sampler_call_case, 1, E(EINVAL), H_S, 0},
@@ -1457,6 +1475,9 @@ static const bcase cases[] = {
     {"sampler_reconfigure integrator 9", sampler_call_case, 28, E(ERANGE), H_S, 0},
     {"sampler_reconfigure init_noise -3", sampler_call_case, 29, E(ERANGE), H_S, 0},
     {"sampler_reseed NULL", sampler_call_case, 30, E(EINVAL), H_LOAD, 0},
+    {"sampler_path s NULL", sampler_call_case, 31, E(EINVAL), H_LOAD, 0},
+    {"sampler_path out NULL", sampler_call_case, 32, E(EINVAL), H_S, TLMSG},
+    {"sampler_path without record_path", sampler_call_case, 33, E(ESTATE), H_S, TLMSG},
     /* buffer create */
     {"buffer_create out NULL", buffer_create_case, 0, E(EINVAL), H_LOAD, 0},
     {"buffer_create cfg NULL", buffer_create_case, 1, E(EINVAL), H_LOAD, 0},
@@ -1481,6 +1502,8 @@ static const bcase cases[] = {
     {"buffer_create allocator without free", buffer_create_case, 20, E(EINVAL), H_LOAD, 0},
     {"buffer_create struct_size 7", buffer_create_case, 21, E(EINVAL), H_LOAD, 0},
     {"buffer_create env_offset -1", buffer_create_case, 22, E(ERANGE), H_LOAD, 0},
+    {"buffer_create path_steps -1", buffer_create_case, 23, E(ERANGE), H_LOAD, 0},
+    {"buffer_create path_steps 1001", buffer_create_case, 24, E(ERANGE), H_LOAD, 0},
     /* buffer calls */
     {"buffer_add b NULL", buffer_call_case, 0, E(EINVAL), H_LOAD, 0},
     {"buffer_add obs NULL", buffer_call_case, 1, E(EINVAL), H_B, 0},
@@ -1508,6 +1531,9 @@ static const bcase cases[] = {
     {"buffer_get_view b NULL", buffer_call_case, 23, E(EINVAL), H_LOAD, 0},
     {"buffer_get_view out NULL", buffer_call_case, 24, E(EINVAL), H_B, TLMSG},
     {"buffer_get_view struct_size 0", buffer_call_case, 25, E(EINVAL), H_B, TLMSG},
+    {"buffer_add_path b NULL", buffer_call_case, 26, E(EINVAL), H_LOAD, 0},
+    {"buffer_add_path path NULL", buffer_call_case, 27, E(EINVAL), H_B, 0},
+    {"buffer_add_path without path_steps", buffer_call_case, 28, E(ESTATE), H_BFULL, 0},
     /* GAE */
     {"gae adv NULL", gae_case, 0, E(EINVAL), H_LOAD, 0},
     {"gae ret NULL", gae_case, 1, E(EINVAL), H_LOAD, 0},
@@ -1532,7 +1558,7 @@ static const bcase cases[] = {
     {"optimizer_create buffer NULL", optimizer_create_case, 2, E(EINVAL), H_LOAD, 0},
     {"optimizer_create cfg NULL", optimizer_create_case, 3, E(EINVAL), H_LOAD, 0},
     {"optimizer_create struct_size 0", optimizer_create_case, 4, E(EINVAL), H_LOAD, 0},
-    {"optimizer_create algo 2", optimizer_create_case, 5, E(ERANGE), H_LOAD, 0},
+    {"optimizer_create algo 3", optimizer_create_case, 5, E(ERANGE), H_LOAD, 0},
     {"optimizer_create PPO with a flow policy", optimizer_create_case, 6, E(EMISMATCH), H_LOAD, 0},
     {"optimizer_create FPO with a Gaussian policy", optimizer_create_case, 7, E(EMISMATCH), H_LOAD, 0},
     {"optimizer_create FPO, Gaussian, n_mc 0", optimizer_create_case, 8, E(EMISMATCH), H_LOAD, 0},
@@ -1571,6 +1597,10 @@ static const bcase cases[] = {
     {"optimizer_create beta1 -0.5", optimizer_create_case, 41, E(ERANGE), H_LOAD, 0},
     {"optimizer_create collective without f32 sum", optimizer_create_case, 42, E(EINVAL), H_LOAD, 0},
     {"optimizer_create collective version 0", optimizer_create_case, 43, E(EVERSION), H_LOAD, 0},
+    {"optimizer_create DPPO, buffer without chains", optimizer_create_case, 44, E(EMISMATCH), H_LOAD, 0},
+    {"optimizer_create DPPO sigma 0", optimizer_create_case, 45, E(ERANGE), H_LOAD, 0},
+    {"optimizer_create DPPO final_half 2", optimizer_create_case, 46, E(ERANGE), H_LOAD, 0},
+    {"optimizer_create DPPO, Gaussian policy", optimizer_create_case, 47, E(EMISMATCH), H_LOAD, 0},
     /* optimizer calls */
     {"optimizer_update o NULL", optimizer_call_case, 0, E(EINVAL), H_LOAD, 0},
     {"optimizer_update p NULL", optimizer_call_case, 1, E(EINVAL), H_O, 0},
@@ -1872,10 +1902,10 @@ END_TEST
 
 START_TEST(bad_input_case_count)
 {
-    /* Pinned so that rows are not lost silently: 468 bad inputs. */
+    /* Pinned so that rows are not lost silently: 483 bad inputs. */
     printf("badinput: %d bad-input cases\n", N_CASES);
     fflush(stdout);
-    ck_assert_int_eq(N_CASES, 468);
+    ck_assert_int_eq(N_CASES, 483);
     /* every row expects a negative code except the no-handle calls
      * (destroys, messages, the init of an unknown algo) that must simply not crash */
     int nonneg = 0;

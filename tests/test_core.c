@@ -182,6 +182,30 @@ START_TEST(gaussian_logp_hand_computed)
 }
 END_TEST
 
+/* One denoising step's Gaussian log-likelihood (DPPO), by hand: x = (0, 1),
+ * v = (2, -1), dt = -0.25, sigma = 0.5: the mean x + dt v = (-0.5, 1.25);
+ * x_next = (0, 1) gives z = (1, -0.5), |z|^2 = 1.25. */
+START_TEST(dppo_step_logp_hand_computed)
+{
+    const float x[2] = {0.0f, 1.0f}, xn[2] = {0.0f, 1.0f}, v[2] = {2.0f, -1.0f};
+    float dv[2];
+    double expect = -0.5 * 1.25 - 2.0 * log(0.5) - log(2.0 * M_PI);
+    ck_assert_close(fpo_dppo_step_logp(x, xn, v, -0.25f, 0.5f, 2, dv), expect, 1e-6);
+    /* d log p / d v = z dt / sigma = (1, -0.5) * -0.25 / 0.5 */
+    ck_assert_close(dv[0], -0.5, 1e-6);
+    ck_assert_close(dv[1], 0.25, 1e-6);
+    /* and against central differences */
+    for (int d = 0; d < 2; d++) {
+        float vp[2] = {v[0], v[1]}, vm[2] = {v[0], v[1]};
+        vp[d] += 1e-2f;
+        vm[d] -= 1e-2f;
+        double fd = (fpo_dppo_step_logp(x, xn, vp, -0.25f, 0.5f, 2, NULL) -
+                     fpo_dppo_step_logp(x, xn, vm, -0.25f, 0.5f, 2, NULL)) / 2e-2;
+        ck_assert_close(fd, dv[d], 1e-4);
+    }
+}
+END_TEST
+
 /* ---- samplers on an analytic flow ------------------------------------------- */
 
 /* A linear velocity v = c x: make a policy with no hidden layer whose output
@@ -383,9 +407,12 @@ END_TEST
 /* ---- the update ------------------------------------------------------------- */
 
 /* Fill a buffer with synthetic experience: random obs and actions. */
-static void fill_buffer(fpo_buffer *b, int N, int T, int od, int ad, unsigned seed)
+static void fill_buffer_paths(fpo_buffer *b, int N, int T, int od, int ad, unsigned seed,
+                              int path_steps)
 {
     srand(seed);
+    size_t chain = (size_t)(path_steps + 1) * (size_t)ad;
+    float *path = malloc(sizeof(float) * (size_t)N * (chain ? chain : 1));
     float *obs = malloc(sizeof(float) * (size_t)N * od), *act = malloc(sizeof(float) * (size_t)N * ad);
     float *rew = malloc(sizeof(float) * N), *fin = malloc(sizeof(float) * (size_t)N * od);
     unsigned *fl = malloc(sizeof(unsigned) * N);
@@ -401,8 +428,22 @@ static void fill_buffer(fpo_buffer *b, int N, int T, int od, int ad, unsigned se
             fl[i] = (rand() % 7 == 0) ? FPO_STEP_TRUNCATED : (rand() % 9 == 0 ? FPO_STEP_TERMINATED : 0);
         }
         ck_assert_int_eq(fpo_buffer_add(b, obs, act, rew, fl, fin), FPO_OK);
+        if (path_steps) {
+            /* A random walk from x_1 to x_0 = the stored action. */
+            for (int e = 0; e < N; e++) {
+                float *pe = path + (size_t)e * chain;
+                for (int q = 0; q < ad; q++) {
+                    pe[(size_t)path_steps * ad + q] = act[e * ad + q];
+                    for (int k = path_steps - 1; k >= 0; k--)
+                        pe[(size_t)k * ad + q] = pe[(size_t)(k + 1) * ad + q] +
+                                                 0.3f * ((float)rand() / RAND_MAX - 0.5f);
+                }
+            }
+            ck_assert_int_eq(fpo_buffer_add_path(b, path), FPO_OK);
+        }
     }
     ck_assert_int_eq(fpo_buffer_set_last_obs(b, obs), FPO_OK);
+    free(path);
     free(obs);
     free(act);
     free(rew);
@@ -416,13 +457,14 @@ typedef struct setup {
     fpo_optimizer *o;
 } setup;
 
+/* mode: FPO's ratio mode; for DPPO, dppo_final_half. */
 static setup make_setup(fpo_algo algo, fpo_ratio_mode mode, fpo_std_mode std, int threads)
 {
     setup s;
-    int N = 4, T = 8, od = 3, ad = 2;
+    int N = 4, T = 8, od = 3, ad = 2, K = algo == FPO_ALGO_DPPO ? 5 : 0;
     fpo_policy_config pc;
     fpo_policy_config_init(&pc);
-    pc.kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+    pc.kind = algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
     pc.obs_dim = od;
     pc.act_dim = ad;
     pc.actor_layers = 2;
@@ -441,14 +483,16 @@ static setup make_setup(fpo_algo algo, fpo_ratio_mode mode, fpo_std_mode std, in
     bc.obs_dim = od;
     bc.act_dim = ad;
     bc.n_mc = algo == FPO_ALGO_FPO ? 4 : 0;
+    bc.path_steps = K;
     bc.seed = 5;
     ck_assert_int_eq(fpo_buffer_create(&s.b, &bc), FPO_OK);
-    fill_buffer(s.b, N, T, od, ad, 9);
+    fill_buffer_paths(s.b, N, T, od, ad, 9, K);
     fpo_optimizer_config oc;
     fpo_optimizer_config_init(&oc, algo);
     oc.minibatches = 1;
     oc.epochs = 1;
-    oc.ratio_mode = mode;
+    oc.ratio_mode = algo == FPO_ALGO_FPO ? mode : FPO_RATIO_AVERAGED;
+    oc.dppo_final_half = algo == FPO_ALGO_DPPO ? (int)mode : 0;
     oc.threads = threads;
     oc.entropy_coef = algo == FPO_ALGO_PPO ? 0.05f : 0.0f;
     oc.reward_scale = 0.1f; /* returns of order 1 keep float32 finite differences exact enough */
@@ -472,6 +516,8 @@ static const struct {
     {FPO_ALGO_FPO, FPO_RATIO_PER_SAMPLE, 0},
     {FPO_ALGO_PPO, 0, FPO_STD_STATE_INDEPENDENT},
     {FPO_ALGO_PPO, 0, FPO_STD_STATE_DEPENDENT},
+    {FPO_ALGO_DPPO, 0, 0}, /* all steps */
+    {FPO_ALGO_DPPO, 1, 0}, /* the final half */
 };
 
 START_TEST(ratio_is_one_at_theta_old)
@@ -572,6 +618,108 @@ START_TEST(huge_gradients_do_not_poison_adam)
 }
 END_TEST
 
+/* DPPO end to end on the linear flow v = c x: the sampler records its chain
+ * x_{k+1} = x_k + dt c x_k + sigma z_k, the buffer keeps it, and the
+ * optimizer's theta_old log-likelihoods equal the hand computation from the
+ * recorded states; the chain ends at the stored action. */
+START_TEST(dppo_chain_logp_hand_computed)
+{
+    const float c = 1.5f, sigma = 0.3f;
+    const int K = 4, N = 4, T = 2;
+    fpo_policy *p = linear_flow(c);
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.steps = K;
+    sc.max_batch = N;
+    sc.sde_noise = sigma;
+    sc.record_path = 1;
+    sc.seed = 3;
+    fpo_sampler *smp;
+    ck_assert_int_eq(fpo_sampler_create(&smp, p, &sc), FPO_OK);
+    fpo_buffer_config bc;
+    fpo_buffer_config_init(&bc);
+    bc.num_envs = N;
+    bc.horizon = T;
+    bc.obs_dim = 1;
+    bc.act_dim = 1;
+    bc.n_mc = 0;
+    bc.path_steps = K;
+    fpo_buffer *b;
+    ck_assert_int_eq(fpo_buffer_create(&b, &bc), FPO_OK);
+    float obs[4] = {0.1f, -0.2f, 0.3f, 0.0f}, raw[4], rew[4] = {1, 0, 0.5f, 0.2f};
+    unsigned fl[4] = {0};
+    float chains[2][4 * 5];
+    for (int t = 0; t < T; t++) {
+        ck_assert_int_eq(fpo_sampler_act(smp, p, obs, N, NULL, raw), FPO_OK);
+        const float *path;
+        int states;
+        ck_assert_int_eq(fpo_sampler_path(smp, &path, &states), FPO_OK);
+        ck_assert_int_eq(states, K + 1);
+        memcpy(chains[t], path, sizeof chains[t]);
+        for (int e = 0; e < N; e++)
+            ck_assert_float_eq(path[e * (K + 1) + K], raw[e]); /* |x_0| < raw_clip here */
+        ck_assert_int_eq(fpo_buffer_add(b, obs, raw, rew, fl, NULL), FPO_OK);
+        ck_assert_int_eq(fpo_buffer_add_path(b, path), FPO_OK);
+    }
+    ck_assert_int_eq(fpo_buffer_set_last_obs(b, obs), FPO_OK);
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, FPO_ALGO_DPPO);
+    oc.dppo_sigma = sigma;
+    oc.minibatches = 1;
+    fpo_optimizer *o;
+    ck_assert_int_eq(fpo_optimizer_create(&o, p, b, &oc), FPO_OK);
+    fpo_update_stats st = {sizeof st};
+    ck_assert_int_eq(fpo_optimizer_prepare(o, p, b, &st), FPO_OK);
+    double zsum = 0, z2 = 0;
+    for (int t = 0; t < T; t++)
+        for (int e = 0; e < N; e++) {
+            const float *x = chains[t] + e * (K + 1);
+            for (int k = 0; k < K; k++) {
+                double dt = -1.0 / K;
+                double z = (x[k + 1] - x[k] - dt * c * x[k]) / sigma;
+                double lp = -0.5 * z * z - log(sigma) - 0.5 * log(2.0 * M_PI);
+                zsum += z;
+                z2 += z * z;
+                ck_assert_close(o->old[(t * N + e) * K + k], lp, 1e-4);
+            }
+        }
+    /* the recorded noise is the sampler's N(0, 1) (32 draws: loose bounds) */
+    ck_assert(fabs(zsum / 32) < 0.7 && z2 / 32 > 0.3 && z2 / 32 < 2.5);
+    fpo_optimizer_destroy(o);
+    fpo_buffer_destroy(b);
+    fpo_sampler_destroy(smp);
+    fpo_policy_destroy(p);
+}
+END_TEST
+
+/* The chains are part of DPPO's data: an update refuses a buffer that lacks
+ * some, and the buffer refuses chains out of turn. */
+START_TEST(dppo_buffer_needs_every_chain)
+{
+    setup s = make_setup(FPO_ALGO_DPPO, 0, 0, 1);
+    float path[4 * 6 * 2] = {0};
+    /* full, with every chain: a second chain for the last step is out of turn */
+    ck_assert_int_eq(fpo_buffer_add_path(s.b, path), FPO_ESTATE);
+    fpo_buffer_clear(s.b);
+    float obs[4 * 3] = {0}, act[4 * 2] = {0}, rew[4] = {0};
+    unsigned fl[4] = {0};
+    ck_assert_int_eq(fpo_buffer_add_path(s.b, path), FPO_ESTATE); /* no step yet */
+    for (int t = 0; t < 8; t++) {
+        ck_assert_int_eq(fpo_buffer_add(s.b, obs, act, rew, fl, NULL), FPO_OK);
+        if (t != 5)
+            ck_assert_int_eq(fpo_buffer_add_path(s.b, path), FPO_OK);
+        else
+            break;
+    }
+    fpo_update_stats st = {sizeof st};
+    fpo_buffer_set_last_obs(s.b, obs);
+    ck_assert_int_eq(fpo_optimizer_update(s.o, s.p, s.b, &st), FPO_ESTATE); /* 6 of 8 steps */
+    path[3] = NAN;
+    ck_assert_int_eq(fpo_buffer_add_path(s.b, path), FPO_ENONFINITE);
+    free_setup(&s);
+}
+END_TEST
+
 /* ---- learning on tasks with a known answer -------------------------------- */
 
 /* One-step bandits: obs is constant, the episode terminates after one action.
@@ -630,7 +778,7 @@ static fpo_trainer *bandit_trainer(bandit *b, fpo_algo algo, uint64_t seed, int 
     tc.threads = threads;
     fpo_policy_config pc;
     fpo_policy_config_init(&pc);
-    pc.kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+    pc.kind = algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
     pc.actor_layers = 2;
     pc.actor_hidden[0] = pc.actor_hidden[1] = 32;
     pc.critic_layers = 1;
@@ -705,7 +853,7 @@ static fpo_trainer *plateau_trainer(bandit *b, fpo_algo algo, uint64_t seed)
     tc.n_mc = 16;
     fpo_policy_config pc;
     fpo_policy_config_init(&pc);
-    pc.kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+    pc.kind = algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
     pc.actor_layers = 2;
     pc.actor_hidden[0] = pc.actor_hidden[1] = 32;
     pc.critic_layers = 1;
@@ -720,7 +868,7 @@ static fpo_trainer *plateau_trainer(bandit *b, fpo_algo algo, uint64_t seed)
     oc.entropy_coef = 0.0f;
     oc.cfm_loss = FPO_CFM_U;
     oc.ratio_mode = FPO_RATIO_PER_SAMPLE;
-    oc.aspo = 1;
+    oc.aspo = algo != FPO_ALGO_DPPO; /* DPPO: the reference's plain clipped objective */
     /* The objective's own mode keeping, without the anchor: self-distillation
      * on the policy's samples favours the larger mode (seed 2 kept 16% on the
      * smaller plateau at anchor 0.1, 19% at 0.03, >= 20% at 0; see
@@ -785,10 +933,27 @@ START_TEST(bimodal_bandit_gaussian_solves_on_one_side)
 }
 END_TEST
 
+/* The same plateau bandit under DPPO (its defaults: all steps, sigma 0.1,
+ * clip 0.05, no anchor or ASPO). */
+START_TEST(bimodal_bandit_dppo)
+{
+    bandit b = {2};
+    fpo_trainer *t = plateau_trainer(&b, FPO_ALGO_DPPO, 1);
+    ck_assert_int_eq(fpo_trainer_run(t, 64 * 16 * 200), FPO_OK);
+    double neg, pos, reward;
+    plateau_modes(t, 1000, &neg, &pos, &reward);
+    fprintf(stderr, "DPPO bimodal bandit: reward %.3f, %.0f%% / %.0f%% on the plateaus\n",
+            reward, 100 * neg, 100 * pos);
+    ck_assert_msg(reward >= 0.9, "DPPO: mean reward %.3f", reward);
+    fpo_trainer_destroy(t);
+}
+END_TEST
+
 START_TEST(same_seed_same_parameters)
 {
-    fpo_algo algo = _i % 2 == 0 ? FPO_ALGO_FPO : FPO_ALGO_PPO;
-    int threads = 1 + _i / 2;
+    const fpo_algo algos[3] = {FPO_ALGO_FPO, FPO_ALGO_PPO, FPO_ALGO_DPPO};
+    fpo_algo algo = algos[_i % 3];
+    int threads = 1 + _i / 3;
     bandit b = {1};
     fpo_trainer *t1 = bandit_trainer(&b, algo, 7, threads);
     fpo_trainer *t2 = bandit_trainer(&b, algo, 7, threads);
@@ -894,7 +1059,7 @@ static fpo_trainer *walk_trainer_aspo(float *state, fpo_algo algo, int aspo)
     tc.lr_schedule = FPO_LR_CONSTANT;
     fpo_policy_config pc;
     fpo_policy_config_init(&pc);
-    pc.kind = algo == FPO_ALGO_FPO ? FPO_POLICY_FLOW : FPO_POLICY_GAUSSIAN;
+    pc.kind = algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
     pc.actor_layers = pc.critic_layers = 1;
     pc.actor_hidden[0] = pc.critic_hidden[0] = 8;
     fpo_optimizer_config oc;
@@ -1047,15 +1212,18 @@ Suite *fpo_test_suite(void)
     tcase_add_test(math, kl_term_hand_computed);
     tcase_add_test(math, surrogate_regions);
     tcase_add_test(math, gaussian_logp_hand_computed);
+    tcase_add_test(math, dppo_step_logp_hand_computed);
     tcase_add_test(math, sampler_convergence_orders);
     tcase_add_test(math, zero_noise_is_deterministic);
     tcase_add_test(math, direct_forward_matches_blis_forward);
     tcase_add_loop_test(math, checkpoint_round_trip, 0, 2);
     suite_add_tcase(s, math);
     TCase *upd = tcase_create("update");
-    tcase_add_loop_test(upd, ratio_is_one_at_theta_old, 0, 4);
-    tcase_add_loop_test(upd, loss_gradient_matches_finite_differences, 0, 4);
-    tcase_add_loop_test(upd, same_seed_same_parameters, 0, 4);
+    tcase_add_loop_test(upd, ratio_is_one_at_theta_old, 0, 6);
+    tcase_add_loop_test(upd, loss_gradient_matches_finite_differences, 0, 6);
+    tcase_add_loop_test(upd, same_seed_same_parameters, 0, 6);
+    tcase_add_test(upd, dppo_chain_logp_hand_computed);
+    tcase_add_test(upd, dppo_buffer_needs_every_chain);
     tcase_add_loop_test(upd, resume_equals_uninterrupted_run, 0, 2);
     tcase_add_test(upd, load_then_save_is_byte_identical);
     tcase_add_test(upd, huge_gradients_do_not_poison_adam);
@@ -1065,6 +1233,7 @@ Suite *fpo_test_suite(void)
     tcase_add_loop_test(learn, bandit_learns_known_optimum, 0, 2);
     tcase_add_loop_test(learn, bimodal_bandit_fpo_keeps_both_modes, 0, 2);
     tcase_add_test(learn, bimodal_bandit_gaussian_solves_on_one_side);
+    tcase_add_test(learn, bimodal_bandit_dppo);
     suite_add_tcase(s, learn);
     return s;
 }

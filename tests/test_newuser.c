@@ -231,7 +231,7 @@ START_TEST(checkpoint_count_out_of_range)
     ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
     /* Mark the count field so it can be found in the bytes. */
     const int64_t marker = 0x0102030405060708ll;
-    p->count = marker;
+    p->obs.count = marker;
     size_t n;
     fpo_policy_save_mem(p, NULL, 0, &n);
     unsigned char *buf = malloc(n);

@@ -43,6 +43,12 @@ typedef struct fpo_buffer_config {
      * Data-parallel training sets env_offset to the global index of this
      * process's first environment (fpo/collective.h). 0..2^30: 0. */
     int env_offset;
+    /* DPPO (since LIBFPO_1.1): the denoising chain of every transition,
+     * path_steps + 1 states of act_dim floats (x_1 first, the final x_0
+     * last), given with fpo_buffer_add_path; path_steps is the sampler's
+     * steps. 0 = none (default); 0..1000. (64 bits so that it starts after
+     * release 0.1.0's struct, tail padding included: docs/abi.md.) */
+    int64_t path_steps;
 } fpo_buffer_config;
 
 /* Fill *cfg with the defaults, for a struct of size bytes (pass sizeof *cfg),
@@ -69,6 +75,12 @@ FPO_API int fpo_buffer_clear(fpo_buffer *b);
  * FPO_ESTATE when the buffer is full. */
 FPO_API int fpo_buffer_add(fpo_buffer *b, const float *obs, const float *raw_actions,
                            const float *rewards, const unsigned *flags, const float *final_obs);
+/* The denoising chains of the step fpo_buffer_add just stored
+ * (num_envs * (path_steps + 1) * act_dim floats, environment-major, as
+ * fpo_sampler_path gives them), for DPPO. FPO_ESTATE if the buffer has no
+ * path_steps, no step was added since the last chains, or they were given
+ * already; FPO_ENONFINITE (nothing stored) on NaN/Inf. Since LIBFPO_1.1. */
+FPO_API int fpo_buffer_add_path(fpo_buffer *b, const float *path);
 /* The observations after the last step (num_envs * obs_dim), to bootstrap. */
 FPO_API int fpo_buffer_set_last_obs(fpo_buffer *b, const float *obs);
 /* Steps stored so far (0..horizon). */

@@ -1,4 +1,4 @@
-/* libfpo: the clipped policy update (FPO and Gaussian PPO).
+/* libfpo: the clipped policy update (FPO, Gaussian PPO and DPPO).
  *
  * fpo_optimizer_update runs one iteration's update on a full buffer:
  *  1. commits the observation statistics gathered from the buffer (they then
@@ -6,12 +6,22 @@
  *  2. computes values, GAE advantages and returns;
  *  3. FPO: the per-pair CFM losses l_old of the stored (t, eps) pairs under
  *     the current parameters (theta_old); PPO: the old log-likelihoods;
+ *     DPPO: the old log-likelihoods of every step of the stored denoising
+ *     chains;
  *  4. epochs x minibatches Adam steps on the clipped objective plus the value
  *     loss, advantages normalized per minibatch.
  * FPO's ratio is rho = exp(mean_i l_old,i - mean_i l_theta,i) (FPO_RATIO_AVERAGED)
  * or per pair rho_i = exp(clamp(l_old,i - l_theta,i, -c, c)) (FPO++,
  * FPO_RATIO_PER_SAMPLE). Because statistics and pairs are fixed, rho == 1
- * exactly at the first minibatch. */
+ * exactly at the first minibatch.
+ * DPPO (Ren et al.'s denoising-MDP policy gradient, as in the FPO paper's
+ * comparison) treats the sampler's K Euler steps with fixed noise,
+ * x_{k+1} = x_k + dt v(x_k, t_k) + dppo_sigma z_k, as K Gaussian policy steps:
+ * its ratio per step is exp(log p_k - log p_k,old) with log p_k =
+ * log N(x_{k+1}; x_k + dt v_k, dppo_sigma^2 I), clipped like PPO's and
+ * averaged over all steps or the final half. It needs a flow policy, a
+ * buffer with path_steps = K (fpo_buffer_add_path) and a sampler that
+ * records the chain (fpo_sampler_config.record_path). */
 #ifndef FPO_OPTIMIZER_H
 #define FPO_OPTIMIZER_H
 
@@ -28,7 +38,8 @@ typedef struct fpo_optimizer fpo_optimizer;
 
 typedef enum fpo_algo {
     FPO_ALGO_FPO = 0, /* flow policies */
-    FPO_ALGO_PPO = 1  /* Gaussian policies */
+    FPO_ALGO_PPO = 1, /* Gaussian policies */
+    FPO_ALGO_DPPO = 2 /* flow policies, denoising-MDP policy gradient. Since LIBFPO_1.1 */
 } fpo_algo;
 
 typedef enum fpo_cfm_loss {
@@ -56,7 +67,7 @@ typedef struct fpo_optimizer_config {
     float adam_beta1, adam_beta2, adam_eps; /* 0.9, 0.999, 1e-8 */
     float weight_decay;         /* AdamW decoupled decay: 0 */
     float max_grad_norm;        /* global clipping; 0 = off (reference) */
-    float clip_eps;             /* FPO 0.05, PPO 0.1 */
+    float clip_eps;             /* FPO 0.05, PPO 0.1, DPPO 0.05 */
     float gamma, gae_lambda;    /* 0.995, 0.95 */
     float reward_scale;         /* 10 */
     float value_coef;           /* 0.25 */
@@ -103,6 +114,11 @@ typedef struct fpo_optimizer_config {
      * clipped ratio objective lacks (docs/stability.md). 0.1 for FPO
      * (default), 0 for PPO; [0, 100]. */
     float anchor_coef;
+    /* DPPO (since LIBFPO_1.1): the per-step noise std of the denoising
+     * chain, (0, 100]: 0.1 (the trainer samples with it); and 1 to use only
+     * the final half of the K steps (k >= K / 2) in the loss, 0 for all (0). */
+    float dppo_sigma;
+    int dppo_final_half;
 } fpo_optimizer_config;
 
 /* What one update did, for the host to log. */
@@ -113,13 +129,13 @@ typedef struct fpo_update_stats {
     size_t struct_size;
     double policy_loss;      /* clipped surrogate (to minimize), mean over steps */
     double value_loss;       /* 0.5 * mean (V - R)^2 */
-    double entropy;          /* PPO: mean entropy of the Gaussian; FPO: 0 */
+    double entropy;          /* PPO: mean entropy of the Gaussian; FPO, DPPO: 0 */
     double cfm_loss;         /* FPO: mean CFM loss at the end of the update */
     double ratio_mean;       /* mean ratio over all minibatch steps */
     double ratio_max;
     double ratio_min;
     double clip_fraction;    /* fraction of ratios outside [1-e, 1+e] */
-    double approx_kl;        /* PPO: mean (r - 1) - log r; FPO: the same on rho */
+    double approx_kl;        /* PPO: mean (r - 1) - log r; FPO, DPPO: the same on rho */
     double grad_norm;        /* mean global gradient norm before clipping */
     double explained_variance; /* of the value function before the update */
     double adv_mean, adv_std;  /* raw advantages before normalization */

@@ -54,6 +54,14 @@ typedef struct fpo_sampler_config {
      * row_offset to the global index of this process's first environment
      * (fpo/collective.h). 0..2^30: 0. */
     int row_offset;
+    /* DPPO (since LIBFPO_1.1): 1 = run the denoising MDP and record it.
+     * Flow policies with the Euler integrator only: every one of the steps
+     * adds sde_noise * N(0, I) (a fixed per-step std, no sqrt(dt) factor,
+     * also after the last step), and the chain x_1, ..., x_0 of every row is
+     * kept until the next act call (fpo_sampler_path). 0 (default) or 1.
+     * Fixed at create. (64 bits so that it starts after release 0.1.0's
+     * struct, tail padding included: docs/abi.md.) */
+    int64_t record_path;
 } fpo_sampler_config;
 
 /* Fill *cfg with the defaults, for a struct of size bytes (pass sizeof *cfg),
@@ -98,6 +106,12 @@ FPO_API int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed);
  * allocation. */
 FPO_API int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n,
                             float *actions, float *raw);
+/* The chains of the last fpo_sampler_act call when record_path is set:
+ * *out points at n * (steps + 1) * act_dim floats (row-major: row, state,
+ * dimension; valid until the next act call), *states = steps + 1. The chain
+ * ends with the x_0 before the raw_clip clamp. FPO_ESTATE if the sampler
+ * does not record. Since LIBFPO_1.1. */
+FPO_API int fpo_sampler_path(const fpo_sampler *s, const float **out, int *states);
 /* State values V(o) for n observations. No allocation. */
 FPO_API int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int n,
                               float *values);

@@ -922,7 +922,8 @@ class Trainer(_Handle):
 
     Arguments:
         env: a class or zero-argument factory of environments (see :class:`Env`).
-        algo: "fpo" (a flow policy) or "ppo" (a Gaussian policy).
+        algo: "fpo" (a flow policy), "ppo" (a Gaussian policy) or "dppo" (a flow
+            policy trained with the denoising-MDP policy gradient).
         policy, sampler, optimizer: dicts of options for the component configs
             (field names of fpo_policy_config, fpo_sampler_config,
             fpo_optimizer_config).  The trainer fills in sizes, seeds, action

@@ -56,7 +56,7 @@ ENUMS = {
     "init_noise": {"random": 0, "zero": 1},
     "t_dist": {"grid": 0, "uniform": 1, "beta": 2},
     "lr_schedule": {"default": 0, "constant": 1, "linear": 2},
-    "algo": {"fpo": 0, "ppo": 1},
+    "algo": {"fpo": 0, "ppo": 1, "dppo": 2},
     "cfm_loss": {"eps": 0, "u": 1, "elbo": 2},
     "ratio_mode": {"averaged": 0, "per_sample": 1},
     "value_type": {"float": 0, "int": 1},
@@ -128,7 +128,8 @@ class fpo_sampler_config(Structure):
                 ("max_batch", c_int),
                 ("seed", c_uint64),
                 ("allocator", c_void_p),
-                ("row_offset", c_int)]
+                ("row_offset", c_int),
+                ("record_path", c_int64)]
 
 
 class fpo_buffer_config(Structure):
@@ -142,7 +143,8 @@ class fpo_buffer_config(Structure):
                 ("t_beta", c_float),
                 ("seed", c_uint64),
                 ("allocator", c_void_p),
-                ("env_offset", c_int)]
+                ("env_offset", c_int),
+                ("path_steps", c_int64)]
 
 
 class fpo_optimizer_config(Structure):
@@ -174,7 +176,9 @@ class fpo_optimizer_config(Structure):
                 ("bound_coef", c_float),
                 ("bound", c_float),
                 ("spike_clip", c_float),
-                ("anchor_coef", c_float)]
+                ("anchor_coef", c_float),
+                ("dppo_sigma", c_float),
+                ("dppo_final_half", c_int)]
 
 
 class fpo_update_stats(Structure):

@@ -509,7 +509,7 @@ class TrainingTest(unittest.TestCase):
         self.assertEqual(t.env_steps, 128)
 
     def test_save_reload_identical_actions(self):
-        for algo in ("fpo", "ppo"):
+        for algo in ("fpo", "ppo", "dppo"):
             with self.subTest(algo):
                 t = pendulum_trainer(algo, num_envs=4, horizon=32)
                 t.run(512)
