@@ -39,7 +39,7 @@ typedef struct opts {
     uint64_t seed;
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
     float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
-    float bound, bound_coef, spike_clip, anchor; /* NAN: the library's default */
+    float bound, bound_coef, spike_clip, anchor, anchor_drift; /* NAN: the library's default */
     float dppo_sigma;     /* NAN: the library's default */
     int dppo_final_half;
     float init_std;                      /* NAN: the task's default */
@@ -84,7 +84,7 @@ static const char log_header[] =
     "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
     "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
     "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
-    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm,successes\n";
+    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm,successes,anchor\n";
 
 /* Log kept in memory for the curve. */
 typedef struct run_log {
@@ -146,6 +146,8 @@ static void usage(FILE *f)
             "  --no-obs-norm         do not normalize observations (running mean/std)\n"
             "  --anchor C            FPO: C x the CFM loss of the stored pairs added to the loss\n"
             "                        (default 0.1; 0 = off)\n"
+            "  --anchor-drift R      FPO: adaptive anchor, off while the flow's CFM loss stays\n"
+            "                        near its lowest, the full --anchor at R x it (0 = fixed)\n"
             "  --bound X --bound-coef C  FPO saturation penalty: advantages of actions beyond\n"
             "                        +-X lowered by C x mean squared excess (default 3, 0 = off)\n"
             "  --spike-clip K        scale down steps whose gradient norm exceeds K x its running\n"
@@ -320,7 +322,7 @@ static void progress_report(run_log *L, const fpo_progress *p)
     if (L->csv) {
         fprintf(L->csv,
                 "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
-                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g,%lld\n",
+                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g,%lld,%.6g\n",
                 (long long)p->iteration, (long long)p->env_steps, p->elapsed_seconds,
                 p->rollout_seconds, p->update_seconds, (long long)p->episodes->episodes,
                 p->episodes->episodes ? p->episodes->mean_return : NAN, p->mean_return,
@@ -330,7 +332,7 @@ static void progress_report(run_log *L, const fpo_progress *p)
                 (long long)p->update->rollbacks, p->update->lr, p->update->cfm_loss_old,
                 p->update->bound_fraction, (long long)p->update->spike_steps,
                 p->update->cfm_loss_max, p->update->grad_norm,
-                (long long)p->episodes->successes);
+                (long long)p->episodes->successes, p->update->anchor_coef);
     }
     curve_add(L, (double)p->env_steps, p->mean_return);
     if (L->quiet)
@@ -534,7 +536,7 @@ enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_M
        O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
        O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
        O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
-       O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_CKPT, O_RESUME, O_CONFIG, O_LRSCHED,
+       O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CKPT, O_RESUME, O_CONFIG, O_LRSCHED,
        O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF };
 static const struct option long_opts[] = {
     {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
@@ -552,7 +554,7 @@ static const struct option long_opts[] = {
     {"time-emb", 1, 0, O_TEMB}, {"keep-best", 0, 0, O_KEEPBEST},
     {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
     {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
-    {"preset", 1, 0, O_PRESET}, {"anchor", 1, 0, O_ANCHOR},
+    {"preset", 1, 0, O_PRESET}, {"anchor", 1, 0, O_ANCHOR}, {"anchor-drift", 1, 0, O_ANCHOR_DRIFT},
     {"dppo-sigma", 1, 0, O_DSIGMA}, {"dppo-final-half", 0, 0, O_DHALF},
     {"checkpoint-every", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"config", 1, 0, O_CONFIG}, {"lr-schedule", 1, 0, O_LRSCHED},
@@ -653,6 +655,7 @@ static int apply_option(opts *o, int c, const char *arg)
     case O_BOUNDC: if (num_f("bound-coef", arg, &o->bound_coef)) return 2; break;
     case O_SPIKE: if (num_f("spike-clip", arg, &o->spike_clip)) return 2; break;
     case O_ANCHOR: if (num_f("anchor", arg, &o->anchor)) return 2; break;
+    case O_ANCHOR_DRIFT: if (num_f("anchor-drift", arg, &o->anchor_drift)) return 2; break;
     case O_DSIGMA: if (num_f("dppo-sigma", arg, &o->dppo_sigma)) return 2; break;
     case O_DHALF: o->dppo_final_half = arg && !strcmp(arg, "false") ? 0 : 1; break;
     case O_PRESET:
@@ -867,6 +870,8 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
             cfms[oc->cfm_loss], ratios[oc->ratio_mode], tf[oc->aspo != 0],
             FS(8, oc->anchor_coef), FS(9, oc->bound), FS(10, oc->bound_coef),
             FS(11, oc->spike_clip));
+    if (oc->anchor_drift != 0.0f)
+        fprintf(f, "anchor-drift = %s\n", FS(14, oc->anchor_drift));
     if (oc->algo == FPO_ALGO_DPPO)
         fprintf(f, "dppo-sigma = %s\ndppo-final-half = %s\n", FS(14, oc->dppo_sigma),
                 tf[oc->dppo_final_half != 0]);
@@ -910,7 +915,7 @@ static int train_main(int argc, char **argv)
     o.steps = -1;
     o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
     o.max_grad_norm = o.value_coef = o.raw_clip = NAN;
-    o.bound = o.bound_coef = o.spike_clip = o.anchor = o.dppo_sigma = NAN;
+    o.bound = o.bound_coef = o.spike_clip = o.anchor = o.anchor_drift = o.dppo_sigma = NAN;
     o.preset = -1;
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
     o.init_std = NAN;
@@ -1062,6 +1067,8 @@ static int train_main(int argc, char **argv)
         oc.spike_clip = o.spike_clip;
     if (!isnan(o.anchor))
         oc.anchor_coef = o.anchor;
+    if (!isnan(o.anchor_drift))
+        oc.anchor_drift = o.anchor_drift;
     if (!isnan(o.dppo_sigma))
         oc.dppo_sigma = o.dppo_sigma;
     if (o.dppo_final_half)

@@ -3,6 +3,7 @@
  * defaulted and checked here only), the actor inputs at x_t, the per-pair
  * CFM losses, l_old, and the anchor and saturation penalty. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "objective.h"
@@ -154,8 +155,9 @@ float fpo_flow_row_begin(const fpo_objective *ob, const fpo_obj_batch *bt, size_
      * CFM loss of the stored pairs, whatever the advantage. Its dLoss/dl_k
      * is the constant returned, so it adds to the objective's factor on
      * dl/dv. */
-    float ga = c->anchor_coef * mb->inv_n / (float)nmc;
-    acc->policy_loss += c->anchor_coef * lsum / nmc;
+    float coef = fpo_flow_anchor_coef(ob);
+    float ga = coef * mb->inv_n / (float)nmc;
+    acc->policy_loss += coef * lsum / nmc;
     return ga;
 }
 
@@ -184,4 +186,38 @@ void fpo_flow_drift(const fpo_objective *ob, const fpo_obj_batch *bt, int B, dou
     }
     *cfm_old = s / nmc; /* per transition: the mean over its pairs */
     *n_bound = nb;
+}
+
+/* The anchor's coefficient for this update: anchor_coef, scaled by the
+ * adaptive anchor's drift factor when anchor_drift is set. */
+float fpo_flow_anchor_coef(const fpo_objective *ob)
+{
+    const fpo_optimizer_config *c = ob->cfg;
+    return c->anchor_drift > 1.0f ? c->anchor_coef * ob->anchor.scale : c->anchor_coef;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+void fpo_flow_anchor_observe(fpo_objective *ob, double cfm_old)
+{
+    float drift = ob->cfg->anchor_drift;
+    fpo_anchor_state *a = &ob->anchor;
+    if (!(drift > 1.0f) || !isfinite(cfm_old) || !(cfm_old > 0.0))
+        return;
+    a->hist[a->n % FPO_ANCHOR_WINDOW] = (float)cfm_old;
+    a->n++;
+    int n = a->n < FPO_ANCHOR_WINDOW ? (int)a->n : FPO_ANCHOR_WINDOW;
+    float w[FPO_ANCHOR_WINDOW];
+    memcpy(w, a->hist, (size_t)n * sizeof(float));
+    qsort(w, (size_t)n, sizeof(float), cmp_float);
+    float med = n % 2 ? w[n / 2] : 0.5f * (w[n / 2 - 1] + w[n / 2]);
+    if (a->n == 1 || med < a->lowest)
+        a->lowest = med;
+    float x = (med / a->lowest - 1.0f) / (drift - 1.0f);
+    x = x > 0.0f ? x : 0.0f;
+    a->scale = x < 1.0f ? x * x : 1.0f;
 }

@@ -26,6 +26,7 @@
 #include "fpo/buffer.h"
 #include "fpo/optimizer.h"
 #include "error.h"
+#include "internal.h"
 #include "policy_view.h"
 
 /* Sums of one minibatch's statistics (per thread, then reduced); the loop
@@ -106,6 +107,7 @@ struct fpo_objective {
     int rows;       /* actor rows per transition */
     int old_floats; /* theta_old floats per transition */
     int dppo_steps; /* DPPO: denoising steps K of the stored chains */
+    fpo_anchor_state anchor; /* flow objectives: the adaptive anchor (obj_flow.c) */
 };
 
 /* Choose and set up the objective of cfg for policy p and buffer b (the
@@ -133,6 +135,13 @@ void fpo_flow_cfm_losses(const fpo_objective *ob, const fpo_obj_batch *bt, const
  * d loss / d l_k, which adds to the ratio term's factor on d l / d v. */
 float fpo_flow_row_begin(const fpo_objective *ob, const fpo_obj_batch *bt, size_t i,
                          const float *l, const fpo_obj_mb *mb, float *A, fpo_obj_acc *acc);
+
+/* The adaptive anchor (fpo_optimizer_config.anchor_drift): after each
+ * update, its cfm_loss_old (the same on every rank) sets the next update's
+ * anchor_scale. A no-op for anchor_drift 0 (the scale stays 1). */
+void fpo_flow_anchor_observe(fpo_objective *ob, double cfm_old);
+/* The anchor's coefficient in force (anchor_coef, or its adaptive share). */
+float fpo_flow_anchor_coef(const fpo_objective *ob);
 
 /* Shared clipped-surrogate pieces (objective.c). */
 void fpo_obj_ratio_stat(fpo_obj_acc *acc, float rho, double log_ratio);

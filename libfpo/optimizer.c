@@ -210,6 +210,9 @@ static int check_config(fpo_errbuf *err, const fpo_optimizer_config *c)
                         (double)c->bound_coef);
     if (!(c->bound > 0.0f && c->bound <= 1e6f))
         return fpo_fail(err, FPO_ERANGE, "bound must be in (0, 1e6], got %g", (double)c->bound);
+    if (!(c->anchor_drift == 0.0f || (c->anchor_drift > 1.0f && c->anchor_drift <= 100.0f)))
+        return fpo_fail(err, FPO_ERANGE, "anchor_drift must be 0 (off) or in (1, 100], got %g",
+                        (double)c->anchor_drift);
     if (!(c->anchor_coef >= 0.0f && c->anchor_coef <= 100.0f))
         return fpo_fail(err, FPO_ERANGE, "anchor_coef must be in [0, 100], got %g",
                         (double)c->anchor_coef);
@@ -268,6 +271,8 @@ uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_
         h = fpo_fingerprint(h, &c->dppo_sigma, sizeof c->dppo_sigma);
         h = fpo_fingerprint(h, &c->dppo_final_half, sizeof c->dppo_final_half);
     }
+    if (c->anchor_drift != 0.0f) /* likewise: 0 leaves 0.1.0's fingerprint */
+        h = fpo_fingerprint(h, &c->anchor_drift, sizeof c->anchor_drift);
     return fpo_fingerprint(h, &c->seed, sizeof c->seed);
 }
 
@@ -487,4 +492,5 @@ void fpo_optimizer_state(fpo_optimizer *o, fpo_opt_state *out)
     out->step = &o->step;
     out->rng = &o->rng;
     out->cfg = &o->cfg;
+    out->anchor = &o->obj.anchor;
 }

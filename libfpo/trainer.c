@@ -639,7 +639,11 @@ int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
 /* ---- whole-trainer checkpoints -------------------------------------------- */
 
 #define TRAINER_MAGIC "FPOTRAIN"
-#define TRAINER_FORMAT 1u
+/* Format 2 (0.2.0) appends the adaptive anchor's state. It is written only
+ * when the anchor is adaptive (anchor_drift > 0), so every other run's file
+ * stays format 1 and readable by 0.1.0; format 1 files load with the
+ * anchor's state fresh. */
+#define TRAINER_FORMAT 2u
 
 static void put_rng(wbuf *w, const fpo_rng *r)
 {
@@ -689,7 +693,8 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
     fpo_opt_state os;
     fpo_optimizer_state(t->opt, &os);
     put_bytes(w, TRAINER_MAGIC, 8);
-    put_u32(w, TRAINER_FORMAT);
+    int adaptive = os.cfg->anchor_drift != 0.0f;
+    put_u32(w, adaptive ? TRAINER_FORMAT : 1u);
     put_u32(w, FPO_VERSION);
     put_u64(w, (uint64_t)npol);
     put_bytes(w, pol, npol);
@@ -728,6 +733,14 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
     put_u64(w, (uint64_t)t->env_steps);
     put_f64(w, t->recent_return);
     put_u32(w, (uint32_t)t->have_recent);
+    if (adaptive) {
+        const fpo_anchor_state *an = os.anchor;
+        put_f32(w, an->scale);
+        put_f32(w, an->lowest);
+        put_u32(w, an->n);
+        for (int i = 0; i < FPO_ANCHOR_WINDOW; i++)
+            put_f32(w, an->hist[i]);
+    }
     uint32_t crc = w->p && w->len <= w->cap ? crc32_update(0, w->p, w->len) : 0;
     put_u32(w, crc);
 }
@@ -786,7 +799,8 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
         goto out;
     }
     rbuf r = {buf, n - 4, 8, 0};
-    if (get_u32(&r) != TRAINER_FORMAT) {
+    uint32_t format = get_u32(&r);
+    if (format < 1 || format > TRAINER_FORMAT) {
         rc = fpo_fail(&t->err, FPO_EVERSION, "%s: unsupported trainer checkpoint format", path);
         goto out;
     }
@@ -870,7 +884,18 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
     int64_t iteration = (int64_t)get_u64(&r), env_steps = (int64_t)get_u64(&r);
     double recent = get_f64(&r);
     uint32_t have_recent = get_u32(&r);
-    if (r.bad || r.pos != r.len || !fpo_all_finite(m, os.n) || !fpo_all_finite(v, os.n)) {
+    fpo_anchor_state anchor;
+    memset(&anchor, 0, sizeof anchor);
+    if (format >= 2) {
+        anchor.scale = get_f32(&r);
+        anchor.lowest = get_f32(&r);
+        anchor.n = get_u32(&r);
+        for (int i = 0; i < FPO_ANCHOR_WINDOW; i++)
+            anchor.hist[i] = get_f32(&r);
+    }
+    if (r.bad || r.pos != r.len || !fpo_all_finite(m, os.n) || !fpo_all_finite(v, os.n) ||
+        !(anchor.scale >= 0.0f && anchor.scale <= 1.0f) || !(anchor.lowest >= 0.0f) ||
+        !fpo_all_finite(anchor.hist, FPO_ANCHOR_WINDOW) || !isfinite(anchor.lowest)) {
         rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: malformed trainer state", path);
         goto out;
     }
@@ -890,6 +915,7 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
     memcpy(os.m, m, os.n * sizeof(float));
     memcpy(os.v, v, os.n * sizeof(float));
     *os.step = step;
+    *os.anchor = anchor;
     *os.rng = rng_o;
     *fpo_buffer_rng(t->buffer) = rng_b;
     *fpo_sampler_rng(t->sampler) = rng_s;

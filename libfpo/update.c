@@ -656,6 +656,11 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
         st.bound_fraction = tot[T_BOUND] / tot[T_ROWS];
         st.cfm_loss_max = cfm_max;
     }
+    if (o->obj.ops->drift) {
+        st.anchor_coef = fpo_flow_anchor_coef(&o->obj);
+        if (tot[T_ROWS] > 0)
+            fpo_flow_anchor_observe(&o->obj, st.cfm_loss_old);
+    }
     if (stats && (rc = fpo_struct_out(&o->err, FPO_S_UPDATE_STATS, stats, &st, sizeof st)))
         return rc;
     if (st.steps == 0 && st.skipped_steps > 0) {

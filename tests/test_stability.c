@@ -7,6 +7,7 @@
 
 #include "fpo/fpo.h"
 #include "internal.h"
+#include "objective.h"
 #include "optimizer_impl.h"
 #include "testutil.h"
 
@@ -24,6 +25,8 @@ typedef struct setup {
  * every seventh (k % 7 == 1) has its last dimension at -3, exactly on the
  * bound as a clamped action is; the rest are within.
  * reward_big: the reward of transition 5 (a spike of the value loss). */
+static float act_scale_ = 1.0f; /* the within-bound actions' scale in fill() */
+
 static void fill(fpo_buffer *b, float reward_big)
 {
     srand(11);
@@ -38,7 +41,7 @@ static void fill(fpo_buffer *b, float reward_big)
         for (int e = 0; e < N; e++) {
             int k = t * N + e;
             for (int d = 0; d < AD; d++)
-                act[e * AD + d] = (float)rand() / RAND_MAX * 2 - 1;
+                act[e * AD + d] = act_scale_ * ((float)rand() / RAND_MAX * 2 - 1);
             if (k % 3 == 0)
                 act[e * AD] = (k % 2 ? -1.0f : 1.0f) * (4.0f + 0.1f * (float)(k % 5));
             else if (k % 7 == 1)
@@ -299,6 +302,119 @@ START_TEST(drift_statistics)
 }
 END_TEST
 
+
+/* The adaptive anchor (anchor_drift): the windowed median of cfm_loss_old
+ * against its lowest value sets the next update's share of anchor_coef,
+ * min(1, ((r - 1) / (drift - 1))^2), here with drift 1.5 by hand. */
+START_TEST(adaptive_anchor_hand_computed)
+{
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
+    oc.anchor_coef = 0.4f;
+    oc.anchor_drift = 1.5f;
+    fpo_objective ob;
+    memset(&ob, 0, sizeof ob);
+    ob.cfg = &oc;
+    ck_assert_float_eq(fpo_flow_anchor_coef(&ob), 0.0f); /* nothing seen yet: off */
+    /* each row: the observed cfm_loss_old, then the window's median and the
+     * share it gives: (median - 1) / 0.5, squared, at most 1 */
+    const struct {
+        double seen;
+        float scale;
+    } seq[] = {
+        {1.0, 0.0f},      /* [1]: median 1, the lowest */
+        {1.25, 0.0625f},  /* [1, 1.25]: median 1.125, x 0.25 */
+        {1.25, 0.25f},    /* [1, 1.25, 1.25]: 1.25, x 0.5 */
+        {2.0, 0.25f},     /* [1, 1.25, 1.25, 2]: 1.25 */
+        {NAN, 0.25f},     /* not finite: ignored */
+        {-1.0, 0.25f},    /* not positive: ignored */
+        {2.0, 0.25f},     /* [1, 1.25, 1.25, 2, 2]: 1.25 */
+        {2.0, 1.0f},      /* [.., 2, 2, 2]: (1.25 + 2) / 2 = 1.625, x 1.25: capped */
+    };
+    for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+        fpo_flow_anchor_observe(&ob, seq[i].seen);
+        ck_assert_msg(fabsf(ob.anchor.scale - seq[i].scale) < 1e-6f, "step %zu: scale %g, want %g",
+                      i, (double)ob.anchor.scale, (double)seq[i].scale);
+        ck_assert_float_eq_tol(fpo_flow_anchor_coef(&ob), 0.4f * seq[i].scale, 1e-7f);
+    }
+    ck_assert_uint_eq(ob.anchor.n, 6);
+    ck_assert_float_eq(ob.anchor.lowest, 1.0f);
+    /* a lower plateau fills the window of 20: the median and the lowest
+     * both become 0.5, and the anchor is off again */
+    for (int i = 0; i < FPO_ANCHOR_WINDOW; i++)
+        fpo_flow_anchor_observe(&ob, 0.5);
+    ck_assert_float_eq(ob.anchor.lowest, 0.5f);
+    ck_assert_float_eq(ob.anchor.scale, 0.0f);
+    /* the window forgets: 10 of 20 at 0.75 give a median of 0.625, r 1.25 */
+    for (int i = 0; i < FPO_ANCHOR_WINDOW / 2; i++)
+        fpo_flow_anchor_observe(&ob, 0.75);
+    ck_assert_float_eq_tol(ob.anchor.scale, 0.25f, 1e-6f);
+    /* anchor_drift 0: a fixed anchor, whatever was observed */
+    oc.anchor_drift = 0.0f;
+    fpo_flow_anchor_observe(&ob, 100.0);
+    ck_assert_float_eq(fpo_flow_anchor_coef(&ob), 0.4f);
+    ck_assert_uint_eq(ob.anchor.n, 36);
+}
+END_TEST
+
+/* Through the optimizer: update statistics report the coefficient in force;
+ * a fixed anchor reports anchor_coef, an adaptive one starts at 0 and
+ * follows the observed cfm_loss_old; bad anchor_drift values are refused. */
+START_TEST(adaptive_anchor_in_updates)
+{
+    anchor_coef_ = 0.3f;
+    setup s = make(FPO_RATIO_PER_SAMPLE, 0.0f, 4.0f);
+    fpo_update_stats st = {sizeof st};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(fpo_optimizer_update(s.o, s.p, s.b, &st), FPO_OK);
+        ck_assert_float_eq_tol(st.anchor_coef, 0.3, 1e-7);
+    }
+    unmake(&s);
+
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
+    ck_assert_float_eq(oc.anchor_drift, 0.0f);
+    s = make(FPO_RATIO_PER_SAMPLE, 0.0f, 4.0f);
+    oc.minibatches = 1;
+    oc.epochs = 1;
+    oc.anchor_coef = 0.3f;
+    oc.anchor_drift = 1.5f;
+    fpo_optimizer *o = NULL;
+    ck_assert_int_eq(fpo_optimizer_create(&o, s.p, s.b, &oc), FPO_OK);
+    /* a shadow of the anchor's state, fed the same statistics */
+    fpo_objective shadow;
+    memset(&shadow, 0, sizeof shadow);
+    shadow.cfg = &oc;
+    int moved = 0;
+    for (int k = 0; k < 8; k++) {
+        if (k == 4) { /* larger actions: a jump of the flow's CFM loss */
+            act_scale_ = 2.5f;
+            fill(s.b, 0.5f);
+            act_scale_ = 1.0f;
+        }
+        ck_assert_int_eq(fpo_optimizer_update(o, s.p, s.b, &st), FPO_OK);
+        if (k == 0)
+            ck_assert(st.anchor_coef == 0.0); /* nothing seen before the first */
+        ck_assert_float_eq_tol(st.anchor_coef, fpo_flow_anchor_coef(&shadow), 1e-9);
+        moved += st.anchor_coef > 0.0;
+        fpo_flow_anchor_observe(&shadow, st.cfm_loss_old);
+        ck_assert_uint_eq(o->obj.anchor.n, (unsigned)k + 1);
+    }
+    ck_assert_msg(moved > 0, "the adaptive anchor never engaged");
+    const float bad[] = {0.5f, 1.0f, -2.0f, 101.0f, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fpo_optimizer *o2 = NULL;
+        oc.anchor_drift = bad[i];
+        ck_assert_int_eq(fpo_optimizer_create(&o2, s.p, s.b, &oc), FPO_ERANGE);
+        ck_assert_ptr_null(o2);
+        ck_assert(strstr(fpo_last_errmsg(), "anchor_drift") != NULL);
+    }
+    fpo_optimizer_destroy(o);
+    unmake(&s);
+    anchor_coef_ = 0.0f;
+}
+END_TEST
+
 START_TEST(bad_settings_are_rejected)
 {
     setup s = make(FPO_RATIO_PER_SAMPLE, 1.0f, 4.0f);
@@ -360,6 +476,8 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, spike_guard_hand_computed);
     tcase_add_test(tc, anchor_hand_computed_and_gradient);
     tcase_add_test(tc, drift_statistics);
+    tcase_add_test(tc, adaptive_anchor_hand_computed);
+    tcase_add_test(tc, adaptive_anchor_in_updates);
     tcase_add_test(tc, bad_settings_are_rejected);
     suite_add_tcase(s, tc);
     return s;

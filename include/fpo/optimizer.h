@@ -119,6 +119,14 @@ typedef struct fpo_optimizer_config {
      * the final half of the K steps (k >= K / 2) in the loss, 0 for all (0). */
     float dppo_sigma;
     int dppo_final_half;
+    /* FPO (since LIBFPO_1.1): the adaptive anchor. 0: the anchor's
+     * coefficient is anchor_coef at every update. > 1: it follows the
+     * flow's drift, r = (median of cfm_loss_old over the last 20 updates) /
+     * (the lowest such median of the run so far): the coefficient is
+     * anchor_coef x min(1, ((r - 1) / (anchor_drift - 1))^2), so 0 while the
+     * flow stays consistent and anchor_coef from r = anchor_drift on
+     * (docs/stability.md). [0] or (1, 100]. */
+    float anchor_drift;
 } fpo_optimizer_config;
 
 /* What one update did, for the host to log. */
@@ -160,6 +168,9 @@ typedef struct fpo_update_stats {
                               * fresh samples: the flow's drift, measured before
                               * the update changes anything */
     double cfm_loss_max;     /* FPO: the largest of those per-pair losses */
+    /* Since LIBFPO_1.1: */
+    double anchor_coef;      /* FPO: the anchor's coefficient in force in this update
+                              * (anchor_coef, or its adaptive share: anchor_drift) */
 } fpo_update_stats;
 
 /* Fill *cfg with the defaults of algo, for a struct of size bytes (pass sizeof *cfg),

@@ -178,7 +178,8 @@ class fpo_optimizer_config(Structure):
                 ("spike_clip", c_float),
                 ("anchor_coef", c_float),
                 ("dppo_sigma", c_float),
-                ("dppo_final_half", c_int)]
+                ("dppo_final_half", c_int),
+                ("anchor_drift", c_float)]
 
 
 class fpo_update_stats(Structure):
@@ -203,7 +204,8 @@ class fpo_update_stats(Structure):
                 ("spike_steps", c_int64),
                 ("bound_fraction", c_double),
                 ("cfm_loss_old", c_double),
-                ("cfm_loss_max", c_double)]
+                ("cfm_loss_max", c_double),
+                ("anchor_coef", c_double)]
 
 
 class fpo_key_info(Structure):
