@@ -134,6 +134,16 @@ void fpo_flow_cfm_losses(const fpo_objective *ob, const fpo_obj_batch *bt, const
 float fpo_flow_row_begin(const fpo_objective *ob, const fpo_obj_batch *bt, size_t i,
                          const float *l, const fpo_obj_mb *mb, float *A, fpo_obj_acc *acc);
 
+/* Gaussian policies (obj_ppo.c), shared by PPO's loss and maximum-likelihood
+ * pretraining (pretrain.c): one row's log-likelihood of action a under the
+ * Gaussian of actor outputs y (and its entropy into *ent when non-NULL), and
+ * the gradient of glp * log p + gent * entropy with respect to y (into dy)
+ * and, in state-independent mode, the std parameters (added to gstd). */
+double fpo_gaussian_row_logp(const fpo_policy_view *pv, const float *y, const float *a,
+                             double *ent);
+void fpo_gaussian_row_grad(const fpo_policy_view *pv, const float *y, const float *a, float glp,
+                           float gent, float *dy, float *gstd);
+
 /* Shared clipped-surrogate pieces (objective.c). */
 void fpo_obj_ratio_stat(fpo_obj_acc *acc, float rho, double log_ratio);
 
