@@ -466,6 +466,135 @@ START_TEST(finetune_starts_at_ratio_one)
 }
 END_TEST
 
+/* ---- the trainer: init_policy and critic_warmup ------------------------------ */
+
+static int pos_reset(void *user, void *env, uint64_t seed, float *obs)
+{
+    (void)user, (void)env;
+    obs[0] = (float)(seed % 7) / 7.0f - 0.5f;
+    obs[1] = 0.25f;
+    return 0;
+}
+
+static int pos_step(void *user, void *env, const float *a, float *obs, float *r, unsigned *fl)
+{
+    (void)user, (void)env;
+    *r = -(a[0] - obs[0]) * (a[0] - obs[0]);
+    obs[1] = 0.25f;
+    *fl = FPO_STEP_TERMINATED;
+    return 0;
+}
+
+static const fpo_env_table pos_table = {sizeof(fpo_env_table), FPO_ENV_TABLE_VERSION, 2, 1, NULL,
+                                        NULL, NULL, pos_reset, pos_step, NULL};
+
+static fpo_trainer *pos_trainer(const fpo_policy *init, int warmup, int hidden, int *rc)
+{
+    fpo_trainer_config tc;
+    fpo_trainer_config_init(&tc);
+    tc.env = &pos_table;
+    tc.num_envs = 16;
+    tc.horizon = 4;
+    tc.seed = 3;
+    tc.init_policy = init;
+    tc.critic_warmup = warmup;
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.actor_layers = 2;
+    pc.actor_hidden[0] = pc.actor_hidden[1] = hidden;
+    pc.critic_layers = 1;
+    pc.critic_hidden[0] = 8;
+    tc.policy = &pc;
+    fpo_optimizer_config oc;
+    fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
+    oc.epochs = 2;
+    oc.minibatches = 2;
+    tc.optimizer = &oc;
+    fpo_trainer *t = NULL;
+    *rc = fpo_trainer_create(&t, &tc);
+    return t;
+}
+
+START_TEST(trainer_starts_from_init_policy)
+{
+    int n = 256, od = 2, ad = 1;
+    float *obs = malloc(sizeof(float) * n * od), *act = malloc(sizeof(float) * n * ad);
+    linear_data(n, od, ad, 0.1f, obs, act);
+    fpo_policy *p = make_policy(FPO_POLICY_FLOW, od, ad, 9);
+    fpo_pretrain_config c;
+    fpo_pretrain_config_init(&c);
+    c.epochs = 2;
+    ck_assert_int_eq(fpo_policy_pretrain(p, &c, obs, act, n, NULL), FPO_OK);
+    int rc;
+    fpo_trainer *t = pos_trainer(p, 0, 32, &rc);
+    ck_assert_int_eq(rc, FPO_OK);
+    fpo_policy *q = fpo_trainer_policy(t);
+    float *x = params_of(p), *y = params_of(q);
+    ck_assert_int_eq(memcmp(x, y, n_params(p) * sizeof(float)), 0);
+    float m1[2], s1[2], m2[2], s2[2];
+    ck_assert_int_eq(fpo_policy_obs_stats(p, m1, s1), FPO_OK);
+    ck_assert_int_eq(fpo_policy_obs_stats(q, m2, s2), FPO_OK);
+    ck_assert_int_eq(memcmp(m1, m2, sizeof m1), 0);
+    ck_assert_int_eq(memcmp(s1, s2, sizeof s1), 0);
+    fpo_progress pr = {sizeof pr};
+    ck_assert_int_eq(fpo_trainer_iterate(t, &pr), FPO_OK);
+    ck_assert(isfinite(pr.update->ratio_mean));
+    fpo_trainer_destroy(t);
+    free(x);
+    free(y);
+    /* Another shape: refused, with a message. */
+    t = pos_trainer(p, 0, 16, &rc);
+    ck_assert_int_eq(rc, FPO_EMISMATCH);
+    ck_assert_ptr_null(t);
+    ck_assert_ptr_nonnull(strstr(fpo_last_errmsg(), "init_policy"));
+    t = pos_trainer(NULL, -1, 32, &rc);
+    ck_assert_int_eq(rc, FPO_ERANGE);
+    ck_assert_ptr_nonnull(strstr(fpo_last_errmsg(), "critic_warmup"));
+    fpo_policy_destroy(p);
+    free(obs);
+    free(act);
+}
+END_TEST
+
+/* critic_warmup = 2: two iterations change the critic only (ratio exactly 1
+ * throughout), the third the actor too. */
+START_TEST(critic_warmup_freezes_the_actor)
+{
+    int rc;
+    fpo_trainer *t = pos_trainer(NULL, 2, 32, &rc);
+    ck_assert_int_eq(rc, FPO_OK);
+    fpo_policy *p = fpo_trainer_policy(t);
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(p, &info), FPO_OK);
+    size_t na = info.actor_params, nc = info.critic_params;
+    float *a0 = malloc(na * sizeof(float)), *a1 = malloc(na * sizeof(float));
+    float *c0 = malloc(nc * sizeof(float)), *c1 = malloc(nc * sizeof(float));
+    ck_assert_int_eq(fpo_policy_get_params(p, FPO_NET_ACTOR, a0, na), FPO_OK);
+    ck_assert_int_eq(fpo_policy_get_params(p, FPO_NET_CRITIC, c0, nc), FPO_OK);
+    for (int it = 1; it <= 3; it++) {
+        fpo_progress pr = {sizeof pr};
+        ck_assert_int_eq(fpo_trainer_iterate(t, &pr), FPO_OK);
+        ck_assert_int_gt(pr.update->steps, 0);
+        ck_assert_int_eq(fpo_policy_get_params(p, FPO_NET_ACTOR, a1, na), FPO_OK);
+        ck_assert_int_eq(fpo_policy_get_params(p, FPO_NET_CRITIC, c1, nc), FPO_OK);
+        ck_assert_int_ne(memcmp(c0, c1, nc * sizeof(float)), 0);
+        if (it <= 2) {
+            ck_assert_msg(memcmp(a0, a1, na * sizeof(float)) == 0, "iteration %d moved the actor",
+                          it);
+            ck_assert_double_eq(pr.update->ratio_max, 1.0);
+        } else {
+            ck_assert_int_ne(memcmp(a0, a1, na * sizeof(float)), 0);
+        }
+        memcpy(c0, c1, nc * sizeof(float));
+    }
+    fpo_trainer_destroy(t);
+    free(a0);
+    free(a1);
+    free(c0);
+    free(c1);
+}
+END_TEST
+
 Suite *fpo_test_suite(void)
 {
     Suite *s = suite_create("pretrain");
@@ -479,6 +608,8 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, bad_inputs);
     tcase_add_test(tc, divergence_restores);
     tcase_add_test(tc, finetune_starts_at_ratio_one);
+    tcase_add_test(tc, trainer_starts_from_init_policy);
+    tcase_add_test(tc, critic_warmup_freezes_the_actor);
     suite_add_tcase(s, tc);
     return s;
 }
