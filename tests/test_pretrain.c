@@ -361,6 +361,55 @@ START_TEST(bad_inputs)
 }
 END_TEST
 
+/* The sized init: defaults into exactly the size given, zeros for a newer
+ * caller's unknown tail, nothing past it; a larger config with a zero tail is
+ * accepted and one with a non-zero tail refused (docs/abi.md). */
+START_TEST(sized_init_and_newer_structs)
+{
+    unsigned char buf[sizeof(fpo_pretrain_config) + 64];
+    memset(buf, 0xa5, sizeof buf);
+    size_t n = sizeof(fpo_pretrain_config);
+    ck_assert_int_eq(fpo_pretrain_config_init_sized((fpo_pretrain_config *)(void *)buf, n + 32),
+                     FPO_OK);
+    fpo_pretrain_config c;
+    memcpy(&c, buf, sizeof c);
+    ck_assert_uint_eq(c.struct_size, n + 32);
+    ck_assert_int_eq(c.epochs, 50);
+    for (size_t i = n; i < n + 32; i++)
+        ck_assert_int_eq(buf[i], 0);
+    for (size_t i = n + 32; i < sizeof buf; i++)
+        ck_assert_int_eq(buf[i], 0xa5);
+    int rows = 20, od = 2, ad = 1;
+    float obs[40], act[20];
+    linear_data(rows, od, ad, 0.1f, obs, act);
+    fpo_policy *p = make_policy(FPO_POLICY_FLOW, od, ad, 10);
+    struct {
+        fpo_pretrain_config c;
+        double future;
+    } newer;
+    ck_assert_int_eq(fpo_pretrain_config_init_sized(&newer.c, sizeof newer), FPO_OK);
+    newer.c.epochs = 1;
+    ck_assert_int_eq(fpo_policy_pretrain(p, &newer.c, obs, act, rows, NULL), FPO_OK);
+    newer.future = 1.0;
+    ck_assert_int_eq(fpo_policy_pretrain(p, &newer.c, obs, act, rows, NULL), FPO_EVERSION);
+    ck_assert_ptr_nonnull(strstr(fpo_policy_errmsg(p), "fpo_pretrain_config"));
+    /* Stats: a larger struct gets its tail zeroed. */
+    struct {
+        fpo_pretrain_stats s;
+        unsigned char tail[16];
+    } big;
+    memset(&big, 0xa5, sizeof big);
+    big.s.struct_size = sizeof big;
+    ck_assert_int_eq(fpo_policy_pretrain(p, &newer.c, obs, act, rows, NULL), FPO_EVERSION);
+    newer.future = 0.0;
+    ck_assert_int_eq(fpo_policy_pretrain(p, &newer.c, obs, act, rows, &big.s), FPO_OK);
+    ck_assert_int_eq(big.s.epochs, 1);
+    for (size_t i = 0; i < sizeof big.tail; i++)
+        ck_assert_int_eq(big.tail[i], 0);
+    fpo_policy_destroy(p);
+}
+END_TEST
+
 /* A huge learning rate on wild targets: FPO_EDIVERGED or not, the policy is
  * finite afterwards, and restored exactly when it failed. */
 START_TEST(divergence_restores)
@@ -607,6 +656,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, callback_stops);
     tcase_add_test(tc, bad_inputs);
     tcase_add_test(tc, divergence_restores);
+    tcase_add_test(tc, sized_init_and_newer_structs);
     tcase_add_test(tc, finetune_starts_at_ratio_one);
     tcase_add_test(tc, trainer_starts_from_init_policy);
     tcase_add_test(tc, critic_warmup_freezes_the_actor);

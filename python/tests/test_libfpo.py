@@ -192,7 +192,8 @@ class LayoutTest(unittest.TestCase):
         cases = [(_ffi.fpo_policy_config, ()), (_ffi.fpo_sampler_config, ()),
                  (_ffi.fpo_buffer_config, ()), (_ffi.fpo_optimizer_config, (0,)),
                  (_ffi.fpo_optimizer_config, (1,)), (_ffi.fpo_vecenv_config, ()),
-                 (_ffi.fpo_trainer_config, ())]
+                 (_ffi.fpo_trainer_config, ()), (_ffi.fpo_export_config, ()),
+                 (_ffi.fpo_pretrain_config, ())]
         for cls, args in cases:
             with self.subTest(cls.__name__):
                 cfg, size = _ffi.config_init(cls, *args)
