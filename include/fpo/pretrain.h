@@ -62,7 +62,11 @@ typedef struct fpo_pretrain_config {
 
 /* An output struct: set struct_size before the call
  * (fpo_pretrain_stats x = {sizeof x};). The library writes at most
- * struct_size bytes (docs/abi.md). */
+ * struct_size bytes (docs/abi.md). The losses are, for a flow policy, the
+ * mean CFM loss of a row's (t, eps) pairs (the fpo_update_stats.cfm_loss
+ * measure), averaged over rows; for a Gaussian policy the mean negative
+ * log-likelihood of a row's action. The training loss of an epoch is taken
+ * on each minibatch before its step. */
 typedef struct fpo_pretrain_stats {
     size_t struct_size;
     int epochs;             /* epochs completed */
