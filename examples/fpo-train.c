@@ -1561,6 +1561,8 @@ static int train_main(int argc, char **argv)
             fpo_policy_destroy(init);
             if (L.csv)
                 fclose(L.csv);
+            if (task->close)
+                task->close(user);
             return 1;
         }
     }
@@ -1574,6 +1576,10 @@ static int train_main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "fpo-train: cannot create the trainer: %s: %s\n", fpo_strerror(rc),
                 fpo_last_errmsg());
+        if (L.csv)
+            fclose(L.csv);
+        if (task->close)
+            task->close(user);
         return 1;
     }
     long long steps = o.steps >= 0 ? o.steps : d->steps;
