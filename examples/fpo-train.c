@@ -18,6 +18,7 @@
 
 #include <fpo/fpo.h>
 
+#include "dataset.h"
 #include "evaluate.h"
 #include "mpi_train.h"
 #include "svg.h"
@@ -56,7 +57,29 @@ typedef struct opts {
     const char *resume;   /* continue the run in this directory */
     const char *config;   /* --config FILE */
     int list;
+    /* Recording, pretraining, fine-tuning (docs/finetune.md). */
+    int record;           /* --record N (with --eval POLICY): episodes to write */
+    float record_noise;   /* --record-noise S: std of Gaussian noise on the raw action */
+    const char *pretrain; /* --pretrain DIR: a data set to fit before RL */
+    const char *init;     /* --init POLICY: start RL from this saved policy */
+    int pretrain_epochs;  /* 0: --finetune's, else the library's default */
+    int critic_warmup;    /* -1: --finetune's, else 0 */
+    int finetune;         /* --finetune: the defaults of finetune_defaults */
 } opts;
+
+/* --finetune: what a fine-tuning run changes in the defaults, in this one
+ * place. Each applies only where its own flag (or config key) is not given:
+ * a lower learning rate and a smaller clip than the task's (the policy is
+ * already good; large steps away from it lose what pretraining gave), more
+ * pretraining epochs than the library's default, and critic warm-up
+ * iterations before the first policy update (the critic starts untrained,
+ * and its first advantages are noise). */
+static const struct finetune_defaults {
+    float lr_factor;     /* x the task's learning rate */
+    float clip_factor;   /* x the task's clip */
+    int pretrain_epochs; /* --pretrain-epochs */
+    int critic_warmup;   /* --critic-warmup, in iterations */
+} finetune_defaults = {0.3f, 0.5f, 100, 5};
 
 /* SIGINT / SIGTERM during training: the signal's number. The progress
  * callback then asks the trainer to stop after the current iteration, and
@@ -109,6 +132,14 @@ typedef struct run_log {
     int checkpoint_every; /* rank 0: save trainer.ckpt every this many iterations */
     int checkpoint_failed;
 } run_log;
+
+/* The library's default number of pretraining epochs. */
+static int pretrain_default_epochs(void)
+{
+    fpo_pretrain_config d;
+    fpo_pretrain_config_init(&d);
+    return d.epochs;
+}
 
 static void usage(FILE *f)
 {
@@ -166,12 +197,28 @@ static void usage(FILE *f)
             "  --checkpoint-every N  save the whole trainer to OUT/trainer.ckpt every N iterations\n"
             "                        and at the end (atomically: a temporary file, then rename)\n"
             "  --resume DIR          continue the run in DIR from DIR/trainer.ckpt (same flags;\n"
-            "                        --steps is the total); log.csv is continued\n"
+            "                        --steps is the total); log.csv is continued\n");
+    fprintf(f,
+            "  --record N            with --eval POLICY: write N episodes of the policy (sampled\n"
+            "                        as in training rollouts) to OUT as obs.npy, act.npy (raw\n"
+            "                        actions) and episode_ends.npy (default OUT out/TASK-record)\n"
+            "  --record-noise S      add S x N(0, 1) to the raw action of every recorded step\n"
+            "  --pretrain DIR        fit the policy to DIR's obs.npy / act.npy before RL\n"
+            "                        (fpo_policy_pretrain; the fitted policy is OUT/pretrained.fpo)\n"
+            "  --pretrain-epochs N   epochs of that fit (default %d; --finetune: %d)\n"
+            "  --init POLICY         start RL from a saved policy (same networks)\n"
+            "  --critic-warmup N     the first N iterations train only the critic (default 0;\n"
+            "                        --finetune: %d)\n"
+            "  --finetune            fine-tuning defaults: lr x %g and clip x %g of the task's,\n"
+            "                        the pretraining epochs and critic warm-up above\n"
             "  --model-dir DIR       where MuJoCo task models are\n"
             "  --quiet               no progress output\n"
             "\n"
             "SIGINT or SIGTERM (Ctrl-C) stops after the current iteration and writes\n"
-            "trainer.ckpt, policy.fpo, curve.svg and log.csv (exit status 128 + signal).\n");
+            "trainer.ckpt, policy.fpo, curve.svg and log.csv (exit status 128 + signal).\n",
+            pretrain_default_epochs(), finetune_defaults.pretrain_epochs,
+            finetune_defaults.critic_warmup,
+            (double)finetune_defaults.lr_factor, (double)finetune_defaults.clip_factor);
 }
 
 /* Whole-string number parsing for the flags: garbage, trailing characters and
@@ -495,6 +542,316 @@ static int run_eval(const opts *o, const task_info *task, void *user, const fpo_
     return 0;
 }
 
+/* --record: the policy's raw action plus noise, brought into the task's
+ * bounds as the library does it (fpo/policy.h: tanh or clip into [-1, 1],
+ * then onto [low, high]); a flow policy's raw action is clamped to its
+ * raw_clip first, as its samplers clamp theirs. */
+static void noisy_action(const fpo_policy_config *pc, const fpo_env_table *tab, float *raw,
+                         float *act, const float *z, float noise)
+{
+    for (int d = 0; d < tab->act_dim; d++) {
+        float x = raw[d] + noise * z[d];
+        if (pc->kind == FPO_POLICY_FLOW && pc->raw_clip > 0.0f)
+            x = x < -pc->raw_clip ? -pc->raw_clip : (x > pc->raw_clip ? pc->raw_clip : x);
+        raw[d] = x;
+        float u = pc->squash == FPO_SQUASH_TANH ? tanhf(x) : (x < -1 ? -1 : (x > 1 ? 1 : x));
+        float lo = tab->action_low ? tab->action_low[d] : -1.0f;
+        float hi = tab->action_high ? tab->action_high[d] : 1.0f;
+        act[d] = lo + 0.5f * (u + 1.0f) * (hi - lo);
+    }
+}
+
+/* Standard normals for --record-noise (Box-Muller on a xorshift stream). */
+static void normals(uint64_t *state, float *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        double u[2];
+        for (int k = 0; k < 2; k++) {
+            uint64_t x = *state;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *state = x;
+            u[k] = ((double)(x >> 11) + 0.5) / 9007199254740992.0;
+        }
+        out[i] = (float)(sqrt(-2.0 * log(u[0])) * cos(6.283185307179586 * u[1]));
+    }
+}
+
+/* One environment's episode in progress. */
+typedef struct rec_ep {
+    float *obs, *act;
+    int64_t len, cap;
+    double ret;
+} rec_ep;
+
+/* --record N --eval POLICY: N episodes of the policy, sampled as in
+ * training rollouts (the rollout integrator and steps, random initial noise
+ * for a flow, a draw for a Gaussian), each appended when it ends, in the
+ * order they end (instances in index order within a step); episodes still
+ * running at the end are dropped. Writes OUT/obs.npy, act.npy (the raw
+ * actions: what fpo_policy_pretrain fits) and episode_ends.npy. */
+static int run_record(const opts *o, const task_info *task, void *user, const fpo_policy *p,
+                      const char *outdir)
+{
+    const fpo_env_table *tab = task->table;
+    int od = tab->obs_dim, ad = tab->act_dim;
+    int E = o->record < 16 ? o->record : 16;
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    if (fpo_policy_get_config(p, &pc) || pc.obs_dim != od || pc.act_dim != ad) {
+        fprintf(stderr, "fpo-train: --record: the policy does not fit task %s (%d x %d)\n",
+                task->name, od, ad);
+        return 1;
+    }
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.integrator = o->integrator;
+    sc.steps = o->sampler_steps;
+    sc.sde_noise = o->sde_noise;
+    sc.max_batch = E;
+    sc.seed = o->seed + 4000;
+    fpo_vecenv_config vc;
+    fpo_vecenv_config_init(&vc);
+    vc.table = tab;
+    vc.user = user;
+    vc.num_envs = E;
+    vc.threads = o->threads;
+    vc.seed = o->seed + 4000;
+    fpo_sampler *s = NULL;
+    fpo_vecenv *v = NULL;
+    int rc = fpo_sampler_create(&s, p, &sc);
+    if (rc == FPO_OK)
+        rc = fpo_vecenv_create(&v, &vc);
+    if (rc) {
+        fprintf(stderr, "fpo-train: --record: %s\n", fpo_last_errmsg());
+        fpo_sampler_destroy(s);
+        return 1;
+    }
+    size_t Eo = (size_t)E * od, Ea = (size_t)E * ad;
+    float *obs = malloc(Eo * sizeof(float)), *act = malloc(Ea * sizeof(float));
+    float *raw = malloc(Ea * sizeof(float)), *z = malloc(Ea * sizeof(float));
+    float *rew = malloc((size_t)E * sizeof(float));
+    unsigned *fl = malloc((size_t)E * sizeof(unsigned));
+    rec_ep *ep = calloc((size_t)E, sizeof *ep);
+    ds_dataset d;
+    memset(&d, 0, sizeof d);
+    d.obs_dim = od;
+    d.act_dim = ad;
+    d.ends = malloc((size_t)o->record * sizeof(int64_t));
+    int64_t cap = 0;
+    double ret_sum = 0.0;
+    int status = 0;
+    uint64_t zs = 0x9e3779b97f4a7c15ull ^ (o->seed * 0xbf58476d1ce4e5b9ull);
+    if (!obs || !act || !raw || !z || !rew || !fl || !ep || !d.ends) {
+        fprintf(stderr, "fpo-train: --record: out of memory\n");
+        status = 1;
+        goto done;
+    }
+    if ((rc = fpo_vecenv_reset(v, obs))) {
+        fprintf(stderr, "fpo-train: --record: %s\n", fpo_vecenv_errmsg(v));
+        status = 1;
+        goto done;
+    }
+    while (d.episodes < o->record) {
+        if ((rc = fpo_sampler_act(s, p, obs, E, act, raw))) {
+            fprintf(stderr, "fpo-train: --record: %s\n", fpo_sampler_errmsg(s));
+            status = 1;
+            goto done;
+        }
+        if (o->record_noise > 0.0f) {
+            normals(&zs, z, (int)Ea);
+            for (int e = 0; e < E; e++)
+                noisy_action(&pc, tab, raw + (size_t)e * ad, act + (size_t)e * ad,
+                             z + (size_t)e * ad, o->record_noise);
+        }
+        for (int e = 0; e < E; e++) {
+            rec_ep *r = &ep[e];
+            if (r->len == r->cap) {
+                int64_t nc = r->cap ? 2 * r->cap : 256;
+                float *no = realloc(r->obs, (size_t)nc * od * sizeof(float));
+                if (no)
+                    r->obs = no;
+                float *na = realloc(r->act, (size_t)nc * ad * sizeof(float));
+                if (na)
+                    r->act = na;
+                if (!no || !na) {
+                    fprintf(stderr, "fpo-train: --record: out of memory\n");
+                    status = 1;
+                    goto done;
+                }
+                r->cap = nc;
+            }
+            memcpy(r->obs + (size_t)r->len * od, obs + (size_t)e * od, (size_t)od * sizeof(float));
+            memcpy(r->act + (size_t)r->len * ad, raw + (size_t)e * ad, (size_t)ad * sizeof(float));
+            r->len++;
+        }
+        if ((rc = fpo_vecenv_step(v, act, obs, rew, fl, NULL))) {
+            fprintf(stderr, "fpo-train: --record: %s\n", fpo_vecenv_errmsg(v));
+            status = 1;
+            goto done;
+        }
+        for (int e = 0; e < E; e++) {
+            rec_ep *r = &ep[e];
+            r->ret += rew[e];
+            if (!(fl[e] & (FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED)))
+                continue;
+            if (d.episodes < o->record) {
+                if (d.n + r->len > cap) {
+                    int64_t nc = cap ? 2 * cap : 4096;
+                    while (nc < d.n + r->len)
+                        nc *= 2;
+                    float *no = realloc(d.obs, (size_t)nc * od * sizeof(float));
+                    if (no)
+                        d.obs = no;
+                    float *na = realloc(d.act, (size_t)nc * ad * sizeof(float));
+                    if (na)
+                        d.act = na;
+                    if (!no || !na) {
+                        fprintf(stderr, "fpo-train: --record: out of memory\n");
+                        status = 1;
+                        goto done;
+                    }
+                    cap = nc;
+                }
+                memcpy(d.obs + (size_t)d.n * od, r->obs, (size_t)r->len * od * sizeof(float));
+                memcpy(d.act + (size_t)d.n * ad, r->act, (size_t)r->len * ad * sizeof(float));
+                d.n += r->len;
+                d.ends[d.episodes++] = d.n;
+                ret_sum += r->ret;
+            }
+            r->len = 0;
+            r->ret = 0.0;
+        }
+    }
+    char err[DS_ERRLEN];
+    if (mkdir_p(outdir) || ds_dataset_save(outdir, &d, err)) {
+        fprintf(stderr, "fpo-train: --record: cannot write %s: %s\n", outdir,
+                errno ? strerror(errno) : err);
+        status = 1;
+        goto done;
+    }
+    if (!o->quiet)
+        printf("recorded %lld episodes, %lld steps, mean return %.2f (record noise %g) in %s\n",
+               (long long)d.episodes, (long long)d.n, ret_sum / (double)d.episodes,
+               (double)o->record_noise, outdir);
+done:
+    for (int e = 0; ep && e < E; e++) {
+        free(ep[e].obs);
+        free(ep[e].act);
+    }
+    free(ep);
+    free(obs);
+    free(act);
+    free(raw);
+    free(z);
+    free(rew);
+    free(fl);
+    ds_dataset_free(&d);
+    fpo_vecenv_destroy(v);
+    fpo_sampler_destroy(s);
+    return status;
+}
+
+/* --pretrain: one line per 10 epochs (and the last) and OUT/pretrain.csv. */
+typedef struct pretrain_log {
+    FILE *csv;
+    int quiet, epochs;
+} pretrain_log;
+
+static int pretrain_progress(void *user, int epoch, double train, double val)
+{
+    pretrain_log *pl = user;
+    if (pl->csv)
+        fprintf(pl->csv, "%d,%.6g,%.6g\n", epoch, train, val);
+    if (!pl->quiet && (epoch % 10 == 0 || epoch == pl->epochs || epoch == 1))
+        printf("pretrain epoch %d/%d: train loss %.4f, validation loss %.4f\n", epoch, pl->epochs,
+               train, val);
+    return stop_signal != 0;
+}
+
+/* --pretrain DIR (and --init POLICY): the policy RL starts from, or NULL
+ * (neither given) with *status 0; on failure NULL and *status 1. Every rank
+ * computes the same bits (pretraining is deterministic for a seed); rank 0
+ * writes OUT/pretrain.csv and OUT/pretrained.fpo. */
+static fpo_policy *initial_policy(const opts *o, const task_info *task, const fpo_policy_config *pc,
+                                  const fpo_optimizer_config *oc, const fpo_trainer_config *tc,
+                                  const char *outdir, int *status)
+{
+    *status = 0;
+    if (!o->pretrain && !o->init)
+        return NULL;
+    fpo_policy *p = NULL;
+    const fpo_env_table *tab = task->table;
+    if (o->init) {
+        if (fpo_policy_load(&p, o->init, NULL)) {
+            fprintf(stderr, "fpo-train: --init %s: %s\n", o->init, fpo_last_errmsg());
+            *status = 1;
+            return NULL;
+        }
+    } else {
+        /* The policy the trainer would make: its config with the task's sizes. */
+        fpo_policy_config c = *pc;
+        c.obs_dim = tab->obs_dim;
+        c.act_dim = tab->act_dim;
+        c.action_low = tab->action_low;
+        c.action_high = tab->action_high;
+        c.seed = o->seed;
+        if (fpo_policy_create(&p, &c)) {
+            fprintf(stderr, "fpo-train: --pretrain: %s\n", fpo_last_errmsg());
+            *status = 1;
+            return NULL;
+        }
+    }
+    if (!o->pretrain)
+        return p;
+    char err[DS_ERRLEN], path[1200];
+    ds_dataset d;
+    if (ds_dataset_load(o->pretrain, tab->obs_dim, tab->act_dim, &d, err)) {
+        fprintf(stderr, "fpo-train: --pretrain: %s\n", err);
+        fpo_policy_destroy(p);
+        *status = 1;
+        return NULL;
+    }
+    fpo_pretrain_config c;
+    fpo_pretrain_config_init(&c);
+    c.epochs = o->pretrain_epochs;
+    c.seed = o->seed;
+    c.n_mc = tc->n_mc;
+    c.t_dist = tc->t_dist;
+    c.cfm_loss = oc->cfm_loss; /* the loss form fine-tuning's ratio uses */
+    pretrain_log pl = {NULL, o->quiet, c.epochs};
+    if (train_rank() == 0) {
+        snprintf(path, sizeof path, "%s/pretrain.csv", outdir);
+        pl.csv = fopen(path, "w");
+        if (pl.csv)
+            fputs("epoch,train_loss,val_loss\n", pl.csv);
+    }
+    c.progress = pretrain_progress;
+    c.progress_user = &pl;
+    if (!o->quiet)
+        printf("pretraining on %s: %lld steps of %lld episodes, %d epochs\n", o->pretrain,
+               (long long)d.n, (long long)d.episodes, c.epochs);
+    fpo_pretrain_stats st = {sizeof st};
+    int rc = fpo_policy_pretrain(p, &c, d.obs, d.act, d.n, &st);
+    if (pl.csv)
+        fclose(pl.csv);
+    ds_dataset_free(&d);
+    if (rc) {
+        fprintf(stderr, "fpo-train: --pretrain: %s: %s\n", fpo_strerror(rc), fpo_policy_errmsg(p));
+        fpo_policy_destroy(p);
+        *status = 1;
+        return NULL;
+    }
+    if (!o->quiet)
+        printf("pretrained: %d epochs, validation loss %.4f -> %.4f (%lld rows held out)\n",
+               st.epochs, st.first_val_loss, st.val_loss, (long long)st.n_val);
+    snprintf(path, sizeof path, "%s/pretrained.fpo", outdir);
+    if (train_rank() == 0 && fpo_policy_save(p, path))
+        fprintf(stderr, "fpo-train: saving %s failed: %s\n", path, fpo_policy_errmsg(p));
+    return p;
+}
+
 /* Rank 0 after training: policy.fpo, curve.svg, the final evaluation. */
 static int save_outputs(const opts *op, const task_info *task, void *user, fpo_trainer *t,
                         const char *outdir, run_log *lg, double t_run, int status)
@@ -536,8 +893,9 @@ enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_M
        O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
        O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
        O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
-       O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CKPT, O_RESUME, O_CONFIG, O_LRSCHED,
-       O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF };
+       O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CKPT, O_RESUME,
+       O_CONFIG, O_LRSCHED, O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF, O_RECORD,
+       O_RECNOISE, O_PRETRAIN, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE };
 static const struct option long_opts[] = {
     {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -560,6 +918,9 @@ static const struct option long_opts[] = {
     {"config", 1, 0, O_CONFIG}, {"lr-schedule", 1, 0, O_LRSCHED},
     {"squash", 1, 0, O_SQUASH}, {"init-std", 1, 0, O_INITSTD}, {"activation", 1, 0, O_ACTIV},
     {"no-obs-norm", 0, 0, O_NOOBSNORM},
+    {"record", 1, 0, O_RECORD}, {"record-noise", 1, 0, O_RECNOISE},
+    {"pretrain", 1, 0, O_PRETRAIN}, {"pretrain-epochs", 1, 0, O_PTEPOCHS},
+    {"init", 1, 0, O_INIT}, {"critic-warmup", 1, 0, O_CWARMUP}, {"finetune", 0, 0, O_FINETUNE},
     {0, 0, 0, 0}};
 /* Names in the order of the enums they select. */
 static const char *const t_dists[] = {"grid", "uniform", "beta"};
@@ -700,6 +1061,23 @@ static int apply_option(opts *o, int c, const char *arg)
     case O_QUIET: o->quiet = 1; break;
     case O_LIST: o->list = 1; break;
     case O_CONFIG: o->config = arg; break;
+    case O_RECORD: if (num_int("record", arg, 1, &o->record)) return 2; break;
+    case O_RECNOISE:
+        if (num_f("record-noise", arg, &o->record_noise))
+            return 2;
+        if (o->record_noise < 0.0f) {
+            fprintf(stderr, "fpo-train: --record-noise must be >= 0\n");
+            return 2;
+        }
+        break;
+    case O_PRETRAIN: o->pretrain = arg; break;
+    case O_PTEPOCHS: if (num_int("pretrain-epochs", arg, 1, &o->pretrain_epochs)) return 2; break;
+    case O_INIT: o->init = arg; break;
+    case O_CWARMUP:
+        if (num_int("critic-warmup", arg, 0, &o->critic_warmup))
+            return 2;
+        break;
+    case O_FINETUNE: o->finetune = 1; break;
     default: return 2;
     }
     return 0;
@@ -720,7 +1098,8 @@ typedef struct ini_ctx {
     opts *o;
     char err[600];
     int n_strings;
-    char strings[3][1024]; /* task, out, model-dir: the parser's buffers are transient */
+    char strings[5][1024]; /* task, out, model-dir, pretrain, init: the parser's buffers are
+                            * transient */
 } ini_ctx;
 
 static int parse_bool(const char *v, int *out)
@@ -756,7 +1135,8 @@ static int ini_entry(void *user, const char *section, const char *name, const ch
         return 0;
     }
     switch (opt->val) {
-    case O_CONFIG: case O_RESUME: case O_EVAL: case O_LIST: case O_HELP:
+    case O_CONFIG: case O_RESUME: case O_EVAL: case O_LIST: case O_HELP: case O_RECORD:
+    case O_RECNOISE:
         if (err)
             snprintf(err, n, "'%s' is a command, not a setting: give it on the command line", name);
         return 0;
@@ -777,12 +1157,14 @@ static int ini_entry(void *user, const char *section, const char *name, const ch
         case O_NOGUARD: x->o->no_guard = b; break;
         case O_NOOBSNORM: x->o->obs_norm = !b; break;
         case O_QUIET: x->o->quiet = b; break;
+        case O_FINETUNE: x->o->finetune = b; break;
         default: break;
         }
         return 1;
     }
-    if (opt->val == O_TASK || opt->val == O_OUT || opt->val == O_MDIR) {
-        char *keep = x->strings[x->n_strings < 2 ? x->n_strings++ : 2];
+    if (opt->val == O_TASK || opt->val == O_OUT || opt->val == O_MDIR || opt->val == O_PRETRAIN ||
+        opt->val == O_INIT) {
+        char *keep = x->strings[x->n_strings < 4 ? x->n_strings++ : 4];
         snprintf(keep, sizeof x->strings[0], "%s", value);
         value = keep;
     }
@@ -897,6 +1279,13 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
         fprintf(f, "checkpoint-every = %d\n", o->checkpoint_every);
     if (o->model_dir)
         fprintf(f, "model-dir = %s\n", o->model_dir);
+    if (o->finetune)
+        fprintf(f, "finetune = true\n");
+    if (o->pretrain)
+        fprintf(f, "pretrain = %s\npretrain-epochs = %d\n", o->pretrain, o->pretrain_epochs);
+    if (o->init)
+        fprintf(f, "init = %s\n", o->init);
+    fprintf(f, "critic-warmup = %d\n", tc->critic_warmup);
 #undef FS
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         fprintf(stderr, "fpo-train: cannot write %s: %s\n", path, strerror(errno));
@@ -924,6 +1313,7 @@ static int train_main(int argc, char **argv)
     o.sampler_steps = 10;
     o.actor_layers = o.critic_layers = -1;
     o.t_dist = FPO_T_GRID;
+    o.critic_warmup = -1;
     /* A config file first (--config FILE, or the run's config.ini with
      * --resume DIR), then the flags, which override it. */
     const char *config = NULL, *resume_dir = NULL;
@@ -998,11 +1388,22 @@ static int train_main(int argc, char **argv)
     if (!train_all_ok(1))
         return 1; /* another rank could not open it */
     int status = 0;
+    if (o.record && !o.eval_ckpt) {
+        fprintf(stderr, "fpo-train: --record N records a saved policy: give it with --eval POLICY\n");
+        return 2;
+    }
     if (o.eval_ckpt) {
         fpo_policy *p;
         if (fpo_policy_load(&p, o.eval_ckpt, NULL)) {
             fprintf(stderr, "fpo-train: %s\n", fpo_last_errmsg());
             status = 1;
+        } else if (o.record) {
+            char dir[1024];
+            snprintf(dir, sizeof dir, "%s", o.out ? o.out : "");
+            if (!o.out)
+                snprintf(dir, sizeof dir, "out/%s-record", task->name);
+            status = train_rank() == 0 ? run_record(&o, task, user, p, dir) : 0;
+            fpo_policy_destroy(p);
         } else {
             status = run_eval(&o, task, user, p);
             fpo_policy_destroy(p);
@@ -1083,6 +1484,19 @@ static int train_main(int argc, char **argv)
         oc.ratio_mode = (fpo_ratio_mode)o.ratio_mode;
     if (o.aspo >= 0)
         oc.aspo = o.aspo;
+    /* --finetune's defaults (finetune_defaults), where no flag set them. */
+    if (o.finetune) {
+        if (isnan(o.lr))
+            oc.lr *= finetune_defaults.lr_factor;
+        if (isnan(o.clip))
+            oc.clip_eps *= finetune_defaults.clip_factor;
+        if (o.pretrain_epochs <= 0)
+            o.pretrain_epochs = finetune_defaults.pretrain_epochs;
+        if (o.critic_warmup < 0)
+            o.critic_warmup = finetune_defaults.critic_warmup;
+    }
+    if (o.pretrain_epochs <= 0)
+        o.pretrain_epochs = pretrain_default_epochs();
     fpo_sampler_config sc;
     fpo_sampler_config_init(&sc);
     sc.integrator = o.integrator;
@@ -1106,6 +1520,8 @@ static int train_main(int argc, char **argv)
     if (o.lr_schedule) /* else the task's */
         tc.lr_schedule = (fpo_lr_schedule)o.lr_schedule;
     tc.t_dist = (fpo_t_dist)o.t_dist;
+    if (o.critic_warmup > 0)
+        tc.critic_warmup = o.critic_warmup;
     run_log L;
     memset(&L, 0, sizeof L);
     L.tty = isatty(STDERR_FILENO);
@@ -1142,13 +1558,35 @@ static int train_main(int argc, char **argv)
     }
     if (!train_all_ok(1))
         return 1;
+    /* --pretrain / --init: the policy RL starts from (not on --resume: the
+     * checkpoint holds the run's own). */
+    fpo_policy *init = NULL;
+    if (!o.resume) {
+        int bad;
+        init = initial_policy(&o, task, &pc, &oc, &tc, outdir, &bad);
+        if (!train_all_ok(!bad)) {
+            fpo_policy_destroy(init);
+            if (L.csv)
+                fclose(L.csv);
+            if (task->close)
+                task->close(user);
+            return 1;
+        }
+    }
+    tc.init_policy = init;
     tc.collective = train_collective();
 
     fpo_trainer *t;
     int rc = fpo_trainer_create(&t, &tc);
+    fpo_policy_destroy(init); /* copied by the trainer */
+    tc.init_policy = init = NULL;
     if (rc) {
         fprintf(stderr, "fpo-train: cannot create the trainer: %s: %s\n", fpo_strerror(rc),
                 fpo_last_errmsg());
+        if (L.csv)
+            fclose(L.csv);
+        if (task->close)
+            task->close(user);
         return 1;
     }
     long long steps = o.steps >= 0 ? o.steps : d->steps;

@@ -62,11 +62,16 @@ int fpo_struct_copy_in(fpo_errbuf *err, const char *name, size_t v1, void *dst, 
 int fpo_struct_out(fpo_errbuf *err, fpo_struct_id id, void *dst, const void *src,
                    size_t src_size)
 {
-    const char *name = fpo_struct_name(id);
+    return fpo_struct_copy_out(err, fpo_struct_name(id), fpo_struct_v1_size(id), dst, src,
+                               src_size);
+}
+
+int fpo_struct_copy_out(fpo_errbuf *err, const char *name, size_t v1, void *dst, const void *src,
+                        size_t src_size)
+{
     if (!dst)
         return fpo_fail(err, FPO_EINVAL, "the %s to fill is NULL", name);
     size_t n = read_size(dst);
-    size_t v1 = fpo_struct_v1_size(id);
     if (n < v1)
         return fpo_fail(err, FPO_EINVAL,
                         "%s.struct_size is %zu, below the smallest %s of any release (%zu): "

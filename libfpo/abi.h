@@ -40,6 +40,11 @@ int fpo_struct_copy_in(fpo_errbuf *err, const char *name, size_t v1, void *dst, 
 int fpo_struct_out(fpo_errbuf *err, fpo_struct_id id, void *dst, const void *src,
                    size_t src_size);
 
+/* The rule for a struct written out, named name, whose first release had
+ * v1 bytes (fpo_struct_out passes the public structs' own). */
+int fpo_struct_copy_out(fpo_errbuf *err, const char *name, size_t v1, void *dst, const void *src,
+                        size_t src_size);
+
 /* The body of a sized init: defaults (known bytes, struct_size ignored) into
  * cfg, which has size bytes. FPO_EINVAL (and nothing written) when cfg is
  * NULL or size is below the first ABI's size. */

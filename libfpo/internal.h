@@ -39,6 +39,9 @@ void fpo_optimizer_state(fpo_optimizer *o, fpo_opt_state *out);
 /* The trainer's learning-rate schedule: the next updates run Adam at
  * FPO_OPT_LR * scale (1 at create; FPO_OPT_LR itself is unchanged). */
 void fpo_optimizer_set_lr_scale(fpo_optimizer *o, float scale);
+/* The trainer's critic warm-up (fpo_trainer_config.critic_warmup): while
+ * set, updates step only the critic's parameters (0 at create). */
+void fpo_optimizer_set_critic_only(fpo_optimizer *o, int on);
 /* The trainer's create: it has made the handshake (layout) and agrees on
  * the outcome of its whole create itself, so this makes no collective call. */
 int fpo_optimizer_create_for(fpo_optimizer **out, const fpo_policy *p, const fpo_buffer *b,

@@ -58,6 +58,48 @@ static void ppo_store_old(const fpo_objective *ob, const fpo_obj_batch *bt, cons
     }
 }
 
+/* One row's log-likelihood of a under the Gaussian of the actor outputs y,
+ * and (ent non-NULL) the entropy of that Gaussian. */
+double fpo_gaussian_row_logp(const fpo_policy_view *pv, const float *y, const float *a,
+                             double *ent)
+{
+    double lp = 0.0, h = 0.0;
+    for (int d = 0; d < pv->act_dim; d++) {
+        float m_, sg, sr;
+        gaussian_row(pv, y, d, &m_, &sg, &sr);
+        lp += gauss_term(a[d], m_, sg);
+        h += 0.5f + LOG_SQRT_2PI + logf(sg);
+    }
+    if (ent)
+        *ent = h;
+    return lp;
+}
+
+/* The gradient of glp * log p(a) + gent * entropy for one row with respect
+ * to its actor outputs (dy: the mean and, state-dependent, the std head)
+ * and, state-independent, added to the std parameters' gstd. Shared by
+ * PPO's loss and maximum-likelihood pretraining (pretrain.c). */
+void fpo_gaussian_row_grad(const fpo_policy_view *pv, const float *y, const float *a, float glp,
+                           float gent, float *dy, float *gstd)
+{
+    int ad = pv->act_dim;
+    for (int d = 0; d < ad; d++) {
+        float m_, sg, sr;
+        gaussian_row(pv, y, d, &m_, &sg, &sr);
+        float diff = a[d] - m_;
+        float isg = 1.0f / sg;
+        dy[d] = glp * diff * isg * isg;
+        if (pv->std_mode != FPO_STD_FIXED) {
+            float dsigma = glp * (diff * diff * isg * isg * isg - isg) + gent * isg;
+            float ds = dsigma * fpo_sigmoid(sr);
+            if (pv->std_mode == FPO_STD_STATE_DEPENDENT)
+                dy[ad + d] = ds;
+            else
+                gstd[d] += ds;
+        }
+    }
+}
+
 static void ppo_loss(const fpo_objective *ob, const fpo_obj_batch *bt, const int *idx, int n,
                      const fpo_obj_mb *mb, const float *Y, float *l, float *dYw, float *gstd,
                      fpo_obj_acc *acc)
@@ -72,13 +114,8 @@ static void ppo_loss(const fpo_objective *ob, const fpo_obj_batch *bt, const int
         const float *y = Y + (size_t)r * (size_t)aout;
         float *dy = dYw + (size_t)r * (size_t)aout;
         const float *a = bt->act + i * (size_t)ad;
-        double lp = 0.0, ent = 0.0;
-        for (int d = 0; d < ad; d++) {
-            float m_, sg, sr;
-            gaussian_row(pv, y, d, &m_, &sg, &sr);
-            lp += gauss_term(a[d], m_, sg);
-            ent += 0.5f + LOG_SQRT_2PI + logf(sg);
-        }
+        double ent;
+        double lp = fpo_gaussian_row_logp(pv, y, a, &ent);
         float logr = (float)lp - bt->old[i];
         float rho = expf(logr);
         float slope;
@@ -89,21 +126,7 @@ static void ppo_loss(const fpo_objective *ob, const fpo_obj_batch *bt, const int
         /* dLoss/dlogp = -slope * rho / n; entropy term -coef * H / n. */
         float glp = -slope * rho * mb->inv_n;
         float gent = -c->entropy_coef * mb->inv_n;
-        for (int d = 0; d < ad; d++) {
-            float m_, sg, sr;
-            gaussian_row(pv, y, d, &m_, &sg, &sr);
-            float diff = a[d] - m_;
-            float isg = 1.0f / sg;
-            dy[d] = glp * diff * isg * isg;
-            if (pv->std_mode != FPO_STD_FIXED) {
-                float dsigma = glp * (diff * diff * isg * isg * isg - isg) + gent * isg;
-                float ds = dsigma * fpo_sigmoid(sr);
-                if (pv->std_mode == FPO_STD_STATE_DEPENDENT)
-                    dy[ad + d] = ds;
-                else
-                    gstd[d] += ds;
-            }
-        }
+        fpo_gaussian_row_grad(pv, y, a, glp, gent, dy, gstd);
     }
 }
 

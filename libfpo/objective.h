@@ -143,6 +143,16 @@ void fpo_flow_anchor_observe(fpo_objective *ob, double cfm_old);
 /* The anchor's coefficient in force (anchor_coef, or its adaptive share). */
 float fpo_flow_anchor_coef(const fpo_objective *ob);
 
+/* Gaussian policies (obj_ppo.c), shared by PPO's loss and maximum-likelihood
+ * pretraining (pretrain.c): one row's log-likelihood of action a under the
+ * Gaussian of actor outputs y (and its entropy into *ent when non-NULL), and
+ * the gradient of glp * log p + gent * entropy with respect to y (into dy)
+ * and, in state-independent mode, the std parameters (added to gstd). */
+double fpo_gaussian_row_logp(const fpo_policy_view *pv, const float *y, const float *a,
+                             double *ent);
+void fpo_gaussian_row_grad(const fpo_policy_view *pv, const float *y, const float *a, float glp,
+                           float gent, float *dy, float *gstd);
+
 /* Shared clipped-surrogate pieces (objective.c). */
 void fpo_obj_ratio_stat(fpo_obj_acc *acc, float rho, double log_ratio);
 

@@ -90,6 +90,7 @@ static const struct {
 int fpo_optimizer_key_count(void) { return FPO_OPT_KEY_COUNT; }
 
 void fpo_optimizer_set_lr_scale(fpo_optimizer *o, float scale) { o->lr_scale = scale; }
+void fpo_optimizer_set_critic_only(fpo_optimizer *o, int on) { o->critic_only = on != 0; }
 
 int fpo_optimizer_key_info(fpo_opt_key key, fpo_key_info *out)
 {

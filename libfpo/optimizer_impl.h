@@ -59,6 +59,7 @@ struct fpo_optimizer {
     size_t xb_cap;  /* its doubles */
     int64_t step;
     float lr_scale; /* the trainer's schedule: Adam runs at cfg.lr * lr_scale */
+    int critic_only; /* the trainer's critic warm-up: Adam steps the critic only */
     float *m, *v, *grad;
     float *bak_params, *bak_m, *bak_v;
     fpo_obsstats_snap bak_stats; /* observation statistics before the update */

@@ -384,7 +384,11 @@ void fpo_policy_view_of(fpo_policy *p, fpo_policy_view *out)
     out->std_mode = p->cfg.std_mode;
     out->init_std = p->cfg.init_std;
     out->min_std = p->cfg.min_std;
+    out->raw_clip = p->cfg.raw_clip;
 }
+
+fpo_errbuf *fpo_policy_err(fpo_policy *p) { return &p->err; }
+const fpo_mem *fpo_policy_mem(const fpo_policy *p) { return &p->mem; }
 
 float *fpo_policy_params(fpo_policy *p) { return p->params; }
 

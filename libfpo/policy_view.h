@@ -28,10 +28,15 @@ typedef struct fpo_policy_view {
     size_t n_params, std_off, n_std, critic_off;
     fpo_std_mode std_mode;
     float init_std, min_std;
+    float raw_clip; /* flow: the samplers' clamp of x_0 (0 = none) */
 } fpo_policy_view;
 
 /* Fill out with p's shapes and pointers (valid while p lives). */
 void fpo_policy_view_of(fpo_policy *p, fpo_policy_view *out);
+/* The policy's error message and allocator, for modules that fail or
+ * allocate on its behalf (pretrain.c). */
+fpo_errbuf *fpo_policy_err(fpo_policy *p);
+const struct fpo_mem *fpo_policy_mem(const fpo_policy *p);
 /* The parameter vector (n_params floats). */
 float *fpo_policy_params(fpo_policy *p);
 

@@ -245,6 +245,9 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if (c.guard_max_rollbacks < 1 || c.guard_max_rollbacks > 64)
         return fpo_fail(NULL, FPO_ERANGE, "guard_max_rollbacks must be in [1, 64] (0: default), "
                         "got %d", c.guard_max_rollbacks);
+    if (c.critic_warmup < 0 || c.critic_warmup > (1 << 30))
+        return fpo_fail(NULL, FPO_ERANGE, "critic_warmup must be in [0, 2^30] iterations, got %d",
+                        c.critic_warmup);
     /* Optimizer config first: it decides the algorithm. */
     fpo_optimizer_config oc;
     fpo_policy_config pc;
@@ -279,6 +282,7 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     t->cfg.sampler = NULL;
     t->cfg.optimizer = NULL;
     t->cfg.collective = NULL;
+    t->cfg.init_policy = NULL;
     t->coll = coll;
     t->xb = xb;
     t->t0 = fpo_now_seconds();
@@ -318,6 +322,8 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
         fp = fpo_fingerprint(fp, &sc.sde_noise, sizeof sc.sde_noise);
         fp = fpo_fingerprint(fp, &c.seed, sizeof c.seed);
         fp = fpo_optimizer_config_fingerprint(&oc, fp);
+        if (c.critic_warmup) /* only when set: older settings keep their fingerprint */
+            fp = fpo_fingerprint(fp, &c.critic_warmup, sizeof c.critic_warmup);
         if ((rc = fpo_coll_handshake(&t->coll, NULL, t->xb, c.num_envs, c.horizon, fp, &t->lay)))
             goto fail;
     }
@@ -325,6 +331,15 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if ((rc = fpo_policy_create(&t->policy, &pc))) {
         rc = with_context(rc, "policy");
         goto agree;
+    }
+    if (c.init_policy) {
+        if (!fpo_policy_same_shape(t->policy, c.init_policy)) {
+            rc = fpo_fail(NULL, FPO_EMISMATCH,
+                          "init_policy: its kind or network shapes differ from the policy the "
+                          "trainer's config makes");
+            goto agree;
+        }
+        fpo_policy_copy_state(t->policy, c.init_policy);
     }
     sc.max_batch = c.num_envs;
     sc.seed = sub_seed(c.seed, 3);
@@ -567,6 +582,7 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     if (!(lr_scale > 0.0f)) /* not reached: run stops at the target */
         lr_scale = 0.0f;
     fpo_optimizer_set_lr_scale(t->opt, lr_scale);
+    fpo_optimizer_set_critic_only(t->opt, t->iteration < t->cfg.critic_warmup);
     fpo_guard_begin(&t->guard, t->opt);
     rc = fpo_optimizer_update(t->opt, t->policy, t->buffer, &t->last_update);
     double t2 = fpo_now_seconds();

@@ -586,6 +586,11 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
                 roll_back(o, p, bak_step);
                 return rc;
             }
+            /* Critic warm-up: the actor's (and std's) gradient is dropped
+             * and only the critic's parameters take the step. */
+            size_t off = o->critic_only ? bt.pv.critic_off : 0;
+            if (off)
+                memset(o->grad, 0, off * sizeof(float));
             double gn = fpo_grad_norm(o->grad, np);
             /* Divergence guard: never apply a NaN step, nor one whose square
              * overflows float32 in Adam's second moment: v would become Inf
@@ -600,7 +605,8 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
             if (c->max_grad_norm > 0.0f && gn > c->max_grad_norm)
                 fpo_scale(o->grad, np, (float)(c->max_grad_norm / gn));
             o->step++;
-            fpo_adam_step(bt.pv.params, o->grad, o->m, o->v, np, &ac, o->step);
+            fpo_adam_step(bt.pv.params + off, o->grad + off, o->m + off, o->v + off, np - off,
+                          &ac, o->step);
             st.steps++;
             gn_sum += gn;
             tot[T_POLICY] += mbacc.policy_loss / n;

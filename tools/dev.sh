@@ -65,7 +65,7 @@ test)
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite release
-    echo "== a bounded libFuzzer run on the checkpoint parser (ASan + UBSan)"
+    echo "== bounded libFuzzer runs on the checkpoint and .npy parsers (ASan + UBSan)"
     bash fuzz/run.sh 30 "$PWD/build-fuzz"
     ;;
 *)

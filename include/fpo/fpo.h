@@ -3,7 +3,7 @@
  * Handles: fpo_policy (policy.h), fpo_sampler (sampler.h), fpo_buffer
  * (buffer.h), fpo_optimizer (optimizer.h), fpo_vecenv with the host
  * environment table (env.h), and fpo_trainer (trainer.h), the loop that
- * ties them together. Errors and allocators: common.h. Training across
+ * ties them together; pretraining on recorded data (pretrain.h). Errors and allocators: common.h. Training across
  * processes: collective.h (and fpo/mpi.h from libfpo_mpi). */
 #ifndef FPO_FPO_H
 #define FPO_FPO_H
@@ -18,5 +18,6 @@
 #include "fpo/env.h"
 #include "fpo/trainer.h"
 #include "fpo/export.h"
+#include "fpo/pretrain.h"
 
 #endif

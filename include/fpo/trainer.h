@@ -134,6 +134,21 @@ typedef struct fpo_trainer_config {
      * fpo_trainer_iterate called directly uses the unscaled rate. 0 = the
      * default. */
     fpo_lr_schedule lr_schedule;
+    /* Since 0.2.0. Start from this policy's parameters and observation
+     * statistics instead of the policy config's fresh initialization (a
+     * pretrained policy, fpo_policy_pretrain, or any saved one): it must
+     * have the kind and network shapes the trainer's policy config gives
+     * (FPO_EMISMATCH otherwise). Read at create only; the caller keeps it.
+     * Data-parallel ranks pass the same policy. NULL (default) = none. */
+    const fpo_policy *init_policy;
+    /* Since 0.2.0. Critic warm-up: the first critic_warmup iterations
+     * update only the value network (the actor and the Gaussian std
+     * parameters stay as they are; their gradient is computed, and the
+     * update statistics reported, as usual), so that fine-tuning a
+     * pretrained policy does not start from the advantages of an untrained
+     * critic (as DPPO fine-tunes). Counted in fpo_trainer iterations, also
+     * across fpo_trainer_save / restore. 0 (default) = none; [0, 2^30]. */
+    int critic_warmup;
 } fpo_trainer_config;
 
 /* Fill *cfg with the defaults, for a struct of size bytes (pass sizeof *cfg),

@@ -35,7 +35,7 @@ parameters are, and numpy inputs give numpy outputs.
 
 from . import _ffi
 from ._arrays import HAVE_NUMPY
-from ._core import (Env, EpisodeStats, KeyInfo, Optimizer, Policy, PolicyInfo, Progress,
+from ._core import (Env, EpisodeStats, KeyInfo, Optimizer, Policy, PolicyInfo, PretrainStats, Progress,
                     Record, Sampler, StepResult, Trainer, UpdateStats, VecEnv, optimizer_keys,
                     version, version_info, version_number)
 from ._errors import (CallbackError, DivergedError, FileError, FormatError, FpoError,

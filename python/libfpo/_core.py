@@ -51,11 +51,18 @@ class StepResult(Record):
     """VecEnv.step's result: obs, rewards, terminated, truncated, final_obs."""
 
 
+class PretrainStats(Record):
+    """fpo_pretrain_stats: epochs completed, stopped (by the progress callback),
+    n_train, n_val, steps, first_train_loss, train_loss, first_val_loss and
+    val_loss (NaN without a holdout)."""
+
+
 _RECORD_TYPES = {
     _ffi.fpo_policy_info: PolicyInfo,
     _ffi.fpo_update_stats: UpdateStats,
     _ffi.fpo_episode_stats: EpisodeStats,
     _ffi.fpo_progress: Progress,
+    _ffi.fpo_pretrain_stats: PretrainStats,
 }
 
 
@@ -157,7 +164,10 @@ def _settable(cls, exclude=()):
 _POLICY_OPTIONS = _settable(_ffi.fpo_policy_config)
 _SAMPLER_OPTIONS = _settable(_ffi.fpo_sampler_config)
 _OPTIMIZER_OPTIONS = _settable(_ffi.fpo_optimizer_config)
-_TRAINER_OPTIONS = frozenset(("num_envs", "horizon", "threads", "seed", "n_mc", "t_dist", "lr_schedule"))
+_TRAINER_OPTIONS = frozenset(("num_envs", "horizon", "threads", "seed", "n_mc", "t_dist", "lr_schedule",
+                              "critic_warmup"))
+_PRETRAIN_ENUMS = {"t_dist": "t_dist", "cfm_loss": "cfm_loss"}
+_PRETRAIN_OPTIONS = _settable(_ffi.fpo_pretrain_config, ("progress", "progress_user"))
 
 
 def policy_config(**options):
@@ -285,6 +295,19 @@ def _net(net):
     return _enum_value("net", net, "net")
 
 
+def _batch(x, dim, what):
+    """(CFloats, rows) of a batch of rows of ``dim`` floats: a 2-D array, a
+    list of rows, or a flat sequence of rows * dim numbers."""
+    r = rows(x)
+    flat = r[1] if r is not None else x
+    c = CFloats(flat, what)
+    if r is not None and (r[0] == 0 or c.n != r[0] * dim):
+        raise ValueError("%s must have rows of %d numbers" % (what, dim))
+    if c.n % dim:
+        raise ValueError("%s has %d numbers, not a multiple of %d" % (what, c.n, dim))
+    return c, c.n // dim
+
+
 class Policy(_Handle):
     """A flow or Gaussian policy with its value network (``fpo_policy``).
 
@@ -360,6 +383,48 @@ class Policy(_Handle):
         cfg.deterministic = 1 if deterministic else 0
         rc = lib.fpo_policy_export_c(self._handle, os.fsencode(path), ctypes.byref(cfg))
         _check_plain(rc, "fpo_policy_export_c", _last_errmsg(rc))
+
+    def pretrain(self, obs, act, progress=None, **options):
+        """Fit the actor to recorded rows (``fpo_policy_pretrain``): a flow
+        policy with the CFM loss FPO's ratio is built from, a Gaussian one by
+        maximum likelihood; minibatch Adam, the training rows' observation
+        statistics, a held-out share whose loss is reported per epoch.
+
+        ``obs``: n x obs_dim, ``act``: n x act_dim raw actions (what
+        ``Sampler.act(..., raw=True)`` and training store: before the squash),
+        as 2-D numpy arrays, lists of rows, or flat sequences. ``options`` are
+        fpo_pretrain_config fields: epochs, minibatch, lr, weight_decay,
+        max_grad_norm, holdout, seed, n_mc, t_dist ("grid", "uniform",
+        "beta"), cfm_loss ("eps", "u", "elbo"), update_obs_stats.
+        ``progress(epoch, train_loss, val_loss)`` is called after every epoch;
+        a truthy return stops (``stats.stopped``); an exception stops and is
+        re-raised. Returns :class:`PretrainStats`."""
+        info = self.info
+        cobs, n = _batch(obs, info.obs_dim, "obs")
+        cact, na = _batch(act, info.act_dim, "act")
+        if na != n:
+            raise ValueError("obs has %d rows, act %d" % (n, na))
+        cfg, _ = _ffi.config_init(_ffi.fpo_pretrain_config)
+        keep = _fill(cfg, options, _PRETRAIN_ENUMS, "pretrain", _PRETRAIN_OPTIONS)
+        error = []
+
+        def on_epoch(user, epoch, train, val):
+            try:
+                return 1 if progress(int(epoch), float(train), float(val)) else 0
+            except BaseException as exc:
+                error.append(exc)
+                return 1
+
+        fn = _ffi.PRETRAIN_PROGRESS_FN(on_epoch) if progress is not None else None
+        if fn is not None:
+            cfg.progress = fn
+        out = _ffi.new_out(_ffi.fpo_pretrain_stats)
+        rc = lib.fpo_policy_pretrain(self._handle, byref(cfg), cobs.ptr, cact.ptr, n, byref(out))
+        del keep, fn
+        if error:
+            raise error[0]
+        self._check(rc, "fpo_policy_pretrain")
+        return _record(out, PretrainStats)
 
     def to_bytes(self):
         """The checkpoint as bytes (same format as :meth:`save`)."""
@@ -930,7 +995,11 @@ class Trainer(_Handle):
             bounds and threads itself.  With algo="ppo" the policy kind
             defaults to "gaussian".
         progress: the default progress callback of :meth:`run`.
-        num_envs, horizon, threads, seed, n_mc, t_dist: fpo_trainer_config fields.
+        num_envs, horizon, threads, seed, n_mc, t_dist, lr_schedule, critic_warmup:
+            fpo_trainer_config fields.
+        init_policy: a :class:`Policy` to start from (e.g. after
+            :meth:`Policy.pretrain`); it must have the networks the policy
+            options give. Read at create only.
         obs_dim, act_dim, action_low, action_high: override what the env class says.
 
     Threads: keep ``threads=1`` (the default) with Python environments.
@@ -947,7 +1016,7 @@ class Trainer(_Handle):
 
     def __init__(self, env, *, algo="fpo", policy=None, sampler=None, optimizer=None,
                  progress=None, obs_dim=None, act_dim=None, action_low=None,
-                 action_high=None, **options):
+                 action_high=None, init_policy=None, **options):
         self._h = None
         self._bridge = _EnvBridge(env, obs_dim, act_dim, action_low, action_high)
         algo_v = _enum_value("algo", algo, "algo")
@@ -968,6 +1037,10 @@ class Trainer(_Handle):
         cfg.policy = ctypes.pointer(self._pcfg)
         cfg.optimizer = ctypes.pointer(self._ocfg)
         cfg.sampler = ctypes.pointer(self._scfg) if self._scfg is not None else None
+        if init_policy is not None:
+            if not isinstance(init_policy, Policy):
+                raise TypeError("init_policy must be a Policy")
+            cfg.init_policy = init_policy._handle
         # The callback is fixed at create; it dispatches to the callable of the
         # current run() call.
         self._progress_default = progress
@@ -1067,5 +1140,6 @@ class Trainer(_Handle):
 
 
 __all__ = ["Record", "PolicyInfo", "UpdateStats", "EpisodeStats", "Progress", "KeyInfo",
+           "PretrainStats",
            "StepResult", "version", "version_number", "version_info", "Policy", "Sampler",
            "Optimizer", "optimizer_keys", "Env", "VecEnv", "Trainer", "FpoError"]

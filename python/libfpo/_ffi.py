@@ -295,7 +295,43 @@ class fpo_trainer_config(Structure):
                 ("collective", c_void_p),
                 ("guard", c_int),
                 ("guard_max_rollbacks", c_int),
-                ("lr_schedule", c_int)]
+                ("lr_schedule", c_int),
+                ("init_policy", c_void_p),
+                ("critic_warmup", c_int)]
+
+
+# pretrain.h
+PRETRAIN_PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_int, c_double, c_double)
+
+
+class fpo_pretrain_config(Structure):
+    _fields_ = [("struct_size", c_size_t),
+                ("epochs", c_int),
+                ("minibatch", c_int),
+                ("lr", c_float),
+                ("weight_decay", c_float),
+                ("max_grad_norm", c_float),
+                ("holdout", c_float),
+                ("seed", c_uint64),
+                ("n_mc", c_int),
+                ("t_dist", c_int),
+                ("cfm_loss", c_int),
+                ("update_obs_stats", c_int),
+                ("progress", PRETRAIN_PROGRESS_FN),
+                ("progress_user", c_void_p)]
+
+
+class fpo_pretrain_stats(Structure):
+    _fields_ = [("struct_size", c_size_t),
+                ("epochs", c_int),
+                ("stopped", c_int),
+                ("n_train", c_int64),
+                ("n_val", c_int64),
+                ("steps", c_int64),
+                ("first_train_loss", c_double),
+                ("train_loss", c_double),
+                ("first_val_loss", c_double),
+                ("val_loss", c_double)]
 
 
 # ---- loading -----------------------------------------------------------------
@@ -434,6 +470,10 @@ _proto("fpo_trainer_optimizer", _H, _H)
 _proto("fpo_trainer_env_steps", c_int64, _H)
 _proto("fpo_trainer_save", c_int, _H, c_char_p)
 _proto("fpo_trainer_restore", c_int, _H, c_char_p)
+# pretrain.h
+_proto("fpo_pretrain_config_init_sized", c_int, c_void_p, c_size_t)
+_proto("fpo_policy_pretrain", c_int, _H, P(fpo_pretrain_config), FloatPtr, FloatPtr, c_int64,
+       P(fpo_pretrain_stats))
 del P
 
 # ---- config initialisation -----------------------------------------------------
@@ -449,6 +489,7 @@ _CONFIG_INITS = {
     fpo_vecenv_config: lib.fpo_vecenv_config_init_sized,
     fpo_trainer_config: lib.fpo_trainer_config_init_sized,
     fpo_export_config: lib.fpo_export_config_init_sized,
+    fpo_pretrain_config: lib.fpo_pretrain_config_init_sized,
 }
 
 

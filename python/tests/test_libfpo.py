@@ -192,7 +192,8 @@ class LayoutTest(unittest.TestCase):
         cases = [(_ffi.fpo_policy_config, ()), (_ffi.fpo_sampler_config, ()),
                  (_ffi.fpo_buffer_config, ()), (_ffi.fpo_optimizer_config, (0,)),
                  (_ffi.fpo_optimizer_config, (1,)), (_ffi.fpo_vecenv_config, ()),
-                 (_ffi.fpo_trainer_config, ())]
+                 (_ffi.fpo_trainer_config, ()), (_ffi.fpo_export_config, ()),
+                 (_ffi.fpo_pretrain_config, ())]
         for cls, args in cases:
             with self.subTest(cls.__name__):
                 cfg, size = _ffi.config_init(cls, *args)
@@ -794,6 +795,106 @@ class VecEnvTest(unittest.TestCase):
         st = venv.episode_stats()
         self.assertEqual((st.episodes, st.successes), (2, 1))
         self.assertEqual(libfpo.STEP_SUCCESS, 4)
+
+
+def linear_rows(n, seed=3):
+    """n rows of obs in [-1, 1]^2 and act = 0.8 obs_0 - 0.3 + noise."""
+    rng = random.Random(seed)
+    obs, act = [], []
+    for _ in range(n):
+        o = [rng.uniform(-1, 1), rng.uniform(-1, 1)]
+        obs.append(o)
+        act.append([0.8 * o[0] - 0.3 + 0.05 * rng.gauss(0, 1)])
+    return obs, act
+
+
+class PretrainTest(unittest.TestCase):
+    def test_flow_loss_falls_and_callback(self):
+        obs, act = linear_rows(400)
+        p = libfpo.Policy(2, 1, actor_hidden=[32, 32], seed=1)
+        seen = []
+        st = p.pretrain(obs, act, epochs=40, minibatch=32,
+                        progress=lambda e, tr, va: seen.append((e, tr, va)))
+        self.assertIsInstance(st, libfpo.PretrainStats)
+        self.assertEqual((st.epochs, st.stopped, st.n_train, st.n_val), (40, 0, 360, 40))
+        self.assertEqual([e for e, _, _ in seen], list(range(1, 41)))
+        self.assertEqual(seen[-1][2], st.val_loss)
+        self.assertLess(st.val_loss, 0.5 * st.first_val_loss)
+        self.assertEqual(p.info.obs_count, 360)
+        # flat input of the same rows: the same bits (deterministic for a seed)
+        q = libfpo.Policy(2, 1, actor_hidden=[32, 32], seed=1)
+        st2 = q.pretrain([x for r in obs for x in r], [x for r in act for x in r], epochs=40,
+                         minibatch=32)
+        self.assertEqual(st2.val_loss, st.val_loss)
+        self.assertEqual(p.get_params().tobytes(), q.get_params().tobytes())
+        # the callback stops, or raises through
+        r = libfpo.Policy(2, 1, seed=2)
+        self.assertEqual(r.pretrain(obs, act, epochs=9, progress=lambda e, *_: e == 2).stopped, 1)
+
+        def boom(*_):
+            raise KeyError("stop here")
+        with self.assertRaises(KeyError):
+            r.pretrain(obs, act, epochs=3, progress=boom)
+
+    def test_gaussian_and_options(self):
+        obs, act = linear_rows(600)
+        p = libfpo.Policy(2, 1, kind="gaussian", seed=1)
+        st = p.pretrain(obs, act, epochs=30, lr=3e-3, holdout=0.0, minibatch=100)
+        self.assertEqual(st.n_val, 0)
+        self.assertTrue(math.isnan(st.val_loss))
+        self.assertLess(st.train_loss, st.first_train_loss)
+        s = libfpo.Sampler(p, deterministic=True)
+        _, raw = s.act([0.5, 0.0], raw=True)
+        self.assertAlmostEqual(raw[0], 0.1, delta=0.15)
+        f = libfpo.Policy(2, 1, seed=1)
+        st = f.pretrain(obs, act, epochs=2, cfm_loss="elbo", t_dist="uniform", n_mc=4)
+        self.assertTrue(math.isfinite(st.val_loss))
+
+    def test_errors(self):
+        obs, act = linear_rows(50)
+        p = libfpo.Policy(2, 1, seed=1)
+        bad = [list(r) for r in obs]
+        bad[7][1] = float("nan")
+        with self.assertRaises(libfpo.NonFiniteError) as cm:
+            p.pretrain(bad, act, epochs=1)
+        self.assertIn("obs row 7, column 1", cm.exception.errmsg)
+        with self.assertRaises(libfpo.RangeError):
+            p.pretrain(obs, act, epochs=0)
+        with self.assertRaises(libfpo.RangeError):
+            p.pretrain(obs[:1], act[:1], epochs=1)
+        with self.assertRaises(ValueError):
+            p.pretrain(obs, act[:10], epochs=1)
+        with self.assertRaises(ValueError):
+            p.pretrain([1.0, 2.0, 3.0], act[:1])
+        with self.assertRaises(TypeError):
+            p.pretrain(obs, act, epoch=3)
+        with self.assertRaises(ValueError):
+            p.pretrain(obs, act, cfm_loss="nope")
+
+    def test_trainer_init_policy_and_critic_warmup(self):
+        obs = [[math.cos(a), math.sin(a), 0.0] for a in (0.1 * i for i in range(200))]
+        act = [[0.1 * o[1]] for o in obs]
+        p = libfpo.Policy(3, 1, seed=1, **SMALL_NETS)
+        p.pretrain(obs, act, epochs=2)
+        t = pendulum_trainer(num_envs=2, horizon=16, init_policy=p, critic_warmup=1)
+        self.assertEqual(t.policy.get_params().tobytes(), p.get_params().tobytes())
+        before = t.policy.get_params("actor").tobytes()
+        self.assertEqual(t.iterate().update.ratio_max, 1.0)  # critic only
+        self.assertEqual(t.policy.get_params("actor").tobytes(), before)
+        t.iterate()
+        self.assertNotEqual(t.policy.get_params("actor").tobytes(), before)
+        small = libfpo.Policy(3, 1, seed=1)
+        with self.assertRaises(libfpo.MismatchError):
+            pendulum_trainer(num_envs=2, horizon=16, init_policy=small)
+
+    @unittest.skipIf(numpy is None, "numpy is not installed")
+    def test_numpy_arrays(self):
+        obs, act = linear_rows(200)
+        p = libfpo.Policy(2, 1, seed=1)
+        q = libfpo.Policy(2, 1, seed=1)
+        a = p.pretrain(numpy.asarray(obs), numpy.asarray(act, dtype=numpy.float64), epochs=3)
+        b = q.pretrain(obs, act, epochs=3)
+        self.assertEqual(a.val_loss, b.val_loss)
 
 
 @unittest.skipIf(numpy is None, "numpy is not installed")
