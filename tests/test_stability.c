@@ -89,6 +89,7 @@ static setup make(fpo_ratio_mode mode, float bound_coef, float spike_clip)
     oc.bound_coef = bound_coef;
     oc.spike_clip = spike_clip;
     oc.anchor_coef = anchor_coef_;
+    oc.anchor_drift = 0.0f; /* the fixed anchor; the adaptive one has tests of its own */
     ck_assert_int_eq(fpo_optimizer_create(&s.o, s.p, s.b, &oc), FPO_OK);
     return s;
 }
@@ -373,7 +374,10 @@ START_TEST(adaptive_anchor_in_updates)
 
     fpo_optimizer_config oc;
     fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
-    ck_assert_float_eq(oc.anchor_drift, 0.0f);
+    ck_assert_float_eq(oc.anchor_drift, 1.2f); /* FPO's default: adaptive */
+    fpo_optimizer_config ppo;
+    fpo_optimizer_config_init(&ppo, FPO_ALGO_PPO);
+    ck_assert_float_eq(ppo.anchor_drift, 0.0f);
     s = make(FPO_RATIO_PER_SAMPLE, 0.0f, 4.0f);
     oc.minibatches = 1;
     oc.epochs = 1;
