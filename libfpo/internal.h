@@ -50,8 +50,9 @@ uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h);
  * the machine cannot hold before allocating anything. */
 double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc,
                                  int path_steps);
+/* path_steps: the recorded chains' steps (DPPO's record_path), 0 if none. */
 double fpo_sampler_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic, int obs_dim,
-                                  int act_dim, int max_batch);
+                                  int act_dim, int max_batch, int path_steps);
 /* batch: this process's transitions per update (num_envs x horizon). */
 double fpo_optimizer_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic,
                                     double n_params, int obs_dim, int n_mc, double batch,

@@ -83,13 +83,19 @@ static void sampler_free(fpo_sampler *s)
 }
 
 double fpo_sampler_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic, int obs_dim,
-                                  int act_dim, int max_batch)
+                                  int act_dim, int max_batch, int path_steps)
 {
-    /* The scratch of fpo_sampler_create, in its order. */
-    double B = max_batch, sa = 2.0 * B * actor->max_width, sc = 2.0 * B * critic->max_width;
-    return 4.0 * (B * actor->dims[0] + 2.0 * B * act_dim +
-                  2.0 * B * actor->dims[actor->n_layers] + B * obs_dim + (sa > sc ? sa : sc)) +
-           B * (double)sizeof(fpo_rng);
+    /* The blocks of fpo_sampler_create, in its order: the handle, the
+     * scratch, the per-row streams and (record_path) the chains of
+     * steps + 1 states; each block rounded up to FPO_ALIGN (alloc.c). */
+    double B = max_batch, sa = 2.0 * B * actor->max_width + 16.0,
+           sc = 2.0 * B * critic->max_width + 16.0;
+    double floats = B * actor->dims[0] + 2.0 * B * act_dim + 2.0 * B * actor->dims[actor->n_layers] +
+                    B * obs_dim + (sa > sc ? sa : sc);
+    if (path_steps > 0)
+        floats += B * ((double)path_steps + 1.0) * act_dim;
+    return (double)sizeof(fpo_sampler) + 4.0 * floats + B * (double)sizeof(fpo_rng) +
+           10.0 * FPO_ALIGN;
 }
 
 int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler_config *cfg)

@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "coll.h"
+#include "exchange.h"
 #include "guard.h"
 #include "internal.h"
 #include "serial.h"
@@ -177,7 +178,7 @@ static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *
     double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, tab->act_dim,
                                            n_mc, path);
     double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, tab->act_dim,
-                                            c->num_envs);
+                                            c->num_envs, path);
     double rest = 4.0 * np + 32.0 * od /* policy */ + fpo_guard_estimate_bytes(np, tab->obs_dim) +
                   fpo_vecenv_estimate_bytes(c->num_envs, tab->act_dim) +
                   N * (3.0 * od + 2.0 * ad + 2.0) * 4.0 /* the trainer's arrays */;
@@ -261,12 +262,9 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
     fpo_trainer *t = fpo_mem_calloc(&mem, 1, sizeof *t);
-    /* The exchange buffer (per rank: a status and six episode statistics)
-     * is allocated before the first collective call: failing here is a
+    /* The exchange buffer (exchange.h) is allocated before the first collective call: failing here is a
      * local failure (fpo/collective.h). */
-    size_t nxb = 7 * (size_t)coll.size + 8;
-    if (nxb < fpo_coll_scratch_doubles(&coll))
-        nxb = fpo_coll_scratch_doubles(&coll);
+    size_t nxb = fpo_xchg_trainer_doubles(&coll);
     double *xb = t ? fpo_mem_calloc(&mem, nxb, sizeof(double)) : NULL;
     if (!xb) {
         if (t)
@@ -318,7 +316,8 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
         fp = fpo_fingerprint(fp, &sc.sde_noise, sizeof sc.sde_noise);
         fp = fpo_fingerprint(fp, &c.seed, sizeof c.seed);
         fp = fpo_optimizer_config_fingerprint(&oc, fp);
-        if ((rc = fpo_coll_handshake(&t->coll, NULL, t->xb, c.num_envs, c.horizon, fp, &t->lay)))
+        if ((rc = fpo_xchg_trainer_handshake(&t->coll, t->xb, c.num_envs, c.horizon, fp,
+                                             &t->lay)))
             goto fail;
     }
     /* From here on a failure on one rank is agreed on at the end. */
@@ -398,9 +397,8 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
 agree:
     /* Every rank learns whether all succeeded, and that all start from the
      * same parameters. */
-    rc = fpo_coll_agree(&t->coll, NULL, t->xb, rc,
-                        rc ? 0u : fpo_policy_fingerprint(t->policy, FPO_FINGERPRINT_INIT),
-                        "fpo_trainer_create");
+    rc = fpo_xchg_trainer_agree(&t->coll, t->xb, rc,
+                                rc ? 0u : fpo_policy_fingerprint(t->policy, FPO_FINGERPRINT_INIT));
     if (rc)
         goto fail;
     t->need_reset = 1;
@@ -473,57 +471,6 @@ static int rollout(fpo_trainer *t)
     return FPO_OK;
 }
 
-/* After the rollout (rc: this rank's outcome, episode statistics taken):
- * one exchange in which every rank reports its outcome and its episode
- * statistics, merged in rank order into global ones. Returns rc, or
- * FPO_EREMOTE if another rank failed. Without a collective returns rc. */
-static int merge_rollouts(fpo_trainer *t, int rc)
-{
-    if (!fpo_coll_on(&t->coll))
-        return rc;
-    size_t P = (size_t)t->coll.size;
-    double *x = t->xb;
-    memset(x, 0, 7 * P * sizeof(double));
-    double *mine = x + 7 * (size_t)t->coll.rank;
-    const fpo_episode_stats *e = &t->last_episodes;
-    if (!rc && e->episodes > 0) {
-        mine[1] = (double)e->episodes;
-        mine[2] = e->mean_return * (double)e->episodes;
-        mine[3] = e->mean_length * (double)e->episodes;
-        mine[4] = e->min_return;
-        mine[5] = e->max_return;
-        mine[6] = (double)e->successes;
-    }
-    if ((rc = fpo_coll_sum_outcome(&t->coll, &t->err, x, 7 * P, 7, rc, "episode statistics",
-                                   "the rollout")))
-        return rc;
-    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY, succ = 0;
-    for (size_t q = 0; q < P; q++) {
-        const double *s = x + 7 * q;
-        if (s[1] > 0) {
-            n += s[1];
-            succ += s[6];
-            sum += s[2];
-            len += s[3];
-            lo = fmin(lo, s[4]);
-            hi = fmax(hi, s[5]);
-        }
-    }
-    fpo_episode_stats g;
-    memset(&g, 0, sizeof g);
-    g.struct_size = sizeof g;
-    g.episodes = (int64_t)n;
-    g.successes = (int64_t)succ;
-    if (n > 0) {
-        g.mean_return = sum / n;
-        g.mean_length = len / n;
-        g.min_return = lo;
-        g.max_return = hi;
-    }
-    t->last_episodes = g;
-    return FPO_OK;
-}
-
 int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
 {
     if (!t)
@@ -556,7 +503,7 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     /* All ranks learn whether every rollout succeeded (and the episode
      * statistics of all). On failure the iteration's data is discarded
      * everywhere. */
-    rc = merge_rollouts(t, rc);
+    rc = fpo_xchg_episode_stats(&t->coll, &t->err, t->xb, rc, &t->last_episodes);
     if (rc)
         return rc;
     double t1 = fpo_now_seconds();
@@ -623,13 +570,9 @@ int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
             stop = t->cfg.progress(t->cfg.progress_user, &pr);
             t->in_progress = 0;
         }
-        if (fpo_coll_on(&t->coll)) {
-            /* Stop everywhere if any rank's callback asks to. */
-            t->xb[0] = stop ? 1.0 : 0.0;
-            if ((rc = fpo_coll_sum_f64(&t->coll, &t->err, t->xb, 1, "stop request")))
-                return rc;
-            stop = t->xb[0] != 0.0;
-        }
+        /* Stop everywhere if any rank's callback asks to. */
+        if ((rc = fpo_xchg_stop_request(&t->coll, &t->err, t->xb, &stop)))
+            return rc;
         if (stop)
             break;
     }
