@@ -134,8 +134,8 @@ int fpo_xchg_end(fpo_optimizer *o, uint32_t fp, int diverged, double *ratio_max,
 
 /* ---- the trainer's exchanges (exchange.h) ---------------------------------- */
 
-/* Per rank in the episode exchange: a status and six statistics. */
-#define XCHG_EP_STRIDE 7
+/* Per rank in the episode exchange: a status, six statistics, the steps. */
+#define XCHG_EP_STRIDE 8
 
 size_t fpo_xchg_trainer_doubles(const fpo_coll *c)
 {
@@ -157,7 +157,7 @@ int fpo_xchg_trainer_agree(const fpo_coll *c, double *xb, int local_rc, uint32_t
 }
 
 int fpo_xchg_episode_stats(const fpo_coll *c, fpo_errbuf *err, double *xb, int rc,
-                           fpo_episode_stats *ep)
+                           fpo_episode_stats *ep, int64_t *env_steps)
 {
     if (!fpo_coll_on(c))
         return rc;
@@ -174,12 +174,14 @@ int fpo_xchg_episode_stats(const fpo_coll *c, fpo_errbuf *err, double *xb, int r
         mine[5] = e->max_return;
         mine[6] = (double)e->successes;
     }
+    mine[7] = (double)*env_steps; /* exact: below 2^53 */
     if ((rc = fpo_coll_sum_outcome(c, err, x, XCHG_EP_STRIDE * P, XCHG_EP_STRIDE, rc,
                                    "episode statistics", "the rollout")))
         return rc;
-    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY, succ = 0;
+    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY, succ = 0, steps = 0;
     for (size_t q = 0; q < P; q++) {
         const double *s = x + XCHG_EP_STRIDE * q;
+        steps += s[7];
         if (s[1] > 0) {
             n += s[1];
             succ += s[6];
@@ -201,6 +203,7 @@ int fpo_xchg_episode_stats(const fpo_coll *c, fpo_errbuf *err, double *xb, int r
         g.max_return = hi;
     }
     *ep = g;
+    *env_steps = (int64_t)steps;
     return FPO_OK;
 }
 

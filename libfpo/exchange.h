@@ -14,8 +14,9 @@
 #include "fpo/trainer.h"
 #include "coll.h"
 
-/* Doubles of exchange buffer the trainer's exchanges need: per rank a status
- * and six episode statistics, and the handshake's and agreement's scratch. */
+/* Doubles of exchange buffer the trainer's exchanges need: per rank a status,
+ * six episode statistics and its environment steps; the handshake's and the
+ * agreement's scratch. */
 size_t fpo_xchg_trainer_doubles(const fpo_coll *c);
 
 /* fpo_trainer_create: the handshake (every rank's num_envs, horizon and
@@ -27,12 +28,13 @@ int fpo_xchg_trainer_handshake(const fpo_coll *c, double *xb, int num_envs, int 
                                uint32_t fingerprint, fpo_layout *out);
 int fpo_xchg_trainer_agree(const fpo_coll *c, double *xb, int local_rc, uint32_t fingerprint);
 
-/* After a rollout: every rank's outcome (local_rc) and episode statistics
- * in one exchange; *ep (this rank's, taken from the environments) becomes
- * the statistics of all ranks, merged in rank order. Returns local_rc, or
- * FPO_EREMOTE if another rank failed, or FPO_ECALLBACK. */
+/* After a rollout: every rank's outcome (local_rc), episode statistics and
+ * environment steps in one exchange; *ep (this rank's, taken from the
+ * environments) becomes the statistics of all ranks, merged in rank order,
+ * and *env_steps the sum over ranks. Returns local_rc, or FPO_EREMOTE if
+ * another rank failed, or FPO_ECALLBACK. */
 int fpo_xchg_episode_stats(const fpo_coll *c, fpo_errbuf *err, double *xb, int local_rc,
-                           fpo_episode_stats *ep);
+                           fpo_episode_stats *ep, int64_t *env_steps);
 
 /* fpo_trainer_run: *stop becomes 1 on every rank if any rank's progress
  * callback asked to stop. */

@@ -33,8 +33,15 @@ struct fpo_trainer {
     fpo_layout lay;
     double *xb;     /* exchange buffer for the collective sums */
     int N, od, ad;
-    float *obs, *next_obs, *act, *raw, *rew, *final_obs;
-    unsigned *flags;
+    int H; /* actions per policy query (fpo_policy_config.chunk) */
+    float *obs, *next_obs, *act, *raw, *rew, *final_obs; /* act, raw: [N x H x ad] */
+    unsigned *flags; /* each env's flags of the last transition (chunk) */
+    /* Action chunks (H > 1 only): per env, the chunk's discounted reward,
+     * gamma^(steps taken), the flags of the step in progress, the steps
+     * taken and whether the chunk goes on. */
+    float *crew, *cdisc;
+    unsigned *sflags;
+    unsigned char *ksteps, *active;
     int need_reset;
     int64_t iteration, env_steps;
     double t0;
@@ -86,6 +93,11 @@ static void trainer_free(fpo_trainer *t)
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         fpo_mem_free(&m, arrays[i]);
     fpo_mem_free(&m, t->flags);
+    fpo_mem_free(&m, t->crew);
+    fpo_mem_free(&m, t->cdisc);
+    fpo_mem_free(&m, t->sflags);
+    fpo_mem_free(&m, t->ksteps);
+    fpo_mem_free(&m, t->active);
     fpo_mem_free(&m, t->xb);
     fpo_mem_free(&m, t);
 }
@@ -158,8 +170,11 @@ static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *
     fpo_mlp actor, critic;
     int emb;
     size_t n_std;
-    if (fpo_policy_shapes(pc, &actor, &critic, &emb, &n_std) != FPO_OK)
+    if (pc->chunk < 0 || pc->chunk > FPO_MAX_CHUNK ||
+        fpo_policy_shapes(pc, &actor, &critic, &emb, &n_std) != FPO_OK)
         return FPO_OK;
+    /* The buffer and the sampler hold whole chunks; the environments one action. */
+    int cd = fpo_policy_chunk_dim(pc), H = fpo_policy_chunk_of(pc);
     int n_mc = oc->algo == FPO_ALGO_FPO ? c->n_mc : 0;
     /* DPPO: the stored chains and K actor rows per transition. */
     int path = 0;
@@ -171,17 +186,17 @@ static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *
             path = sc.steps;
     }
     double np = fpo_mlp_params_estimate(&actor) + fpo_mlp_params_estimate(&critic) + (double)n_std;
-    double od = tab->obs_dim, ad = tab->act_dim, N = c->num_envs;
+    double od = tab->obs_dim, N = c->num_envs;
     double opt = fpo_optimizer_estimate_bytes(&actor, &critic, np, tab->obs_dim,
                                               path ? path : n_mc, (double)batch,
                                               oc->minibatches, c->threads);
-    double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, tab->act_dim,
-                                           n_mc, path);
-    double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, tab->act_dim,
-                                            c->num_envs, path);
+    double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, cd, n_mc, path) +
+                 (H > 1 ? (double)batch : 0.0) /* the chunks' step counts */;
+    double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, cd, c->num_envs, path);
     double rest = 4.0 * np + 32.0 * od /* policy */ + fpo_guard_estimate_bytes(np, tab->obs_dim) +
                   fpo_vecenv_estimate_bytes(c->num_envs, tab->act_dim) +
-                  N * (3.0 * od + 2.0 * ad + 2.0) * 4.0 /* the trainer's arrays */;
+                  N * (3.0 * od + 2.0 * cd + 2.0) * 4.0 /* the trainer's arrays */ +
+                  (H > 1 ? N * 14.0 : 0.0) /* and its chunk arrays */;
     double total = opt + buf + smp + rest, have = physical_memory_bytes();
     if (have > 0 && total > have)
         return fpo_fail(NULL, FPO_ENOMEM,
@@ -348,14 +363,15 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     bc.num_envs = c.num_envs;
     bc.horizon = c.horizon;
     bc.obs_dim = tab->obs_dim;
-    bc.act_dim = tab->act_dim;
+    bc.act_dim = fpo_policy_chunk_dim(&pc); /* the whole chunk */
     bc.n_mc = oc.algo == FPO_ALGO_FPO ? c.n_mc : 0;
     bc.t_dist = c.t_dist;
     bc.path_steps = t->record_path ? sc.steps : 0;
     bc.seed = sub_seed(c.seed, 4);
     bc.allocator = c.allocator;
     bc.env_offset = t->lay.env_offset;
-    if ((rc = fpo_buffer_create(&t->buffer, &bc))) {
+    if ((rc = fpo_buffer_create(&t->buffer, &bc)) ||
+        (pc.chunk > 1 && (rc = fpo_buffer_enable_chunks(t->buffer)))) {
         rc = with_context(rc, "buffer");
         goto agree;
     }
@@ -381,7 +397,8 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     t->N = c.num_envs;
     t->od = tab->obs_dim;
     t->ad = tab->act_dim;
-    size_t N = (size_t)t->N, od = (size_t)t->od, ad = (size_t)t->ad;
+    t->H = fpo_policy_chunk_of(&pc);
+    size_t N = (size_t)t->N, od = (size_t)t->od, ad = (size_t)t->ad * (size_t)t->H;
     t->obs = fpo_mem_calloc(&mem, N * od, sizeof(float));
     t->next_obs = fpo_mem_calloc(&mem, N * od, sizeof(float));
     t->final_obs = fpo_mem_calloc(&mem, N * od, sizeof(float));
@@ -389,7 +406,15 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     t->raw = fpo_mem_calloc(&mem, N * ad, sizeof(float));
     t->rew = fpo_mem_calloc(&mem, N, sizeof(float));
     t->flags = fpo_mem_calloc(&mem, N, sizeof(unsigned));
-    if (!t->obs || !t->next_obs || !t->final_obs || !t->act || !t->raw || !t->rew || !t->flags)
+    if (t->H > 1) {
+        t->crew = fpo_mem_calloc(&mem, N, sizeof(float));
+        t->cdisc = fpo_mem_calloc(&mem, N, sizeof(float));
+        t->sflags = fpo_mem_calloc(&mem, N, sizeof(unsigned));
+        t->ksteps = fpo_mem_calloc(&mem, N, 1);
+        t->active = fpo_mem_calloc(&mem, N, 1);
+    }
+    if (!t->obs || !t->next_obs || !t->final_obs || !t->act || !t->raw || !t->rew || !t->flags ||
+        (t->H > 1 && (!t->crew || !t->cdisc || !t->sflags || !t->ksteps || !t->active)))
         rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating trainer arrays");
     else if (fpo_guard_init(&t->guard, &mem, c.guard != -1, c.guard_max_rollbacks, t->policy,
                             t->opt))
@@ -439,7 +464,49 @@ fpo_optimizer *fpo_trainer_optimizer(fpo_trainer *t)
 }
 int64_t fpo_trainer_env_steps(const fpo_trainer *t) { return t ? t->env_steps : FPO_NULL_ARG("t"); }
 
-static int rollout(fpo_trainer *t)
+/* Action chunks: step every environment through the H actions of its
+ * chunk (one env step each; an environment whose episode ends stops there,
+ * its chunk cut short), summing r_0 + gamma r_1 + ... into t->crew; t->flags
+ * get the ending step's flags, t->ksteps the steps taken. Adds the steps
+ * taken to *steps. */
+static int step_chunk(fpo_trainer *t, float gamma, int64_t *steps)
+{
+    int N = t->N, H = t->H, ad = t->ad;
+    for (int e = 0; e < N; e++) {
+        t->crew[e] = 0.0f;
+        t->cdisc[e] = 1.0f;
+        t->flags[e] = 0;
+        t->ksteps[e] = 0;
+        t->active[e] = 1;
+    }
+    for (int j = 0; j < H; j++) {
+        int rc = fpo_vecenv_step_chunk(t->env, t->act + (size_t)j * (size_t)ad,
+                                       (size_t)H * (size_t)ad, t->active, t->next_obs, t->rew,
+                                       t->sflags, t->final_obs);
+        if (rc)
+            return rc;
+        int left = 0;
+        for (int e = 0; e < N; e++) {
+            if (!t->active[e])
+                continue;
+            t->crew[e] += t->cdisc[e] * t->rew[e];
+            t->cdisc[e] *= gamma;
+            t->ksteps[e]++;
+            (*steps)++;
+            /* the success bit of any step (statistics only), the end of the episode */
+            t->flags[e] |= t->sflags[e];
+            if (t->sflags[e] & FPO_STEP_ENDED_)
+                t->active[e] = 0;
+            else
+                left = 1;
+        }
+        if (!left)
+            break;
+    }
+    return FPO_OK;
+}
+
+static int rollout(fpo_trainer *t, int64_t *steps)
 {
     int rc;
     if (t->need_reset) {
@@ -449,13 +516,28 @@ static int rollout(fpo_trainer *t)
     }
     fpo_buffer_clear(t->buffer);
     size_t bytes = (size_t)t->N * (size_t)t->od * sizeof(float);
+    /* The discount within a chunk is the optimizer's (a tunable: read per rollout). */
+    double gamma = 1.0;
+    if (t->H > 1)
+        fpo_optimizer_get(t->opt, FPO_OPT_GAMMA, &gamma);
     for (int h = 0; h < t->cfg.horizon; h++) {
         if ((rc = fpo_sampler_act(t->sampler, t->policy, t->obs, t->N, t->act, t->raw)))
             return fpo_fail(&t->err, rc, "sampler: %s", fpo_sampler_errmsg(t->sampler));
-        if ((rc = fpo_vecenv_step(t->env, t->act, t->next_obs, t->rew, t->flags, t->final_obs)))
-            return fpo_fail(&t->err, rc, "environment: %s", fpo_vecenv_errmsg(t->env));
-        if ((rc = fpo_buffer_add(t->buffer, t->obs, t->raw, t->rew, t->flags, t->final_obs)))
-            return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        if (t->H > 1) {
+            if ((rc = step_chunk(t, (float)gamma, steps)))
+                return fpo_fail(&t->err, rc, "environment: %s", fpo_vecenv_errmsg(t->env));
+            if ((rc = fpo_buffer_add(t->buffer, t->obs, t->raw, t->crew, t->flags,
+                                     t->final_obs)) ||
+                (rc = fpo_buffer_set_chunk_steps(t->buffer, t->ksteps)))
+                return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        } else {
+            if ((rc = fpo_vecenv_step(t->env, t->act, t->next_obs, t->rew, t->flags,
+                                      t->final_obs)))
+                return fpo_fail(&t->err, rc, "environment: %s", fpo_vecenv_errmsg(t->env));
+            *steps += t->N;
+            if ((rc = fpo_buffer_add(t->buffer, t->obs, t->raw, t->rew, t->flags, t->final_obs)))
+                return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        }
         if (t->record_path) {
             /* DPPO: the denoising chains behind these actions. */
             const float *path;
@@ -496,14 +578,15 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     pr.episodes = &t->last_episodes;
 
     double t0 = fpo_now_seconds();
-    int rc = rollout(t);
+    int64_t steps = 0; /* environment steps of this rank, then of all ranks */
+    int rc = rollout(t, &steps);
     if (rc) /* the environments restart next time */
         t->need_reset = 1;
     fpo_vecenv_take_episode_stats(t->env, &t->last_episodes);
     /* All ranks learn whether every rollout succeeded (and the episode
      * statistics of all). On failure the iteration's data is discarded
      * everywhere. */
-    rc = fpo_xchg_episode_stats(&t->coll, &t->err, t->xb, rc, &t->last_episodes);
+    rc = fpo_xchg_episode_stats(&t->coll, &t->err, t->xb, rc, &t->last_episodes, &steps);
     if (rc)
         return rc;
     double t1 = fpo_now_seconds();
@@ -520,7 +603,7 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     if (rc)
         return fpo_fail(&t->err, rc, "update: %s", fpo_optimizer_errmsg(t->opt));
     t->iteration++;
-    t->env_steps += (int64_t)t->lay.global_envs * t->cfg.horizon;
+    t->env_steps += steps; /* global_envs x horizon x chunk, less chunks cut short */
     /* The statistics are global on every rank, so is the guard's verdict. */
     rc = fpo_guard_judge(&t->guard, t->policy, t->opt, &t->last_update, t->iteration, &t->err);
     t->last_update.rollbacks = t->guard.rollbacks;
@@ -745,6 +828,18 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
         goto out;
     }
     r.pos += (size_t)npol;
+    fpo_policy_config saved_pc, my_pc;
+    fpo_policy_config_init(&saved_pc);
+    fpo_policy_config_init(&my_pc);
+    fpo_policy_get_config(pol, &saved_pc);
+    fpo_policy_get_config(t->policy, &my_pc);
+    if (saved_pc.chunk != my_pc.chunk || saved_pc.act_dim != my_pc.act_dim) {
+        rc = fpo_fail(&t->err, FPO_EMISMATCH,
+                      "%s holds a policy of %lld actions of %d per query, this trainer's has "
+                      "%lld of %d", path, (long long)saved_pc.chunk, saved_pc.act_dim,
+                      (long long)my_pc.chunk, my_pc.act_dim);
+        goto out;
+    }
     if (!fpo_policy_same_shape(pol, t->policy)) {
         rc = fpo_fail(&t->err, FPO_EMISMATCH,
                       "%s holds a policy of another shape than this trainer's", path);
