@@ -43,6 +43,8 @@ fpo_rng *fpo_buffer_rng(fpo_buffer *b);
 int fpo_vecenv_step_chunk(fpo_vecenv *v, const float *actions, size_t stride,
                           const unsigned char *active, float *obs, float *rewards, unsigned *flags,
                           float *final_obs);
+/* The trainer's rollout buffer (white-box tests read a rollout through it). */
+fpo_buffer *fpo_trainer_buffer(fpo_trainer *t);
 /* Per-instance episode counters (episode seeds derive from them). */
 uint64_t *fpo_vecenv_episode_counters(fpo_vecenv *v, int *n);
 /* Copy parameters and observation statistics of src into dst (same shape). */

@@ -462,6 +462,7 @@ fpo_optimizer *fpo_trainer_optimizer(fpo_trainer *t)
     }
     return t->opt;
 }
+fpo_buffer *fpo_trainer_buffer(fpo_trainer *t) { return t->buffer; }
 int64_t fpo_trainer_env_steps(const fpo_trainer *t) { return t ? t->env_steps : FPO_NULL_ARG("t"); }
 
 /* Action chunks: step every environment through the H actions of its
