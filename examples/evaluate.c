@@ -23,12 +23,18 @@ int evaluate_policy(const task_info *task, void *user, const fpo_policy *p,
     fpo_sampler_config sc = *sc_in;
     sc.max_batch = n;
     sc.seed = seed ^ 0x5eedull;
-    float *obs = calloc((size_t)n * od, sizeof(float)), *act = calloc((size_t)n * ad, sizeof(float));
+    /* A policy with action chunks gives H actions per query, run open loop. */
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    int H = fpo_policy_get_config(p, &pc) == FPO_OK && pc.chunk > 1 ? (int)pc.chunk : 1;
+    float *obs = calloc((size_t)n * od, sizeof(float)),
+          *act = calloc((size_t)n * (size_t)H * ad, sizeof(float)),
+          *act1 = calloc((size_t)n * ad, sizeof(float));
     float *rew = calloc((size_t)n, sizeof(float));
     unsigned *fl = calloc((size_t)n, sizeof(unsigned));
     double *ret = calloc((size_t)n, sizeof(double)), *len = calloc((size_t)n, sizeof(double));
     char *done = calloc((size_t)n, 1), *succ = calloc((size_t)n, 1);
-    if (!obs || !act || !rew || !fl || !ret || !len || !done || !succ) {
+    if (!obs || !act || !act1 || !rew || !fl || !ret || !len || !done || !succ) {
         rc = FPO_ENOMEM;
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -50,19 +56,28 @@ int evaluate_policy(const task_info *task, void *user, const fpo_policy *p,
             snprintf(err, errlen, "%s", fpo_sampler_errmsg(s));
             goto out;
         }
-        if ((rc = fpo_vecenv_step(v, act, obs, rew, fl, NULL))) {
-            snprintf(err, errlen, "%s", fpo_vecenv_errmsg(v));
-            goto out;
-        }
-        for (int i = 0; i < n; i++) {
-            if (done[i])
-                continue;
-            ret[i] += rew[i];
-            len[i] += 1;
-            succ[i] |= (fl[i] & FPO_STEP_SUCCESS) != 0;
-            if (fl[i] & (FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED)) {
-                done[i] = 1;
-                left--;
+        for (int j = 0; j < H && left > 0; j++) {
+            const float *a = act;
+            if (H > 1) { /* action j of every environment's chunk */
+                for (int i = 0; i < n; i++)
+                    memcpy(act1 + (size_t)i * ad, act + ((size_t)i * H + j) * ad,
+                           (size_t)ad * sizeof(float));
+                a = act1;
+            }
+            if ((rc = fpo_vecenv_step(v, a, obs, rew, fl, NULL))) {
+                snprintf(err, errlen, "%s", fpo_vecenv_errmsg(v));
+                goto out;
+            }
+            for (int i = 0; i < n; i++) {
+                if (done[i])
+                    continue;
+                ret[i] += rew[i];
+                len[i] += 1;
+                succ[i] |= (fl[i] & FPO_STEP_SUCCESS) != 0;
+                if (fl[i] & (FPO_STEP_TERMINATED | FPO_STEP_TRUNCATED)) {
+                    done[i] = 1;
+                    left--;
+                }
             }
         }
     }
@@ -83,6 +98,7 @@ out:
     fpo_vecenv_destroy(v);
     free(obs);
     free(act);
+    free(act1);
     free(rew);
     free(fl);
     free(ret);

@@ -52,6 +52,7 @@ typedef struct opts {
     int actor_layers, actor_hidden, critic_layers, critic_hidden;
     int keep_best, no_guard;
     int lr_schedule; /* 0: the library's default */
+    int chunk;       /* actions per policy query; 0: the library's (1) */
     long long eval_every; /* --keep-best: env steps between evaluations; 0 = steps / 20 */
     int checkpoint_every; /* iterations between trainer checkpoints; 0 = none */
     const char *resume;   /* continue the run in this directory */
@@ -168,6 +169,9 @@ static void usage(FILE *f)
             "  --actor L:W --critic L:W  hidden layers and width\n"
             "  --time-emb sin|raw    flow time features: 8 sinusoids or t itself (default: the task's)\n"
             "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off; default 3)\n"
+            "  --chunk H             action chunks: the policy emits H actions per query (1..64,\n"
+            "                        default 1); the environments step H times per query and\n"
+            "                        --horizon counts queries, --steps environment steps\n"
             "  --squash tanh|clip    how the unbounded action is brought into the bounds\n"
             "                        (default tanh)\n"
             "  --init-std X          PPO: the Gaussian's std at initialization (default: the\n"
@@ -893,7 +897,7 @@ static int save_outputs(const opts *op, const task_info *task, void *user, fpo_t
 enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_MB, O_LR,
        O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
        O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
-       O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
+       O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_CHUNK, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
        O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CKPT, O_RESUME,
        O_CONFIG, O_LRSCHED, O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF, O_RECORD,
        O_RECNOISE, O_PRETRAIN, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE };
@@ -909,7 +913,7 @@ static const struct option long_opts[] = {
     {"sampler-steps", 1, 0, O_SSTEPS}, {"sde-noise", 1, 0, O_SDE}, {"actor", 1, 0, O_ACTOR},
     {"critic", 1, 0, O_CRITIC}, {"eval", 1, 0, O_EVAL}, {"eval-episodes", 1, 0, O_EVALEP},
     {"model-dir", 1, 0, O_MDIR}, {"quiet", 0, 0, O_QUIET}, {"list", 0, 0, O_LIST},
-    {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {"no-aspo", 0, 0, O_NOASPO},
+    {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {"chunk", 1, 0, O_CHUNK}, {"no-aspo", 0, 0, O_NOASPO},
     {"time-emb", 1, 0, O_TEMB}, {"keep-best", 0, 0, O_KEEPBEST},
     {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
     {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
@@ -1003,6 +1007,7 @@ static int apply_option(opts *o, int c, const char *arg)
     case O_SSTEPS: if (num_int("sampler-steps", arg, 1, &o->sampler_steps)) return 2; break;
     case O_SDE: if (num_f("sde-noise", arg, &o->sde_noise)) return 2; break;
     case O_RAWCLIP: if (num_f("raw-clip", arg, &o->raw_clip)) return 2; break;
+    case O_CHUNK: if (num_int("chunk", arg, 1, &o->chunk)) return 2; break;
     case O_SQUASH:
         if ((o->squash = choice("squash", arg, squashes, 2)) < 0)
             return 2;
@@ -1264,6 +1269,7 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
             pc->actor_layers, pc->actor_layers > 0 ? pc->actor_hidden[0] : 1, pc->critic_layers,
             pc->critic_layers > 0 ? pc->critic_hidden[0] : 1, time_embs[pc->time_embedding],
             FS(13, pc->raw_clip));
+    fprintf(f, "chunk = %lld\n", (long long)(pc->chunk > 0 ? pc->chunk : 1));
     fprintf(f, "squash = %s\nno-obs-norm = %s\n", squashes[pc->squash != FPO_SQUASH_TANH],
             tf[!pc->normalize_obs]);
     if (pc->actor_activation == pc->critic_activation)
@@ -1435,6 +1441,8 @@ static int train_main(int argc, char **argv)
     }
     if (!isnan(o.raw_clip))
         pc.raw_clip = o.raw_clip;
+    if (o.chunk > 0)
+        pc.chunk = o.chunk;
     if (o.squash >= 0)
         pc.squash = (fpo_squash)o.squash;
     if (o.activation >= 0)

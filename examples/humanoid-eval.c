@@ -434,6 +434,15 @@ int main(int argc, char **argv)
         fpo_policy_destroy(p);
         return 1;
     }
+    fpo_policy_config pcfg;
+    fpo_policy_config_init(&pcfg);
+    fpo_policy_get_config(p, &pcfg);
+    if (pcfg.chunk > 1) {
+        fprintf(stderr, PROG ": %s emits action chunks (%lld actions per query), which this "
+                        "program does not evaluate\n", o.policy, (long long)pcfg.chunk);
+        fpo_policy_destroy(p);
+        return 1;
+    }
     const task_info *task = task_find("humanoid-root-goal");
     if (!task) {
         fprintf(stderr, PROG ": this build has no humanoid-root-goal task\n");

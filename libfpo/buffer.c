@@ -45,6 +45,7 @@ static void buffer_free(fpo_buffer *b)
     fpo_mem_free(&m, b->pair_t);
     fpo_mem_free(&m, b->pair_eps);
     fpo_mem_free(&m, b->path);
+    fpo_mem_free(&m, b->ksteps);
     fpo_mem_free(&m, b);
 }
 
@@ -161,6 +162,27 @@ int fpo_buffer_add_path(fpo_buffer *b, const float *path)
     return FPO_OK;
 }
 
+int fpo_buffer_enable_chunks(fpo_buffer *b)
+{
+    if (!b->ksteps && !(b->ksteps = fpo_mem_calloc(&b->mem, b->cap, 1)))
+        return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the buffer's chunk lengths");
+    return FPO_OK;
+}
+
+int fpo_buffer_set_chunk_steps(fpo_buffer *b, const unsigned char *k)
+{
+    if (!b->ksteps || b->steps < 1)
+        return fpo_fail(&b->err, FPO_ESTATE, "chunk lengths belong after each fpo_buffer_add of "
+                        "a buffer with fpo_buffer_enable_chunks");
+    size_t N = (size_t)b->cfg.num_envs;
+    for (size_t e = 0; e < N; e++)
+        if (k[e] < 1 || k[e] > FPO_MAX_CHUNK)
+            return fpo_fail(&b->err, FPO_ERANGE, "chunk length %u of env %zu is not in [1, %d]",
+                            k[e], e, FPO_MAX_CHUNK);
+    memcpy(b->ksteps + (size_t)(b->steps - 1) * N, k, N);
+    return FPO_OK;
+}
+
 static float draw_t(const fpo_buffer *b, fpo_rng *rng)
 {
     return fpo_flow_draw_t(&b->pairs, rng);
@@ -268,9 +290,45 @@ int fpo_buffer_get_view(const fpo_buffer *b, fpo_buffer_view *out)
     return fpo_struct_out(NULL, FPO_S_BUFFER_VIEW, out, &v, sizeof v);
 }
 
-int fpo_gae(float *adv, float *ret, const float *rewards, const unsigned *flags,
-            const float *values, const float *final_values, const float *last_values, int steps,
-            int num_envs, float gamma, float lambda, float reward_scale)
+/* The recursion of fpo_gae with transition i discounted by pw[k[i]] (pw[chunk]
+ * where k is NULL) instead of gamma when pw is given: the action chunks'
+ * gamma^k for a transition that took k environment steps. */
+static void gae_loop(float *adv, float *ret, const float *rewards, const unsigned *flags,
+                     const float *values, const float *final_values, const float *last_values,
+                     int steps, size_t N, float gamma, float lambda, float reward_scale,
+                     const float *pw, const unsigned char *k, int chunk)
+{
+    for (size_t e = 0; e < N; e++) {
+        float next_adv = 0.0f;
+        float next_v = last_values[e];
+        for (int t = steps - 1; t >= 0; t--) {
+            size_t i = (size_t)t * N + e;
+            float g = pw ? pw[k ? k[i] : chunk] : gamma;
+            float boot, carry;
+            if (flags[i] & FPO_STEP_TERMINATED) {
+                boot = 0.0f;   /* terminal state has no future */
+                carry = 0.0f;  /* and the next step belongs to a new episode */
+            } else if (flags[i] & FPO_STEP_TRUNCATED) {
+                boot = final_values[i];
+                carry = 0.0f;
+            } else {
+                boot = next_v;
+                carry = 1.0f;
+            }
+            float delta = reward_scale * rewards[i] + g * boot - values[i];
+            float a = delta + g * lambda * carry * next_adv;
+            adv[i] = a;
+            ret[i] = a + values[i];
+            next_adv = a;
+            next_v = values[i];
+        }
+    }
+}
+
+/* fpo_gae's argument checks. */
+static int gae_check(float *adv, float *ret, const float *rewards, const unsigned *flags,
+                     const float *values, const float *final_values, const float *last_values,
+                     int steps, int num_envs, float gamma, float lambda, float reward_scale)
 {
     /* A pure function: messages go to fpo_last_errmsg(). */
     if (!adv || !ret || !rewards || !flags || !values || !last_values)
@@ -297,30 +355,42 @@ int fpo_gae(float *adv, float *ret, const float *rewards, const unsigned *flags,
         if ((flags[i] & FPO_STEP_TRUNCATED) && !(flags[i] & FPO_STEP_TERMINATED) && !final_values)
             return fpo_fail(NULL, FPO_EINVAL, "fpo_gae: step %zu is truncated and final_values is "
                             "NULL", i);
-    for (size_t e = 0; e < N; e++) {
-        float next_adv = 0.0f;
-        float next_v = last_values[e];
-        for (int t = steps - 1; t >= 0; t--) {
-            size_t i = (size_t)t * N + e;
-            float boot, carry;
-            if (flags[i] & FPO_STEP_TERMINATED) {
-                boot = 0.0f;   /* terminal state has no future */
-                carry = 0.0f;  /* and the next step belongs to a new episode */
-            } else if (flags[i] & FPO_STEP_TRUNCATED) {
-                boot = final_values[i];
-                carry = 0.0f;
-            } else {
-                boot = next_v;
-                carry = 1.0f;
-            }
-            float delta = reward_scale * rewards[i] + gamma * boot - values[i];
-            float a = delta + gamma * lambda * carry * next_adv;
-            adv[i] = a;
-            ret[i] = a + values[i];
-            next_adv = a;
-            next_v = values[i];
-        }
-    }
+    return FPO_OK;
+}
+
+int fpo_gae(float *adv, float *ret, const float *rewards, const unsigned *flags,
+            const float *values, const float *final_values, const float *last_values, int steps,
+            int num_envs, float gamma, float lambda, float reward_scale)
+{
+    int rc = gae_check(adv, ret, rewards, flags, values, final_values, last_values, steps,
+                       num_envs, gamma, lambda, reward_scale);
+    if (rc)
+        return rc;
+    gae_loop(adv, ret, rewards, flags, values, final_values, last_values, steps,
+             (size_t)num_envs, gamma, lambda, reward_scale, NULL, NULL, 1);
+    return FPO_OK;
+}
+
+int fpo_gae_chunks(float *adv, float *ret, const float *rewards, const unsigned *flags,
+                   const float *values, const float *final_values, const float *last_values,
+                   int steps, int num_envs, float gamma, float lambda, float reward_scale,
+                   int chunk, const unsigned char *ksteps)
+{
+    if (chunk <= 1 && !ksteps) /* one action per query: fpo_gae itself */
+        return fpo_gae(adv, ret, rewards, flags, values, final_values, last_values, steps,
+                       num_envs, gamma, lambda, reward_scale);
+    int rc = gae_check(adv, ret, rewards, flags, values, final_values, last_values, steps,
+                       num_envs, gamma, lambda, reward_scale);
+    if (rc)
+        return rc;
+    /* gamma^k, k = 0..FPO_MAX_CHUNK, by repeated products in double. */
+    float pw[FPO_MAX_CHUNK + 1];
+    double x = 1.0;
+    for (int j = 0; j <= FPO_MAX_CHUNK; j++, x *= gamma)
+        pw[j] = (float)x;
+    gae_loop(adv, ret, rewards, flags, values, final_values, last_values, steps,
+             (size_t)num_envs, gamma, lambda, reward_scale, pw, ksteps,
+             chunk > FPO_MAX_CHUNK ? FPO_MAX_CHUNK : chunk);
     return FPO_OK;
 }
 

@@ -27,6 +27,9 @@ struct fpo_buffer {
     float *pair_eps; /* [cap x n_mc x act_dim] */
     float *path;     /* DPPO: [cap x (path_steps + 1) x act_dim] */
     int path_filled; /* steps whose chains were given (fpo_buffer_add_path) */
+    /* Action chunks (fpo_buffer_enable_chunks): environment steps each stored
+     * transition took, [cap]; NULL: every transition took the policy's chunk. */
+    unsigned char *ksteps;
 };
 
 #endif

@@ -17,6 +17,10 @@
 
 #define CKPT_MAGIC "FPOPOLCY"
 #define CKPT_FORMAT 2u /* 1: development layout without the sampler settings */
+/* Format 3 = 2 plus the action chunk (a u32 after the seed). Written only for
+ * chunk > 1, so a policy without chunks is saved byte for byte as before and
+ * readers of format 2 keep loading it. */
+#define CKPT_FORMAT_CHUNK 3u
 
 
 /* ---- the format ------------------------------------------------------------ */
@@ -24,8 +28,9 @@
 static void serialize(const fpo_policy *p, wbuf *w)
 {
     const fpo_policy_config *c = &p->cfg;
+    int chunked = c->chunk > 1;
     put_bytes(w, CKPT_MAGIC, 8);
-    put_u32(w, CKPT_FORMAT);
+    put_u32(w, chunked ? CKPT_FORMAT_CHUNK : CKPT_FORMAT);
     put_u32(w, FPO_VERSION);
     put_u32(w, (uint32_t)c->kind);
     put_u32(w, (uint32_t)c->obs_dim);
@@ -48,6 +53,8 @@ static void serialize(const fpo_policy *p, wbuf *w)
     put_f32(w, c->obs_clip);
     put_f32(w, c->raw_clip);
     put_u64(w, c->seed);
+    if (chunked)
+        put_u32(w, (uint32_t)c->chunk);
     for (int i = 0; i < c->act_dim; i++)
         put_f32(w, p->act_low[i]);
     for (int i = 0; i < c->act_dim; i++)
@@ -97,9 +104,10 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
         return fpo_fail(e, FPO_EFORMAT, "checkpoint checksum mismatch (corrupted or truncated)");
     rbuf r = {buf, n - 4, 8, 0};
     uint32_t format = get_u32(&r);
-    if (format != CKPT_FORMAT)
-        return fpo_fail(e, FPO_EVERSION, "checkpoint format %u is not supported (this is %u)",
-                        format, CKPT_FORMAT);
+    if (format != CKPT_FORMAT && format != CKPT_FORMAT_CHUNK)
+        return fpo_fail(e, FPO_EVERSION,
+                        "checkpoint format %u is not supported (this library reads %u and %u)",
+                        format, CKPT_FORMAT, CKPT_FORMAT_CHUNK);
     (void)get_u32(&r); /* library version that wrote it: informational */
     fpo_policy_config c;
     fpo_policy_config_init(&c);
@@ -124,10 +132,16 @@ static int deserialize(fpo_policy **out, const unsigned char *buf, size_t n, con
     c.obs_clip = get_f32(&r);
     c.raw_clip = get_f32(&r);
     c.seed = get_u64(&r);
+    if (format == CKPT_FORMAT_CHUNK) {
+        uint32_t h = get_u32(&r);
+        /* Format 3 exists for chunks only; the range is the policy's check. */
+        c.chunk = h < 2 ? -1 : (int64_t)h;
+    }
     if (r.bad)
         return fpo_fail(e, FPO_EFORMAT, "checkpoint header is truncated");
     /* Validate sizes before reading arrays sized by them. */
-    if (c.obs_dim < 1 || c.obs_dim > 65536 || c.act_dim < 1 || c.act_dim > 65536)
+    if (c.obs_dim < 1 || c.obs_dim > 65536 || c.act_dim < 1 || c.act_dim > 65536 ||
+        c.chunk < 0 || c.chunk > FPO_MAX_CHUNK || (int64_t)c.act_dim * fpo_policy_chunk_of(&c) > 65536)
         return fpo_fail(e, FPO_EFORMAT, "checkpoint has invalid dimensions");
     size_t need = (size_t)c.act_dim * 8 + 8 + (size_t)c.obs_dim * 16 + 8;
     if (r.len - r.pos < need)

@@ -1,10 +1,12 @@
-/* Every exchange of the optimizer over ranks (fpo/collective.h), in the
- * order an update makes them. Without a collective each is a no-op that
- * returns the local outcome, so the update loop (update.c) reads the same
- * with and without other ranks. */
+/* Every exchange over ranks (fpo/collective.h): the optimizer's, in the
+ * order an update makes them (declared in optimizer_impl.h), then the
+ * trainer's (exchange.h). Without a collective each is a no-op that returns
+ * the local outcome, so the update loop (update.c) and the training loop
+ * (trainer.c) read the same with and without other ranks. */
 #include <math.h>
 #include <string.h>
 
+#include "exchange.h"
 #include "internal.h"
 #include "optimizer_impl.h"
 
@@ -127,5 +129,92 @@ int fpo_xchg_end(fpo_optimizer *o, uint32_t fp, int diverged, double *ratio_max,
     memcpy(tot, x + 5 * P, T_COUNT * sizeof(double));
     *any_diverged = any;
     *same = eq;
+    return FPO_OK;
+}
+
+/* ---- the trainer's exchanges (exchange.h) ---------------------------------- */
+
+/* Per rank in the episode exchange: a status, six statistics, the steps. */
+#define XCHG_EP_STRIDE 8
+
+size_t fpo_xchg_trainer_doubles(const fpo_coll *c)
+{
+    size_t n = XCHG_EP_STRIDE * (size_t)c->size + 8;
+    size_t h = fpo_coll_scratch_doubles(c);
+    return n > h ? n : h;
+}
+
+int fpo_xchg_trainer_handshake(const fpo_coll *c, double *xb, int num_envs, int horizon,
+                               uint32_t fingerprint, fpo_layout *out)
+{
+    return fpo_coll_handshake(c, NULL, xb, num_envs, horizon, fingerprint, out);
+}
+
+int fpo_xchg_trainer_agree(const fpo_coll *c, double *xb, int local_rc, uint32_t fingerprint)
+{
+    return fpo_coll_agree(c, NULL, xb, local_rc, local_rc ? 0u : fingerprint,
+                          "fpo_trainer_create");
+}
+
+int fpo_xchg_episode_stats(const fpo_coll *c, fpo_errbuf *err, double *xb, int rc,
+                           fpo_episode_stats *ep, int64_t *env_steps)
+{
+    if (!fpo_coll_on(c))
+        return rc;
+    size_t P = (size_t)c->size;
+    double *x = xb;
+    memset(x, 0, XCHG_EP_STRIDE * P * sizeof(double));
+    double *mine = x + XCHG_EP_STRIDE * (size_t)c->rank;
+    const fpo_episode_stats *e = ep;
+    if (!rc && e->episodes > 0) {
+        mine[1] = (double)e->episodes;
+        mine[2] = e->mean_return * (double)e->episodes;
+        mine[3] = e->mean_length * (double)e->episodes;
+        mine[4] = e->min_return;
+        mine[5] = e->max_return;
+        mine[6] = (double)e->successes;
+    }
+    mine[7] = (double)*env_steps; /* exact: below 2^53 */
+    if ((rc = fpo_coll_sum_outcome(c, err, x, XCHG_EP_STRIDE * P, XCHG_EP_STRIDE, rc,
+                                   "episode statistics", "the rollout")))
+        return rc;
+    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY, succ = 0, steps = 0;
+    for (size_t q = 0; q < P; q++) {
+        const double *s = x + XCHG_EP_STRIDE * q;
+        steps += s[7];
+        if (s[1] > 0) {
+            n += s[1];
+            succ += s[6];
+            sum += s[2];
+            len += s[3];
+            lo = fmin(lo, s[4]);
+            hi = fmax(hi, s[5]);
+        }
+    }
+    fpo_episode_stats g;
+    memset(&g, 0, sizeof g);
+    g.struct_size = sizeof g;
+    g.episodes = (int64_t)n;
+    g.successes = (int64_t)succ;
+    if (n > 0) {
+        g.mean_return = sum / n;
+        g.mean_length = len / n;
+        g.min_return = lo;
+        g.max_return = hi;
+    }
+    *ep = g;
+    *env_steps = (int64_t)steps;
+    return FPO_OK;
+}
+
+int fpo_xchg_stop_request(const fpo_coll *c, fpo_errbuf *err, double *xb, int *stop)
+{
+    if (!fpo_coll_on(c))
+        return FPO_OK;
+    xb[0] = *stop ? 1.0 : 0.0;
+    int rc = fpo_coll_sum_f64(c, err, xb, 1, "stop request");
+    if (rc)
+        return rc;
+    *stop = xb[0] != 0.0;
     return FPO_OK;
 }

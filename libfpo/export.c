@@ -814,6 +814,12 @@ int fpo_policy_export_c(const fpo_policy *p, const char *path, const fpo_export_
                         "most %d characters (a letter, then letters, digits or '_')%s",
                         name, c.name ? "" : " (the last component of the path)",
                         FPO_EXPORT_NAME_MAX, c.name ? "" : "; set fpo_export_config.name");
+    if (p->cfg.chunk > 1)
+        return fpo_fail(NULL, FPO_EUNSUPPORTED,
+                        "fpo_policy_export_c: the policy emits action chunks (chunk = %lld "
+                        "actions per query), which the exported C file does not support yet; "
+                        "use fpo_sampler_act",
+                        (long long)p->cfg.chunk);
     if ((rc = check_finite_policy(p)))
         return rc;
 

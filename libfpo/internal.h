@@ -50,6 +50,15 @@ int fpo_optimizer_create_for(fpo_optimizer **out, const fpo_policy *p, const fpo
 uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_t h);
 fpo_rng *fpo_sampler_rng(fpo_sampler *s);
 fpo_rng *fpo_buffer_rng(fpo_buffer *b);
+/* Action chunks (the trainer): one environment step of the instances whose
+ * active[i] is set, instance i taking the act_dim floats at actions + i *
+ * stride (a chunk's j-th action); the outputs of the others are left as
+ * they were and their episodes do not advance. */
+int fpo_vecenv_step_chunk(fpo_vecenv *v, const float *actions, size_t stride,
+                          const unsigned char *active, float *obs, float *rewards, unsigned *flags,
+                          float *final_obs);
+/* The trainer's rollout buffer (white-box tests read a rollout through it). */
+fpo_buffer *fpo_trainer_buffer(fpo_trainer *t);
 /* Per-instance episode counters (episode seeds derive from them). */
 uint64_t *fpo_vecenv_episode_counters(fpo_vecenv *v, int *n);
 /* Copy parameters and observation statistics of src into dst (same shape). */
@@ -58,14 +67,28 @@ void fpo_policy_copy_state(fpo_policy *dst, const fpo_policy *src);
 /* Fingerprint (coll.h) of the parameters and committed statistics, chained on h. */
 uint32_t fpo_policy_fingerprint(const fpo_policy *p, uint32_t h);
 
+/* Action chunks (buffer.c). The trainer's buffer records how many
+ * environment steps each transition took (enable: allocates [num_envs x
+ * horizon] bytes at create; set: for the step just added, num_envs counts
+ * in 1..FPO_MAX_CHUNK). fpo_gae_chunks is fpo_gae (and runs its checks)
+ * with transition i discounted by gamma^ksteps[i], or gamma^chunk where
+ * ksteps is NULL; with chunk 1 and no ksteps it is fpo_gae, bit for bit. */
+int fpo_buffer_enable_chunks(fpo_buffer *b);
+int fpo_buffer_set_chunk_steps(fpo_buffer *b, const unsigned char *ksteps);
+int fpo_gae_chunks(float *adv, float *ret, const float *rewards, const unsigned *flags,
+                   const float *values, const float *final_values, const float *last_values,
+                   int steps, int num_envs, float gamma, float lambda, float reward_scale,
+                   int chunk, const unsigned char *ksteps);
+
 /* Bytes each component's create would allocate, estimated in double (no
  * overflow for any int sizes) from the sizes it is given, next to the create
  * that allocates them: fpo_trainer_create adds them up and refuses a total
  * the machine cannot hold before allocating anything. */
 double fpo_buffer_estimate_bytes(int num_envs, int horizon, int obs_dim, int act_dim, int n_mc,
                                  int path_steps);
+/* path_steps: the recorded chains' steps (DPPO's record_path), 0 if none. */
 double fpo_sampler_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic, int obs_dim,
-                                  int act_dim, int max_batch);
+                                  int act_dim, int max_batch, int path_steps);
 /* batch: this process's transitions per update (num_envs x horizon). */
 double fpo_optimizer_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic,
                                     double n_params, int obs_dim, int n_mc, double batch,

@@ -347,6 +347,7 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
     o->horizon = b->cfg.horizon;
     o->obs_dim = pv.obs_dim;
     o->act_dim = pv.act_dim;
+    o->act_chunk = pv.chunk;
     o->n_params = pv.n_params;
     o->actor_shape = *pv.actor;
     o->critic_shape = *pv.critic;

@@ -43,7 +43,8 @@ struct fpo_optimizer {
     int threads;
     fpo_policy_kind kind;
     /* Shapes this optimizer was made for. */
-    int num_envs, horizon, obs_dim, act_dim;
+    int num_envs, horizon, obs_dim, act_dim; /* act_dim: the policy's chunk vector */
+    int act_chunk; /* the policy's actions per query (GAE discounts gamma^chunk) */
     size_t n_params;
     fpo_mlp actor_shape, critic_shape; /* network shapes the workspaces were sized for */
     int B;          /* transitions per update in this process's buffer */

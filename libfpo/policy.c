@@ -67,6 +67,13 @@ int fpo_policy_check_config(fpo_errbuf *err, const fpo_policy_config *c)
     if (c->act_dim < 1 || c->act_dim > FPO_MAX_DIM)
         return fpo_fail(err, FPO_ERANGE, "act_dim must be in [1, %d], got %d", FPO_MAX_DIM,
                         c->act_dim);
+    if (c->chunk < 0 || c->chunk > FPO_MAX_CHUNK)
+        return fpo_fail(err, FPO_ERANGE,
+                        "chunk (actions per policy query) must be in [1, %d] (0: 1), got %lld",
+                        FPO_MAX_CHUNK, (long long)c->chunk);
+    if ((int64_t)fpo_policy_chunk_of(c) * c->act_dim > FPO_MAX_DIM)
+        return fpo_fail(err, FPO_ERANGE, "chunk x act_dim = %lld x %d is more than %d",
+                        (long long)c->chunk, c->act_dim, FPO_MAX_DIM);
     if ((rc = check_layers(err, "actor", c->actor_layers, c->actor_hidden, c->actor_activation)))
         return rc;
     if ((rc = check_layers(err, "critic", c->critic_layers, c->critic_hidden,
@@ -105,6 +112,16 @@ int fpo_policy_check_config(fpo_errbuf *err, const fpo_policy_config *c)
                             (double)lo, (double)hi, i);
     }
     return FPO_OK;
+}
+
+int fpo_policy_chunk_of(const fpo_policy_config *c)
+{
+    return c->chunk > 0 ? (int)c->chunk : 1;
+}
+
+int fpo_policy_chunk_dim(const fpo_policy_config *c)
+{
+    return fpo_policy_chunk_of(c) * c->act_dim;
 }
 
 float fpo_softplus(float s)
@@ -150,7 +167,7 @@ static void policy_free(fpo_policy *p)
 int fpo_policy_shapes(const fpo_policy_config *c, fpo_mlp *actor, fpo_mlp *critic, int *emb_dim,
                       size_t *n_std)
 {
-    int od = c->obs_dim, ad = c->act_dim;
+    int od = c->obs_dim, ad = fpo_policy_chunk_dim(c); /* the whole chunk vector */
     int in, nout;
     float scale;
     *emb_dim = 0;
@@ -187,8 +204,9 @@ int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *c, con
     p->cfg = *c;
     p->cfg.action_low = p->cfg.action_high = NULL;
     p->cfg.allocator = NULL;
+    p->cfg.chunk = fpo_policy_chunk_of(c);
 
-    int od = c->obs_dim, ad = c->act_dim;
+    int od = c->obs_dim, ad = c->act_dim, cd = fpo_policy_chunk_dim(c);
     rc = fpo_policy_shapes(c, &p->actor, &p->critic, &p->emb_dim, &p->n_std);
     if (rc) {
         policy_free(p);
@@ -229,8 +247,8 @@ int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *c, con
             float *w = p->params + p->actor.w_off[l];
             float *b = p->params + p->actor.b_off[l];
             /* W is prev x nout or nout x prev depending on the MLP's layout;
-             * either way entries of outputs ad..2ad-1 are zeroed by index. */
-            for (int o = ad; o < 2 * ad; o++) {
+             * either way entries of outputs cd..2cd-1 are zeroed by index. */
+            for (int o = cd; o < 2 * cd; o++) {
                 for (int j = 0; j < prev; j++)
                     w[fpo_w_index(&p->actor, l, o, j)] = 0.0f;
                 b[o] = s;
@@ -372,7 +390,8 @@ void fpo_policy_view_of(fpo_policy *p, fpo_policy_view *out)
 {
     out->kind = p->cfg.kind;
     out->obs_dim = p->cfg.obs_dim;
-    out->act_dim = p->cfg.act_dim;
+    out->act_dim = fpo_policy_chunk_dim(&p->cfg);
+    out->chunk = (int)p->cfg.chunk;
     out->actor = &p->actor;
     out->critic = &p->critic;
     out->emb_dim = p->emb_dim;

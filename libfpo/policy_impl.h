@@ -25,9 +25,9 @@ struct fpo_policy {
      * parameters (state-independent mode only), then the critic MLP. */
     float *params;
     size_t n_params;
-    size_t std_off, n_std;  /* std parameters, n_std = act_dim or 0 */
+    size_t std_off, n_std;  /* std parameters, n_std = chunk x act_dim or 0 */
     size_t critic_off;
-    float *act_low, *act_high; /* act_dim each */
+    float *act_low, *act_high; /* act_dim each (every action of a chunk) */
     fpo_obsstats obs;      /* observation statistics (obsstats.h) */
     /* Sampler settings for deployment, saved in checkpoints
      * (fpo_policy_get_sampler_defaults): integrator, steps, init noise, SDE
@@ -51,17 +51,19 @@ int fpo_policy_create_internal(fpo_policy **out, const fpo_policy_config *cfg, c
                                fpo_errbuf *err);
 
 
-/* Squash an unbounded action into [-1, 1] and map it onto [low, high]. */
+/* Squash an unbounded action chunk (chunk x act_dim values) into [-1, 1]
+ * and map every action onto [low, high]. */
 static inline void fpo_policy_map_action(const fpo_policy *p, const float *x, float *out)
 {
-    for (int i = 0; i < p->cfg.act_dim; i++) {
+    int ad = p->cfg.act_dim, n = ad * (int)p->cfg.chunk;
+    for (int j = 0, i = 0; j < n; j++, i = i + 1 == ad ? 0 : i + 1) {
         float u;
         if (p->cfg.squash == FPO_SQUASH_TANH) {
-            u = tanhf(x[i]);
+            u = tanhf(x[j]);
         } else {
-            u = x[i] < -1.0f ? -1.0f : (x[i] > 1.0f ? 1.0f : x[i]);
+            u = x[j] < -1.0f ? -1.0f : (x[j] > 1.0f ? 1.0f : x[j]);
         }
-        out[i] = p->act_low[i] + 0.5f * (u + 1.0f) * (p->act_high[i] - p->act_low[i]);
+        out[j] = p->act_low[i] + 0.5f * (u + 1.0f) * (p->act_high[i] - p->act_low[i]);
     }
 }
 

@@ -16,9 +16,15 @@
 /* Width of the sinusoidal time embedding. */
 #define FPO_TIME_EMB_SIN 8
 
+/* Largest action chunk (fpo_policy_config.chunk). */
+#define FPO_MAX_CHUNK 64
+
 typedef struct fpo_policy_view {
     fpo_policy_kind kind;
+    /* act_dim is the width of the action vector the networks see and the
+     * buffer stores: chunk x the environment's action size. */
     int obs_dim, act_dim;
+    int chunk;             /* actions per query (fpo_policy_config.chunk, >= 1) */
     const fpo_mlp *actor;  /* flow: [obs, x_t, emb(t)] -> v; Gaussian: obs -> mean (| s) */
     const fpo_mlp *critic; /* obs -> V */
     int emb_dim;           /* flow time features (0 for Gaussian) */
@@ -47,6 +53,12 @@ void fpo_time_embed(const fpo_policy *p, float t, float *out);
  * derivative d std / d s. */
 float fpo_softplus(float s);
 float fpo_sigmoid(float s);
+
+/* Actions per query of a configuration (chunk, 0 meaning 1; the policy
+ * module owns this default) and the width of the action vector the actor
+ * produces, chunk x act_dim. Valid for a checked configuration. */
+int fpo_policy_chunk_of(const fpo_policy_config *cfg);
+int fpo_policy_chunk_dim(const fpo_policy_config *cfg);
 
 /* The policy's configuration validated and defaulted; used by create and
  * by the checkpoint loader. */

@@ -16,7 +16,8 @@ struct fpo_sampler {
     fpo_sampler_config cfg;
     fpo_rng rng;
     fpo_policy_kind kind;
-    int obs_dim, act_dim, in_dim, out_dim, emb_dim;
+    /* act_dim: the whole chunk vector, chunk x env_act_dim (policy_view.h) */
+    int obs_dim, act_dim, env_act_dim, in_dim, out_dim, emb_dim;
     fpo_mlp actor, critic;
     /* Scratch for max_batch rows. */
     float *X;       /* actor input [max_batch x in_dim] */
@@ -83,13 +84,19 @@ static void sampler_free(fpo_sampler *s)
 }
 
 double fpo_sampler_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic, int obs_dim,
-                                  int act_dim, int max_batch)
+                                  int act_dim, int max_batch, int path_steps)
 {
-    /* The scratch of fpo_sampler_create, in its order. */
-    double B = max_batch, sa = 2.0 * B * actor->max_width, sc = 2.0 * B * critic->max_width;
-    return 4.0 * (B * actor->dims[0] + 2.0 * B * act_dim +
-                  2.0 * B * actor->dims[actor->n_layers] + B * obs_dim + (sa > sc ? sa : sc)) +
-           B * (double)sizeof(fpo_rng);
+    /* The blocks of fpo_sampler_create, in its order: the handle, the
+     * scratch, the per-row streams and (record_path) the chains of
+     * steps + 1 states; each block rounded up to FPO_ALIGN (alloc.c). */
+    double B = max_batch, sa = 2.0 * B * actor->max_width + 16.0,
+           sc = 2.0 * B * critic->max_width + 16.0;
+    double floats = B * actor->dims[0] + 2.0 * B * act_dim + 2.0 * B * actor->dims[actor->n_layers] +
+                    B * obs_dim + (sa > sc ? sa : sc);
+    if (path_steps > 0)
+        floats += B * ((double)path_steps + 1.0) * act_dim;
+    return (double)sizeof(fpo_sampler) + 4.0 * floats + B * (double)sizeof(fpo_rng) +
+           10.0 * FPO_ALIGN;
 }
 
 int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler_config *cfg)
@@ -120,7 +127,8 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
     s->cfg.allocator = NULL;
     s->kind = p->cfg.kind;
     s->obs_dim = p->cfg.obs_dim;
-    s->act_dim = p->cfg.act_dim;
+    s->act_dim = fpo_policy_chunk_dim(&p->cfg);
+    s->env_act_dim = p->cfg.act_dim;
     s->actor = p->actor;
     s->critic = p->critic;
     s->in_dim = p->actor.dims[0];
@@ -200,7 +208,7 @@ static int check_call(fpo_sampler *s, const fpo_policy *p, const void *obs, int 
     if (n < 0 || n > s->cfg.max_batch)
         return fpo_fail(&s->err, FPO_ERANGE, "n must be in [0, max_batch = %d], got %d",
                         s->cfg.max_batch, n);
-    if (!fpo_policy_fits(p, s->kind, &s->actor, &s->critic))
+    if (!fpo_policy_fits(p, s->kind, &s->actor, &s->critic) || p->cfg.act_dim != s->env_act_dim)
         return fpo_fail(&s->err, FPO_EMISMATCH,
                         "the policy's sizes or network shapes differ from the sampler's");
     return FPO_OK;

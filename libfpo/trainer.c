@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "coll.h"
+#include "exchange.h"
 #include "guard.h"
 #include "internal.h"
 #include "serial.h"
@@ -32,8 +33,15 @@ struct fpo_trainer {
     fpo_layout lay;
     double *xb;     /* exchange buffer for the collective sums */
     int N, od, ad;
-    float *obs, *next_obs, *act, *raw, *rew, *final_obs;
-    unsigned *flags;
+    int H; /* actions per policy query (fpo_policy_config.chunk) */
+    float *obs, *next_obs, *act, *raw, *rew, *final_obs; /* act, raw: [N x H x ad] */
+    unsigned *flags; /* each env's flags of the last transition (chunk) */
+    /* Action chunks (H > 1 only): per env, the chunk's discounted reward,
+     * gamma^(steps taken), the flags of the step in progress, the steps
+     * taken and whether the chunk goes on. */
+    float *crew, *cdisc;
+    unsigned *sflags;
+    unsigned char *ksteps, *active;
     int need_reset;
     int64_t iteration, env_steps;
     double t0;
@@ -85,6 +93,11 @@ static void trainer_free(fpo_trainer *t)
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         fpo_mem_free(&m, arrays[i]);
     fpo_mem_free(&m, t->flags);
+    fpo_mem_free(&m, t->crew);
+    fpo_mem_free(&m, t->cdisc);
+    fpo_mem_free(&m, t->sflags);
+    fpo_mem_free(&m, t->ksteps);
+    fpo_mem_free(&m, t->active);
     fpo_mem_free(&m, t->xb);
     fpo_mem_free(&m, t);
 }
@@ -157,8 +170,11 @@ static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *
     fpo_mlp actor, critic;
     int emb;
     size_t n_std;
-    if (fpo_policy_shapes(pc, &actor, &critic, &emb, &n_std) != FPO_OK)
+    if (pc->chunk < 0 || pc->chunk > FPO_MAX_CHUNK ||
+        fpo_policy_shapes(pc, &actor, &critic, &emb, &n_std) != FPO_OK)
         return FPO_OK;
+    /* The buffer and the sampler hold whole chunks; the environments one action. */
+    int cd = fpo_policy_chunk_dim(pc), H = fpo_policy_chunk_of(pc);
     int n_mc = oc->algo == FPO_ALGO_FPO ? c->n_mc : 0;
     /* DPPO: the stored chains and K actor rows per transition. */
     int path = 0;
@@ -170,17 +186,17 @@ static int check_sizes(const fpo_trainer_config *c, const fpo_optimizer_config *
             path = sc.steps;
     }
     double np = fpo_mlp_params_estimate(&actor) + fpo_mlp_params_estimate(&critic) + (double)n_std;
-    double od = tab->obs_dim, ad = tab->act_dim, N = c->num_envs;
+    double od = tab->obs_dim, N = c->num_envs;
     double opt = fpo_optimizer_estimate_bytes(&actor, &critic, np, tab->obs_dim,
                                               path ? path : n_mc, (double)batch,
                                               oc->minibatches, c->threads);
-    double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, tab->act_dim,
-                                           n_mc, path);
-    double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, tab->act_dim,
-                                            c->num_envs);
+    double buf = fpo_buffer_estimate_bytes(c->num_envs, c->horizon, tab->obs_dim, cd, n_mc, path) +
+                 (H > 1 ? (double)batch : 0.0) /* the chunks' step counts */;
+    double smp = fpo_sampler_estimate_bytes(&actor, &critic, tab->obs_dim, cd, c->num_envs, path);
     double rest = 4.0 * np + 32.0 * od /* policy */ + fpo_guard_estimate_bytes(np, tab->obs_dim) +
                   fpo_vecenv_estimate_bytes(c->num_envs, tab->act_dim) +
-                  N * (3.0 * od + 2.0 * ad + 2.0) * 4.0 /* the trainer's arrays */;
+                  N * (3.0 * od + 2.0 * cd + 2.0) * 4.0 /* the trainer's arrays */ +
+                  (H > 1 ? N * 14.0 : 0.0) /* and its chunk arrays */;
     double total = opt + buf + smp + rest, have = physical_memory_bytes();
     if (have > 0 && total > have)
         return fpo_fail(NULL, FPO_ENOMEM,
@@ -264,12 +280,9 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     if ((rc = fpo_mem_init(&mem, c.allocator, NULL)))
         return rc;
     fpo_trainer *t = fpo_mem_calloc(&mem, 1, sizeof *t);
-    /* The exchange buffer (per rank: a status and six episode statistics)
-     * is allocated before the first collective call: failing here is a
+    /* The exchange buffer (exchange.h) is allocated before the first collective call: failing here is a
      * local failure (fpo/collective.h). */
-    size_t nxb = 7 * (size_t)coll.size + 8;
-    if (nxb < fpo_coll_scratch_doubles(&coll))
-        nxb = fpo_coll_scratch_doubles(&coll);
+    size_t nxb = fpo_xchg_trainer_doubles(&coll);
     double *xb = t ? fpo_mem_calloc(&mem, nxb, sizeof(double)) : NULL;
     if (!xb) {
         if (t)
@@ -324,7 +337,8 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
         fp = fpo_optimizer_config_fingerprint(&oc, fp);
         if (c.critic_warmup) /* only when set: older settings keep their fingerprint */
             fp = fpo_fingerprint(fp, &c.critic_warmup, sizeof c.critic_warmup);
-        if ((rc = fpo_coll_handshake(&t->coll, NULL, t->xb, c.num_envs, c.horizon, fp, &t->lay)))
+        if ((rc = fpo_xchg_trainer_handshake(&t->coll, t->xb, c.num_envs, c.horizon, fp,
+                                             &t->lay)))
             goto fail;
     }
     /* From here on a failure on one rank is agreed on at the end. */
@@ -364,14 +378,15 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     bc.num_envs = c.num_envs;
     bc.horizon = c.horizon;
     bc.obs_dim = tab->obs_dim;
-    bc.act_dim = tab->act_dim;
+    bc.act_dim = fpo_policy_chunk_dim(&pc); /* the whole chunk */
     bc.n_mc = oc.algo == FPO_ALGO_FPO ? c.n_mc : 0;
     bc.t_dist = c.t_dist;
     bc.path_steps = t->record_path ? sc.steps : 0;
     bc.seed = sub_seed(c.seed, 4);
     bc.allocator = c.allocator;
     bc.env_offset = t->lay.env_offset;
-    if ((rc = fpo_buffer_create(&t->buffer, &bc))) {
+    if ((rc = fpo_buffer_create(&t->buffer, &bc)) ||
+        (pc.chunk > 1 && (rc = fpo_buffer_enable_chunks(t->buffer)))) {
         rc = with_context(rc, "buffer");
         goto agree;
     }
@@ -397,7 +412,8 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     t->N = c.num_envs;
     t->od = tab->obs_dim;
     t->ad = tab->act_dim;
-    size_t N = (size_t)t->N, od = (size_t)t->od, ad = (size_t)t->ad;
+    t->H = fpo_policy_chunk_of(&pc);
+    size_t N = (size_t)t->N, od = (size_t)t->od, ad = (size_t)t->ad * (size_t)t->H;
     t->obs = fpo_mem_calloc(&mem, N * od, sizeof(float));
     t->next_obs = fpo_mem_calloc(&mem, N * od, sizeof(float));
     t->final_obs = fpo_mem_calloc(&mem, N * od, sizeof(float));
@@ -405,7 +421,15 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
     t->raw = fpo_mem_calloc(&mem, N * ad, sizeof(float));
     t->rew = fpo_mem_calloc(&mem, N, sizeof(float));
     t->flags = fpo_mem_calloc(&mem, N, sizeof(unsigned));
-    if (!t->obs || !t->next_obs || !t->final_obs || !t->act || !t->raw || !t->rew || !t->flags)
+    if (t->H > 1) {
+        t->crew = fpo_mem_calloc(&mem, N, sizeof(float));
+        t->cdisc = fpo_mem_calloc(&mem, N, sizeof(float));
+        t->sflags = fpo_mem_calloc(&mem, N, sizeof(unsigned));
+        t->ksteps = fpo_mem_calloc(&mem, N, 1);
+        t->active = fpo_mem_calloc(&mem, N, 1);
+    }
+    if (!t->obs || !t->next_obs || !t->final_obs || !t->act || !t->raw || !t->rew || !t->flags ||
+        (t->H > 1 && (!t->crew || !t->cdisc || !t->sflags || !t->ksteps || !t->active)))
         rc = fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating trainer arrays");
     else if (fpo_guard_init(&t->guard, &mem, c.guard != -1, c.guard_max_rollbacks, t->policy,
                             t->opt))
@@ -413,9 +437,8 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
 agree:
     /* Every rank learns whether all succeeded, and that all start from the
      * same parameters. */
-    rc = fpo_coll_agree(&t->coll, NULL, t->xb, rc,
-                        rc ? 0u : fpo_policy_fingerprint(t->policy, FPO_FINGERPRINT_INIT),
-                        "fpo_trainer_create");
+    rc = fpo_xchg_trainer_agree(&t->coll, t->xb, rc,
+                                rc ? 0u : fpo_policy_fingerprint(t->policy, FPO_FINGERPRINT_INIT));
     if (rc)
         goto fail;
     t->need_reset = 1;
@@ -454,9 +477,52 @@ fpo_optimizer *fpo_trainer_optimizer(fpo_trainer *t)
     }
     return t->opt;
 }
+fpo_buffer *fpo_trainer_buffer(fpo_trainer *t) { return t->buffer; }
 int64_t fpo_trainer_env_steps(const fpo_trainer *t) { return t ? t->env_steps : FPO_NULL_ARG("t"); }
 
-static int rollout(fpo_trainer *t)
+/* Action chunks: step every environment through the H actions of its
+ * chunk (one env step each; an environment whose episode ends stops there,
+ * its chunk cut short), summing r_0 + gamma r_1 + ... into t->crew; t->flags
+ * get the ending step's flags, t->ksteps the steps taken. Adds the steps
+ * taken to *steps. */
+static int step_chunk(fpo_trainer *t, float gamma, int64_t *steps)
+{
+    int N = t->N, H = t->H, ad = t->ad;
+    for (int e = 0; e < N; e++) {
+        t->crew[e] = 0.0f;
+        t->cdisc[e] = 1.0f;
+        t->flags[e] = 0;
+        t->ksteps[e] = 0;
+        t->active[e] = 1;
+    }
+    for (int j = 0; j < H; j++) {
+        int rc = fpo_vecenv_step_chunk(t->env, t->act + (size_t)j * (size_t)ad,
+                                       (size_t)H * (size_t)ad, t->active, t->next_obs, t->rew,
+                                       t->sflags, t->final_obs);
+        if (rc)
+            return rc;
+        int left = 0;
+        for (int e = 0; e < N; e++) {
+            if (!t->active[e])
+                continue;
+            t->crew[e] += t->cdisc[e] * t->rew[e];
+            t->cdisc[e] *= gamma;
+            t->ksteps[e]++;
+            (*steps)++;
+            /* the success bit of any step (statistics only), the end of the episode */
+            t->flags[e] |= t->sflags[e];
+            if (t->sflags[e] & FPO_STEP_ENDED_)
+                t->active[e] = 0;
+            else
+                left = 1;
+        }
+        if (!left)
+            break;
+    }
+    return FPO_OK;
+}
+
+static int rollout(fpo_trainer *t, int64_t *steps)
 {
     int rc;
     if (t->need_reset) {
@@ -466,13 +532,28 @@ static int rollout(fpo_trainer *t)
     }
     fpo_buffer_clear(t->buffer);
     size_t bytes = (size_t)t->N * (size_t)t->od * sizeof(float);
+    /* The discount within a chunk is the optimizer's (a tunable: read per rollout). */
+    double gamma = 1.0;
+    if (t->H > 1)
+        fpo_optimizer_get(t->opt, FPO_OPT_GAMMA, &gamma);
     for (int h = 0; h < t->cfg.horizon; h++) {
         if ((rc = fpo_sampler_act(t->sampler, t->policy, t->obs, t->N, t->act, t->raw)))
             return fpo_fail(&t->err, rc, "sampler: %s", fpo_sampler_errmsg(t->sampler));
-        if ((rc = fpo_vecenv_step(t->env, t->act, t->next_obs, t->rew, t->flags, t->final_obs)))
-            return fpo_fail(&t->err, rc, "environment: %s", fpo_vecenv_errmsg(t->env));
-        if ((rc = fpo_buffer_add(t->buffer, t->obs, t->raw, t->rew, t->flags, t->final_obs)))
-            return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        if (t->H > 1) {
+            if ((rc = step_chunk(t, (float)gamma, steps)))
+                return fpo_fail(&t->err, rc, "environment: %s", fpo_vecenv_errmsg(t->env));
+            if ((rc = fpo_buffer_add(t->buffer, t->obs, t->raw, t->crew, t->flags,
+                                     t->final_obs)) ||
+                (rc = fpo_buffer_set_chunk_steps(t->buffer, t->ksteps)))
+                return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        } else {
+            if ((rc = fpo_vecenv_step(t->env, t->act, t->next_obs, t->rew, t->flags,
+                                      t->final_obs)))
+                return fpo_fail(&t->err, rc, "environment: %s", fpo_vecenv_errmsg(t->env));
+            *steps += t->N;
+            if ((rc = fpo_buffer_add(t->buffer, t->obs, t->raw, t->rew, t->flags, t->final_obs)))
+                return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
+        }
         if (t->record_path) {
             /* DPPO: the denoising chains behind these actions. */
             const float *path;
@@ -485,57 +566,6 @@ static int rollout(fpo_trainer *t)
     }
     if ((rc = fpo_buffer_set_last_obs(t->buffer, t->obs)))
         return fpo_fail(&t->err, rc, "buffer: %s", fpo_buffer_errmsg(t->buffer));
-    return FPO_OK;
-}
-
-/* After the rollout (rc: this rank's outcome, episode statistics taken):
- * one exchange in which every rank reports its outcome and its episode
- * statistics, merged in rank order into global ones. Returns rc, or
- * FPO_EREMOTE if another rank failed. Without a collective returns rc. */
-static int merge_rollouts(fpo_trainer *t, int rc)
-{
-    if (!fpo_coll_on(&t->coll))
-        return rc;
-    size_t P = (size_t)t->coll.size;
-    double *x = t->xb;
-    memset(x, 0, 7 * P * sizeof(double));
-    double *mine = x + 7 * (size_t)t->coll.rank;
-    const fpo_episode_stats *e = &t->last_episodes;
-    if (!rc && e->episodes > 0) {
-        mine[1] = (double)e->episodes;
-        mine[2] = e->mean_return * (double)e->episodes;
-        mine[3] = e->mean_length * (double)e->episodes;
-        mine[4] = e->min_return;
-        mine[5] = e->max_return;
-        mine[6] = (double)e->successes;
-    }
-    if ((rc = fpo_coll_sum_outcome(&t->coll, &t->err, x, 7 * P, 7, rc, "episode statistics",
-                                   "the rollout")))
-        return rc;
-    double n = 0, sum = 0, len = 0, lo = INFINITY, hi = -INFINITY, succ = 0;
-    for (size_t q = 0; q < P; q++) {
-        const double *s = x + 7 * q;
-        if (s[1] > 0) {
-            n += s[1];
-            succ += s[6];
-            sum += s[2];
-            len += s[3];
-            lo = fmin(lo, s[4]);
-            hi = fmax(hi, s[5]);
-        }
-    }
-    fpo_episode_stats g;
-    memset(&g, 0, sizeof g);
-    g.struct_size = sizeof g;
-    g.episodes = (int64_t)n;
-    g.successes = (int64_t)succ;
-    if (n > 0) {
-        g.mean_return = sum / n;
-        g.mean_length = len / n;
-        g.min_return = lo;
-        g.max_return = hi;
-    }
-    t->last_episodes = g;
     return FPO_OK;
 }
 
@@ -564,14 +594,15 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     pr.episodes = &t->last_episodes;
 
     double t0 = fpo_now_seconds();
-    int rc = rollout(t);
+    int64_t steps = 0; /* environment steps of this rank, then of all ranks */
+    int rc = rollout(t, &steps);
     if (rc) /* the environments restart next time */
         t->need_reset = 1;
     fpo_vecenv_take_episode_stats(t->env, &t->last_episodes);
     /* All ranks learn whether every rollout succeeded (and the episode
      * statistics of all). On failure the iteration's data is discarded
      * everywhere. */
-    rc = merge_rollouts(t, rc);
+    rc = fpo_xchg_episode_stats(&t->coll, &t->err, t->xb, rc, &t->last_episodes, &steps);
     if (rc)
         return rc;
     double t1 = fpo_now_seconds();
@@ -589,7 +620,7 @@ int fpo_trainer_iterate(fpo_trainer *t, fpo_progress *out)
     if (rc)
         return fpo_fail(&t->err, rc, "update: %s", fpo_optimizer_errmsg(t->opt));
     t->iteration++;
-    t->env_steps += (int64_t)t->lay.global_envs * t->cfg.horizon;
+    t->env_steps += steps; /* global_envs x horizon x chunk, less chunks cut short */
     /* The statistics are global on every rank, so is the guard's verdict. */
     rc = fpo_guard_judge(&t->guard, t->policy, t->opt, &t->last_update, t->iteration, &t->err);
     t->last_update.rollbacks = t->guard.rollbacks;
@@ -639,13 +670,9 @@ int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
             stop = t->cfg.progress(t->cfg.progress_user, &pr);
             t->in_progress = 0;
         }
-        if (fpo_coll_on(&t->coll)) {
-            /* Stop everywhere if any rank's callback asks to. */
-            t->xb[0] = stop ? 1.0 : 0.0;
-            if ((rc = fpo_coll_sum_f64(&t->coll, &t->err, t->xb, 1, "stop request")))
-                return rc;
-            stop = t->xb[0] != 0.0;
-        }
+        /* Stop everywhere if any rank's callback asks to. */
+        if ((rc = fpo_xchg_stop_request(&t->coll, &t->err, t->xb, &stop)))
+            return rc;
         if (stop)
             break;
     }
@@ -832,6 +859,18 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
         goto out;
     }
     r.pos += (size_t)npol;
+    fpo_policy_config saved_pc, my_pc;
+    fpo_policy_config_init(&saved_pc);
+    fpo_policy_config_init(&my_pc);
+    fpo_policy_get_config(pol, &saved_pc);
+    fpo_policy_get_config(t->policy, &my_pc);
+    if (saved_pc.chunk != my_pc.chunk || saved_pc.act_dim != my_pc.act_dim) {
+        rc = fpo_fail(&t->err, FPO_EMISMATCH,
+                      "%s holds a policy of %lld actions of %d per query, this trainer's has "
+                      "%lld of %d", path, (long long)saved_pc.chunk, saved_pc.act_dim,
+                      (long long)my_pc.chunk, my_pc.act_dim);
+        goto out;
+    }
     if (!fpo_policy_same_shape(pol, t->policy)) {
         rc = fpo_fail(&t->err, FPO_EMISMATCH,
                       "%s holds a policy of another shape than this trainer's", path);

@@ -324,8 +324,11 @@ static int local_phase(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, const fpo
     if ((rc = values_of(o, p, b->last_obs, N, o->lastv)))
         return fpo_fail(&o->err, rc, "non-finite last observation");
     /* 4. GAE. */
-    rc = fpo_gae(o->adv, o->ret, b->rew, b->flags, o->values, o->fvalues, o->lastv, o->horizon,
-                 N, o->cfg.gamma, o->cfg.gae_lambda, o->cfg.reward_scale);
+    /* With action chunks a transition spans several environment steps and
+     * is discounted by gamma^(steps taken) (fpo_gae itself without). */
+    rc = fpo_gae_chunks(o->adv, o->ret, b->rew, b->flags, o->values, o->fvalues, o->lastv,
+                        o->horizon, N, o->cfg.gamma, o->cfg.gae_lambda, o->cfg.reward_scale,
+                        o->act_chunk, b->ksteps);
     if (rc)
         return fpo_fail(&o->err, rc, "GAE failed");
     double am = 0, a2 = 0, rm = 0, r2 = 0, e2m = 0, e22 = 0;

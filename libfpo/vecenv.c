@@ -38,6 +38,8 @@ struct fpo_vecenv {
     double st_sum, st_len, st_min, st_max;
     /* Arguments of the parallel call in flight. */
     const float *in_act;
+    size_t in_stride;             /* floats from one instance's action to the next */
+    const unsigned char *active;  /* instances to step (NULL: all) */
     float *out_obs, *out_rew, *out_final;
     unsigned *out_flags;
     int mode;
@@ -254,7 +256,7 @@ static int step_one(fpo_vecenv *v, int i)
     size_t od = (size_t)v->obs_dim, ad = (size_t)v->act_dim;
     float *obs = v->out_obs + (size_t)i * od;
     float *a = v->act + (size_t)i * ad;
-    const float *in = v->in_act + (size_t)i * ad;
+    const float *in = v->in_act + (size_t)i * v->in_stride;
     for (size_t d = 0; d < ad; d++)
         a[d] = in[d] < v->low[d] ? v->low[d] : (in[d] > v->high[d] ? v->high[d] : in[d]);
     float r = 0.0f;
@@ -294,7 +296,8 @@ static void run_range(void *ctx, int task, int n_tasks)
     for (int i = b; i < e; i++)
         v->status[i] = v->mode == MODE_RESET
                            ? reset_one(v, i, v->out_obs + (size_t)i * (size_t)v->obs_dim)
-                           : step_one(v, i);
+                       : v->active && !v->active[i] ? ST_OK
+                                                    : step_one(v, i);
 }
 
 static int collect(fpo_vecenv *v, const char *what)
@@ -346,22 +349,25 @@ int fpo_vecenv_reset(fpo_vecenv *v, float *obs)
     return rc;
 }
 
-int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewards,
-                    unsigned *flags, float *final_obs)
+/* Steps the instances in active (all if NULL), instance i with the act_dim
+ * floats at actions + i * stride; the others' outputs are left as they are. */
+static int step_some(fpo_vecenv *v, const float *actions, size_t stride,
+                     const unsigned char *active, float *obs, float *rewards, unsigned *flags,
+                     float *final_obs)
 {
-    if (!v)
-        return FPO_NULL_ARG("v");
     if (!actions || !obs || !rewards || !flags)
         return fpo_fail(&v->err, FPO_EINVAL, "actions, obs, rewards and flags are required");
     if (v->need_reset)
         return fpo_fail(&v->err, FPO_ESTATE, "call fpo_vecenv_reset first");
-    size_t n = (size_t)v->num_envs * (size_t)v->act_dim;
-    size_t bad = fpo_first_nonfinite(actions, n);
-    if (bad < n)
-        return fpo_fail(&v->err, FPO_ENONFINITE, "action of environment %zu is NaN or Inf",
-                        bad / (size_t)v->act_dim);
+    size_t ad = (size_t)v->act_dim;
+    for (size_t i = 0; i < (size_t)v->num_envs; i++)
+        if ((!active || active[i]) && !fpo_all_finite(actions + i * stride, ad))
+            return fpo_fail(&v->err, FPO_ENONFINITE, "action of environment %zu is NaN or Inf",
+                            i);
     v->mode = MODE_STEP;
     v->in_act = actions;
+    v->in_stride = stride;
+    v->active = active;
     v->out_obs = obs;
     v->out_rew = rewards;
     v->out_flags = flags;
@@ -372,7 +378,7 @@ int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewa
         return rc;
     /* Episode statistics in instance order, so they do not depend on threads. */
     for (int i = 0; i < v->num_envs; i++) {
-        if (!(flags[i] & FPO_STEP_ENDED_))
+        if ((active && !active[i]) || !(flags[i] & FPO_STEP_ENDED_))
             continue;
         double r = v->done_ret[i];
         v->st_n++;
@@ -383,6 +389,21 @@ int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewa
         v->st_max = fmax(v->st_max, r);
     }
     return FPO_OK;
+}
+
+int fpo_vecenv_step(fpo_vecenv *v, const float *actions, float *obs, float *rewards,
+                    unsigned *flags, float *final_obs)
+{
+    if (!v)
+        return FPO_NULL_ARG("v");
+    return step_some(v, actions, (size_t)v->act_dim, NULL, obs, rewards, flags, final_obs);
+}
+
+int fpo_vecenv_step_chunk(fpo_vecenv *v, const float *actions, size_t stride,
+                          const unsigned char *active, float *obs, float *rewards, unsigned *flags,
+                          float *final_obs)
+{
+    return step_some(v, actions, stride, active, obs, rewards, flags, final_obs);
 }
 
 int fpo_vecenv_take_episode_stats(fpo_vecenv *v, fpo_episode_stats *out)

@@ -353,6 +353,10 @@ static int policy_create_case(fx *f, int k)
     case 45: c.kind = FPO_POLICY_GAUSSIAN; c.init_std = NAN; break;
     case 46: c.kind = FPO_POLICY_GAUSSIAN; c.min_std = INFINITY; break;
     case 47: c.kind = FPO_POLICY_GAUSSIAN; c.std_mode = (fpo_std_mode)-2; break;
+    case 48: c.chunk = -1; break;
+    case 49: c.chunk = 65; break;
+    case 50: c.chunk = (int64_t)1 << 40; break;
+    case 51: c.chunk = 64; c.act_dim = 1025; break; /* chunk x act_dim > 65536 */
     }
     int rc = fpo_policy_create(&p, &c);
     if (p != NULL) /* failure must leave *out NULL */
@@ -542,7 +546,7 @@ static int checkpoint_case(fx *f, int k)
     case 26: buf[n / 2] ^= 0x10; rc = fpo_policy_load_mem(&out, buf, n, NULL); break;
     case 27: buf[0] = 'X'; reseal(buf, n); rc = fpo_policy_load_mem(&out, buf, n, NULL); break;
     /* re-sealed (valid CRC) but invalid contents */
-    case 28: put32(buf + CK_FORMAT, 3); break; /* a future format */
+    case 28: put32(buf + CK_FORMAT, 4); break; /* a future format (3: chunks) */
     case 29: put32(buf + CK_FORMAT, 0); break;
     case 30: put32(buf + CK_KIND, 7); break;
     case 31: put32(buf + CK_OBS, 0); break;
@@ -1321,6 +1325,10 @@ static const bcase cases[] = {
     {"policy_create gaussian init_std NaN", policy_create_case, 45, E(ERANGE), H_LOAD, 0},
     {"policy_create gaussian min_std Inf", policy_create_case, 46, E(ERANGE), H_LOAD, 0},
     {"policy_create gaussian std_mode -2", policy_create_case, 47, E(ERANGE), H_LOAD, 0},
+    {"policy_create chunk -1", policy_create_case, 48, E(ERANGE), H_LOAD, 0},
+    {"policy_create chunk 65", policy_create_case, 49, E(ERANGE), H_LOAD, 0},
+    {"policy_create chunk 2^40", policy_create_case, 50, E(ERANGE), H_LOAD, 0},
+    {"policy_create chunk 64 x act_dim 1025", policy_create_case, 51, E(ERANGE), H_LOAD, 0},
     /* policy calls */
     {"policy_clone out NULL", policy_misc_case, 0, E(EINVAL), H_LOAD, 0},
     {"policy_clone src NULL", policy_misc_case, 1, E(EINVAL), H_LOAD, 0},
@@ -1387,7 +1395,7 @@ static const bcase cases[] = {
     {"policy_load_mem bad allocator", checkpoint_case, 25, E(EINVAL), H_LOAD, 0},
     {"policy_load_mem bit flip", checkpoint_case, 26, E(EFORMAT), H_LOAD, 0},
     {"policy_load_mem bad magic", checkpoint_case, 27, E(EFORMAT), H_LOAD, 0},
-    {"policy_load_mem format 3", checkpoint_case, 28, E(EVERSION), H_LOAD, 0},
+    {"policy_load_mem format 4", checkpoint_case, 28, E(EVERSION), H_LOAD, 0},
     {"policy_load_mem format 0", checkpoint_case, 29, E(EVERSION), H_LOAD, 0},
     {"policy_load_mem kind 7", checkpoint_case, 30, E(EFORMAT), H_LOAD, 0},
     {"policy_load_mem obs_dim 0", checkpoint_case, 31, E(EFORMAT), H_LOAD, 0},
@@ -1902,10 +1910,10 @@ END_TEST
 
 START_TEST(bad_input_case_count)
 {
-    /* Pinned so that rows are not lost silently: 483 bad inputs. */
+    /* Pinned so that rows are not lost silently: 487 bad inputs. */
     printf("badinput: %d bad-input cases\n", N_CASES);
     fflush(stdout);
-    ck_assert_int_eq(N_CASES, 483);
+    ck_assert_int_eq(N_CASES, 487);
     /* every row expects a negative code except the no-handle calls
      * (destroys, messages, the init of an unknown algo) that must simply not crash */
     int nonneg = 0;

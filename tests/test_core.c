@@ -40,6 +40,76 @@ START_TEST(gae_hand_computed)
 }
 END_TEST
 
+/* ---- memory estimates ------------------------------------------------------- */
+
+static size_t est_bytes_live;
+static void *est_alloc(void *u, size_t size, size_t align)
+{
+    (void)u;
+    void *p = NULL;
+    if (posix_memalign(&p, align < sizeof(void *) ? sizeof(void *) : align, size + 64))
+        return NULL;
+    *(size_t *)p = size;
+    est_bytes_live += size;
+    return (char *)p + 64;
+}
+static void est_free(void *u, void *p)
+{
+    (void)u;
+    if (!p)
+        return;
+    char *b = (char *)p - 64;
+    est_bytes_live -= *(size_t *)b;
+    free(b);
+}
+
+START_TEST(sampler_estimate_covers_allocation)
+{
+    /* fpo_sampler_estimate_bytes (what fpo_trainer_create adds up before
+     * allocating) is at least what fpo_sampler_create allocates, with and
+     * without DPPO's recorded chains, for small and large batches. */
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.obs_dim = 5;
+    pc.act_dim = 3;
+    fpo_policy *p;
+    ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+    fpo_mlp actor, critic;
+    int emb;
+    size_t n_std;
+    ck_assert_int_eq(fpo_policy_shapes(&pc, &actor, &critic, &emb, &n_std), FPO_OK);
+    fpo_allocator al = {sizeof al, est_alloc, est_free, NULL};
+    const int batches[] = {1, 7, 256};
+    const int steps[] = {1, 10, 64};
+    for (int bi = 0; bi < 3; bi++)
+        for (int rec = 0; rec < 2; rec++)
+            for (int si = 0; si < 3; si++) {
+                fpo_sampler_config sc;
+                fpo_sampler_config_init(&sc);
+                sc.max_batch = batches[bi];
+                sc.steps = steps[si];
+                sc.record_path = rec;
+                sc.allocator = &al;
+                est_bytes_live = 0;
+                fpo_sampler *s;
+                ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+                size_t used = est_bytes_live;
+                double est = fpo_sampler_estimate_bytes(&actor, &critic, pc.obs_dim, pc.act_dim,
+                                                        sc.max_batch, rec ? sc.steps : 0);
+                ck_assert_msg(est >= (double)used,
+                              "batch %d steps %d record %d: estimate %.0f < allocated %zu",
+                              sc.max_batch, sc.steps, rec, est, used);
+                /* and not wildly above (the chains are counted only when kept) */
+                ck_assert_msg(est <= 2.0 * (double)used + 4096.0,
+                              "batch %d steps %d record %d: estimate %.0f >> allocated %zu",
+                              sc.max_batch, sc.steps, rec, est, used);
+                fpo_sampler_destroy(s);
+                ck_assert_uint_eq(est_bytes_live, 0);
+            }
+    fpo_policy_destroy(p);
+}
+END_TEST
+
 START_TEST(gae_two_envs_bootstrap_last)
 {
     /* Step-major [2 steps][2 envs]; no episode ends: bootstrap with last. */
@@ -1219,6 +1289,7 @@ Suite *fpo_test_suite(void)
     Suite *s = suite_create("core");
     TCase *math = tcase_create("math");
     tcase_add_test(math, gae_hand_computed);
+    tcase_add_test(math, sampler_estimate_covers_allocation);
     tcase_add_test(math, gae_two_envs_bootstrap_last);
     tcase_add_test(math, cfm_hand_computed);
     tcase_add_test(math, eps_mse_is_weighted_u_mse);

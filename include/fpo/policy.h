@@ -90,6 +90,16 @@ typedef struct fpo_policy_config {
      * would make their likelihood degenerate (std collapses onto the
      * bound). */
     float raw_clip;
+    /* Action chunks (since LIBFPO_1.1): the actor emits `chunk` actions per
+     * query, H x act_dim values (a flow policy's flow is over the whole
+     * chunk vector; a Gaussian policy has H x act_dim means and stds). The
+     * samplers return the whole chunk, action j of row r at
+     * (r * chunk + j) * act_dim; fpo_trainer steps the environments chunk
+     * times per query (docs/design.md, "Action chunks"). The action bounds
+     * stay act_dim floats, applied to every action of a chunk. 0 (default)
+     * means 1; 1..64. (64 bits so that it starts after release 0.1.0's
+     * struct, tail padding included: docs/abi.md.) */
+    int64_t chunk;
 } fpo_policy_config;
 
 /* An output struct: set struct_size before the call (fpo_policy_info x = {sizeof x};).

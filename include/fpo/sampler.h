@@ -97,9 +97,11 @@ FPO_API int fpo_policy_set_sampler_defaults(fpo_policy *p, const fpo_sampler_con
 FPO_API int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed);
 
 /* Actions for n observations (n * obs_dim floats, raw, unnormalized).
- * actions: n * act_dim floats, squashed and mapped onto the policy's action
- * bounds (what an environment consumes). raw: n * act_dim floats of the
- * unbounded action x_0 before squashing (what training stores); may be NULL.
+ * actions: n * chunk * act_dim floats (chunk: fpo_policy_config.chunk, 1
+ * unless set), squashed and mapped onto the policy's action bounds (what an
+ * environment consumes; row r's chunk is its chunk actions in order). raw:
+ * the same count of floats of the unbounded action x_0 before squashing
+ * (what training stores); may be NULL.
  * Either output may be NULL but not both. Non-finite observations, and a
  * non-finite action from the policy, are rejected with FPO_ENONFINITE (the
  * message says which). On any error the outputs are left untouched. No
@@ -107,7 +109,7 @@ FPO_API int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed);
 FPO_API int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n,
                             float *actions, float *raw);
 /* The chains of the last fpo_sampler_act call when record_path is set:
- * *out points at n * (steps + 1) * act_dim floats (row-major: row, state,
+ * *out points at n * (steps + 1) * chunk * act_dim floats (row-major: row, state,
  * dimension; valid until the next act call), *states = steps + 1. The chain
  * ends with the x_0 before the raw_clip clamp. FPO_ESTATE if the sampler
  * does not record. Since LIBFPO_1.1. */

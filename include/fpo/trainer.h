@@ -61,7 +61,8 @@ typedef struct fpo_trainer_config {
     const fpo_env_table *env; /* required */
     void *env_user;
     int num_envs;             /* 16 */
-    int horizon;              /* steps per environment per iteration: 64 */
+    int horizon;              /* policy queries per environment per iteration: 64
+                               * (environment steps; x chunk with action chunks) */
     int threads;              /* env stepping and update: 1 */
     uint64_t seed;            /* everything random derives from it */
     /* Component configs; NULL = defaults. obs_dim/act_dim/num_envs/horizon

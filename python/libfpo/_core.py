@@ -463,6 +463,12 @@ class Policy(_Handle):
         return self.info.obs_dim
 
     @property
+    def chunk(self):
+        """Actions per query (``chunk=`` at creation; 1 without action chunks):
+        a sampler returns ``chunk * act_dim`` values per observation."""
+        return max(1, int(self.config.get("chunk", 1)))
+
+    @property
     def act_dim(self):
         return self.info.act_dim
 
@@ -557,7 +563,8 @@ class Sampler(_Handle):
         self.policy = policy
         self.max_batch = cfg.max_batch
         info = policy.info
-        self._od, self._ad = info.obs_dim, info.act_dim
+        # with action chunks a row is the whole chunk: chunk x act_dim values
+        self._od, self._ad = info.obs_dim, info.act_dim * policy.chunk
 
     def reconfigure(self, **options):
         """Change integrator, steps, init_noise, sde_noise or deterministic

@@ -97,7 +97,8 @@ class fpo_policy_config(Structure):
                 ("obs_clip", c_float),
                 ("seed", c_uint64),
                 ("allocator", c_void_p),
-                ("raw_clip", c_float)]
+                ("raw_clip", c_float),
+                ("chunk", c_int64)]  # since LIBFPO_1.1 (0.2.0): actions per query
 
 
 class fpo_policy_info(Structure):

@@ -424,6 +424,20 @@ class SamplerTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             s.act([1.0, 2.0])
 
+    def test_action_chunks(self):
+        p = libfpo.Policy(3, 2, action_low=[-2, 0], action_high=[2, 5], seed=2, chunk=4)
+        self.assertEqual(p.chunk, 4)
+        self.assertEqual(p.config["chunk"], 4)
+        s = libfpo.Sampler(p, max_batch=2, seed=1)
+        a = s.act([0.1, 0.2, 0.3])
+        self.assertEqual(len(a), 8)  # the whole chunk: 4 actions of 2
+        for j in range(4):
+            self.assertTrue(-2 <= a[2 * j] <= 2 and 0 <= a[2 * j + 1] <= 5)
+        self.assertEqual(libfpo.Policy(3, 2).chunk, 1)
+        self.assertEqual(libfpo.Policy.from_bytes(p.to_bytes()).chunk, 4)
+        with self.assertRaises(libfpo.RangeError):
+            libfpo.Policy(3, 2, chunk=65)
+
     def test_deterministic_is_deterministic(self):
         for kind in ("flow", "gaussian"):
             p = libfpo.Policy(3, 1, kind=kind, seed=5)
@@ -488,6 +502,13 @@ class TrainingTest(unittest.TestCase):
             self.assertEqual(u.skipped_steps, 0)
         self.assertEqual(seen[0].update.steps, 10 * 4)
         self.assertEqual(t.optimizer.step_count, len(seen) * 10 * 4)
+
+    def test_chunked_trainer_runs(self):
+        t = libfpo.Trainer(Pendulum, algo="ppo", num_envs=4, horizon=8, seed=3,
+                           policy=dict(SMALL_NETS, chunk=4), optimizer=dict(PENDULUM_OPT))
+        t.run(4 * 8 * 4)
+        self.assertEqual(t.env_steps, 4 * 8 * 4)  # 4 environment steps per query
+        self.assertEqual(t.policy.chunk, 4)
 
     def test_iterate_progress_and_stop(self):
         t = pendulum_trainer("fpo", num_envs=2, horizon=16)
