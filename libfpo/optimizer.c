@@ -47,9 +47,9 @@ static void optimizer_defaults(fpo_optimizer_config *cfg, fpo_algo algo)
     cfg->bound = 3.0f;
     cfg->spike_clip = 4.0f;
     cfg->anchor_coef = algo == FPO_ALGO_FPO ? 0.1f : 0.0f;
-    /* Adaptive: the anchor is off while the flow's CFM loss stays within
-     * about 1.2x its lowest windowed median, and in full from there. */
-    cfg->anchor_drift = algo == FPO_ALGO_FPO ? 1.2f : 0.0f;
+    /* The fixed anchor: the adaptive one (anchor_drift 1.2) let finger-spin's
+     * flow drift at the cpu preset (docs/stability.md, "An adaptive anchor"). */
+    cfg->anchor_drift = 0.0f;
     /* DPPO's settings (obj_dppo.c). */
     cfg->dppo_sigma = 0.1f;
     cfg->dppo_final_half = 0;

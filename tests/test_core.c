@@ -1156,13 +1156,13 @@ static fpo_trainer *walk_trainer(float *state, fpo_algo algo)
     return walk_trainer_aspo(state, algo, 0);
 }
 
-/* _i: 0 FPO with its defaults (the adaptive anchor, whose state the
- * checkpoint carries: format 2), 1 Gaussian PPO, 2 FPO with a fixed anchor
- * (both format 1). */
+/* _i: 0 FPO with its defaults (the fixed anchor) and 1 Gaussian PPO, both
+ * format 1; 2 FPO with the adaptive anchor, whose state the checkpoint
+ * carries: format 2. */
 START_TEST(resume_equals_uninterrupted_run)
 {
     fpo_algo algo = _i == 1 ? FPO_ALGO_PPO : FPO_ALGO_FPO;
-    walk_drift_ = _i == 2 ? 0.0f : -1.0f;
+    walk_drift_ = _i == 2 ? 1.2f : -1.0f;
     float s1[8], s2[8], s3[8];
     fpo_trainer *a = walk_trainer(s1, algo), *b = walk_trainer(s2, algo);
     ck_assert_int_eq(fpo_trainer_run(a, 3 * 32), FPO_OK);
@@ -1194,7 +1194,7 @@ START_TEST(resume_equals_uninterrupted_run)
         ck_assert_mem_eq(f1, f2, n1);
         uint32_t format = (uint32_t)f1[8] | (uint32_t)f1[9] << 8 | (uint32_t)f1[10] << 16 |
                           (uint32_t)f1[11] << 24;
-        ck_assert_uint_eq(format, _i == 0 ? 2u : 1u);
+        ck_assert_uint_eq(format, _i == 2 ? 2u : 1u);
         free(f1);
         free(f2);
         unlink(path2);

@@ -45,9 +45,9 @@ static void rig_make(rig *r, fpo_algo algo, int guard, int max_rollbacks)
     fpo_optimizer_config_init(&oc, algo);
     oc.epochs = 2;
     oc.minibatches = 2;
-    /* A fixed anchor: the adaptive one (FPO's default) engages as the forced
-     * blow-up starts and delays the guard's verdict by a few iterations,
-     * which would make the counts below depend on it. */
+    /* The fixed anchor, whatever the default: the adaptive one engages as
+     * the forced blow-up starts and delays the guard's verdict by a few
+     * iterations, which would make the counts below depend on it. */
     oc.anchor_drift = 0.0f;
     fpo_trainer_config tc;
     fpo_trainer_config_init(&tc);

@@ -374,7 +374,7 @@ START_TEST(adaptive_anchor_in_updates)
 
     fpo_optimizer_config oc;
     fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
-    ck_assert_float_eq(oc.anchor_drift, 1.2f); /* FPO's default: adaptive */
+    ck_assert_float_eq(oc.anchor_drift, 0.0f); /* FPO's default: the fixed anchor */
     fpo_optimizer_config ppo;
     fpo_optimizer_config_init(&ppo, FPO_ALGO_PPO);
     ck_assert_float_eq(ppo.anchor_drift, 0.0f);

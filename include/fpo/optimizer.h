@@ -125,8 +125,7 @@ typedef struct fpo_optimizer_config {
      * (the lowest such median of the run so far): the coefficient is
      * anchor_coef x min(1, ((r - 1) / (anchor_drift - 1))^2), so 0 while the
      * flow stays consistent and anchor_coef from r = anchor_drift on
-     * (docs/stability.md). 0 or (1, 100]; the default is 1.2 for FPO, 0
-     * otherwise. */
+     * (docs/stability.md, which measured 1.2). 0 (the default) or (1, 100]. */
     float anchor_drift;
 } fpo_optimizer_config;
 
