@@ -12,25 +12,16 @@ its peak and its median peak against it, rollbacks, and the mean anchor.
 Python 3 standard library only.
 """
 import argparse
-import csv
 import math
 import os
 import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from collapse_plot import load  # noqa: E402
 from compare_report import svg_chart  # noqa: E402
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-
-
-def load(d):
-    with open(os.path.join(d, "log.csv")) as f:
-        rows = list(csv.DictReader(f))
-    col = lambda k: [float(r[k]) if r.get(k) not in (None, "", "nan") else math.nan  # noqa: E731
-                     for r in rows]
-    return {k: col(k) for k in ("env_steps", "mean_return", "cfm_loss_old", "rollbacks",
-                                "anchor")}
 
 
 def thin(v, n=400):
@@ -55,7 +46,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for k, spec in enumerate(a.runs):
         label, _, d = spec.partition("=")
-        r = load(d)
+        r = load(d, ("env_steps", "mean_return", "cfm_loss_old", "rollbacks", "anchor"))
         xs, c = r["env_steps"], COLORS[k % len(COLORS)]
         ys = r["mean_return"]
         med = running_median(r["cfm_loss_old"])

@@ -22,13 +22,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare_report import svg_chart  # noqa: E402
 
 
-def load(d):
+COLUMNS = ("env_steps", "mean_return", "cfm_loss_max", "cfm_loss_old", "bound_fraction",
+           "grad_norm", "cfm_loss")
+
+
+def load(d, columns=COLUMNS):
+    """The named columns of DIR/log.csv as float lists (NaN where empty)."""
     with open(os.path.join(d, "log.csv")) as f:
         rows = list(csv.DictReader(f))
     col = lambda k: [float(r[k]) if r.get(k) not in (None, "", "nan") else math.nan  # noqa: E731
                      for r in rows]
-    return {k: col(k) for k in ("env_steps", "mean_return", "cfm_loss_max", "cfm_loss_old",
-                                "bound_fraction", "grad_norm", "cfm_loss")}
+    return {k: col(k) for k in columns}
 
 
 def log10(v):

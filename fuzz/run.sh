@@ -23,40 +23,28 @@ fi
 ninja -C "$build" fuzz/fuzz_checkpoint fuzz/fuzz_npy fuzz/make_corpus >"$build/ninja.log" 2>&1 ||
   { tail -n 30 "$build/ninja.log" >&2; echo "fuzz/run.sh: building the fuzz targets failed" >&2; exit 1; }
 "$build/fuzz/make_corpus" "$src/fuzz/corpus/checkpoint"
-mkdir -p "$build/corpus"
-log="$build/fuzz.log"
+# run_target NAME CORPUS_DIR SEED_DIR LOG ARTIFACT_PREFIX
 # allocator_may_return_null: a header may ask for more memory than exists;
 # the loader must then fail with FPO_ENOMEM, which is not a crash.
-set +e
-ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  "$build/fuzz/fuzz_checkpoint" -max_total_time="$secs" -rss_limit_mb=4096 \
-    -malloc_limit_mb=4096 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$build/" "$build/corpus" "$src/fuzz/corpus/checkpoint" >"$log" 2>&1
-rc=$?
-set -e
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-echo "fuzz_checkpoint: ${execs:-?} executions in ${secs} s (log: $log)"
-if [ $rc -ne 0 ]; then
-  grep -E "ERROR|SUMMARY|crash-|Test unit written" "$log" | head -n 20 >&2
-  echo "fuzz_checkpoint: FAILED (exit $rc)" >&2
-  exit 1
-fi
+run_target() {
+  local name=$1 corpus=$2 seeds=$3 log=$4 prefix=$5 rc execs
+  mkdir -p "$corpus"
+  set +e
+  ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$build/fuzz/$name" -max_total_time="$secs" -rss_limit_mb=4096 \
+      -malloc_limit_mb=4096 -timeout=10 -print_final_stats=1 \
+      -artifact_prefix="$prefix" "$corpus" "$seeds" >"$log" 2>&1
+  rc=$?
+  set -e
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  echo "$name: ${execs:-?} executions in ${secs} s (log: $log)"
+  if [ $rc -ne 0 ]; then
+    grep -E "ERROR|SUMMARY|crash-|Test unit written" "$log" | head -n 20 >&2
+    echo "$name: FAILED (exit $rc)" >&2
+    exit 1
+  fi
+}
 
-mkdir -p "$build/corpus-npy"
-log="$build/fuzz-npy.log"
-set +e
-ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  "$build/fuzz/fuzz_npy" -max_total_time="$secs" -rss_limit_mb=4096 \
-    -malloc_limit_mb=4096 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="$build/npy-" "$build/corpus-npy" "$src/fuzz/corpus/npy" >"$log" 2>&1
-rc=$?
-set -e
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-echo "fuzz_npy: ${execs:-?} executions in ${secs} s (log: $log)"
-if [ $rc -ne 0 ]; then
-  grep -E "ERROR|SUMMARY|crash-|Test unit written" "$log" | head -n 20 >&2
-  echo "fuzz_npy: FAILED (exit $rc)" >&2
-  exit 1
-fi
+run_target fuzz_checkpoint "$build/corpus" "$src/fuzz/corpus/checkpoint" "$build/fuzz.log" "$build/"
+run_target fuzz_npy "$build/corpus-npy" "$src/fuzz/corpus/npy" "$build/fuzz-npy.log" "$build/npy-"

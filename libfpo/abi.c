@@ -87,13 +87,19 @@ int fpo_struct_copy_out(fpo_errbuf *err, const char *name, size_t v1, void *dst,
 int fpo_struct_init(fpo_struct_id id, void *cfg, size_t size, const void *defaults,
                     size_t known)
 {
+    return fpo_struct_copy_init(fpo_struct_name(id), fpo_struct_v1_size(id), cfg, size, defaults,
+                                known);
+}
+
+int fpo_struct_copy_init(const char *name, size_t first, void *cfg, size_t size,
+                         const void *defaults, size_t known)
+{
     if (!cfg)
-        return fpo_fail(NULL, FPO_EINVAL, "%s_init_sized: cfg is NULL", fpo_struct_name(id));
-    if (size < fpo_struct_v1_size(id))
+        return fpo_fail(NULL, FPO_EINVAL, "%s_init_sized: cfg is NULL", name);
+    if (size < first)
         return fpo_fail(NULL, FPO_EINVAL,
                         "%s_init_sized: size %zu is below the smallest %s of any release (%zu); "
-                        "pass sizeof *cfg", fpo_struct_name(id), size, fpo_struct_name(id),
-                        fpo_struct_v1_size(id));
+                        "pass sizeof *cfg", name, size, name, first);
     size_t k = size < known ? size : known;
     memcpy(cfg, defaults, k);
     if (size > k)

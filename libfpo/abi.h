@@ -51,6 +51,11 @@ int fpo_struct_copy_out(fpo_errbuf *err, const char *name, size_t v1, void *dst,
 int fpo_struct_init(fpo_struct_id id, void *cfg, size_t size, const void *defaults,
                     size_t known);
 
+/* The same for a struct named name whose first release had first bytes (the
+ * structs added after the first ABI: export and pretraining configs). */
+int fpo_struct_copy_init(const char *name, size_t first, void *cfg, size_t size,
+                         const void *defaults, size_t known);
+
 /* The first ABI's size of a struct: what a legacy init writes. */
 static inline size_t fpo_struct_v1_size(fpo_struct_id id) { return fpo_abi_v1_size[id]; }
 

@@ -52,21 +52,9 @@ static void export_defaults(fpo_export_config *c)
 
 int fpo_export_config_init_sized(fpo_export_config *cfg, size_t size)
 {
-    if (!cfg)
-        return fpo_fail(NULL, FPO_EINVAL, "fpo_export_config_init_sized: cfg is NULL");
-    if (size < FPO_EXPORT_CONFIG_FIRST_SIZE)
-        return fpo_fail(NULL, FPO_EINVAL,
-                        "fpo_export_config_init_sized: size %zu is below the smallest "
-                        "fpo_export_config of any release (%zu); pass sizeof *cfg",
-                        size, (size_t)FPO_EXPORT_CONFIG_FIRST_SIZE);
     fpo_export_config d;
     export_defaults(&d);
-    size_t k = size < sizeof d ? size : sizeof d;
-    memcpy(cfg, &d, k);
-    if (size > k)
-        memset((char *)cfg + k, 0, size - k);
-    memcpy(cfg, &size, sizeof size);
-    return FPO_OK;
+    return fpo_struct_copy_init("fpo_export_config", FPO_EXPORT_CONFIG_FIRST_SIZE, cfg, size, &d, sizeof d);
 }
 
 /* ---- a growable text buffer ------------------------------------------- */

@@ -16,15 +16,9 @@
  * checked copy to out (may be NULL). */
 int fpo_env_table_check(fpo_errbuf *err, const fpo_env_table *t, fpo_env_table *out);
 
-/* The adaptive anchor's state (fpo_optimizer_config.anchor_drift; owned and
- * updated by obj_flow.c, saved in trainer checkpoints). */
-#define FPO_ANCHOR_WINDOW 20
-typedef struct fpo_anchor_state {
-    float scale;                   /* the anchor is anchor_coef x this at the next update */
-    float lowest;                  /* lowest windowed median of cfm_loss_old so far */
-    uint32_t n;                    /* updates observed */
-    float hist[FPO_ANCHOR_WINDOW]; /* the last min(n, W) updates' cfm_loss_old, a ring */
-} fpo_anchor_state;
+/* The adaptive anchor's state: defined, updated and serialized by obj_flow.c
+ * (objective.h); the trainer passes it to the checkpoint. */
+typedef struct fpo_anchor_state fpo_anchor_state;
 
 typedef struct fpo_opt_state {
     float *m, *v;   /* Adam moments, n floats each */

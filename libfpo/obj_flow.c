@@ -9,6 +9,7 @@
 #include "objective.h"
 #include "optimizer_impl.h"
 #include "rng.h"
+#include "util.h"
 
 void fpo_flow_config_defaults(fpo_flow_config *f)
 {
@@ -194,6 +195,31 @@ float fpo_flow_anchor_coef(const fpo_objective *ob)
 {
     const fpo_optimizer_config *c = ob->cfg;
     return c->anchor_drift > 1.0f ? c->anchor_coef * ob->anchor.scale : c->anchor_coef;
+}
+
+void fpo_flow_anchor_save(const fpo_anchor_state *a, wbuf *w)
+{
+    put_f32(w, a->scale);
+    put_f32(w, a->lowest);
+    put_u32(w, a->n);
+    for (int i = 0; i < FPO_ANCHOR_WINDOW; i++)
+        put_f32(w, a->hist[i]);
+}
+
+int fpo_flow_anchor_load(rbuf *r, fpo_anchor_state *a)
+{
+    fpo_anchor_state x;
+    x.scale = get_f32(r);
+    x.lowest = get_f32(r);
+    x.n = get_u32(r);
+    for (int i = 0; i < FPO_ANCHOR_WINDOW; i++)
+        x.hist[i] = get_f32(r);
+    memset(a, 0, sizeof *a);
+    if (r->bad || !(x.scale >= 0.0f && x.scale <= 1.0f) || !(x.lowest >= 0.0f) ||
+        !isfinite(x.lowest) || !fpo_all_finite(x.hist, FPO_ANCHOR_WINDOW))
+        return -1;
+    *a = x;
+    return 0;
 }
 
 static int cmp_float(const void *a, const void *b)

@@ -28,6 +28,17 @@
 #include "error.h"
 #include "internal.h"
 #include "policy_view.h"
+#include "serial.h"
+
+/* The adaptive anchor's state (fpo_optimizer_config.anchor_drift), owned by
+ * obj_flow.c. */
+#define FPO_ANCHOR_WINDOW 20
+struct fpo_anchor_state {
+    float scale;                   /* the anchor is anchor_coef x this at the next update */
+    float lowest;                  /* lowest windowed median of cfm_loss_old so far */
+    uint32_t n;                    /* updates observed */
+    float hist[FPO_ANCHOR_WINDOW]; /* the last min(n, W) updates' cfm_loss_old, a ring */
+};
 
 /* Sums of one minibatch's statistics (per thread, then reduced); the loop
  * adds value_loss, the objective the rest. */
@@ -142,6 +153,10 @@ float fpo_flow_row_begin(const fpo_objective *ob, const fpo_obj_batch *bt, size_
 void fpo_flow_anchor_observe(fpo_objective *ob, double cfm_old);
 /* The anchor's coefficient in force (anchor_coef, or its adaptive share). */
 float fpo_flow_anchor_coef(const fpo_objective *ob);
+/* Its state in trainer checkpoints: written as is; read into *a, which is
+ * left fresh (zero) and -1 returned when the bytes are not a valid state. */
+void fpo_flow_anchor_save(const fpo_anchor_state *a, wbuf *w);
+int fpo_flow_anchor_load(rbuf *r, fpo_anchor_state *a);
 
 /* Gaussian policies (obj_ppo.c), shared by PPO's loss and maximum-likelihood
  * pretraining (pretrain.c): one row's log-likelihood of action a under the

@@ -55,21 +55,9 @@ static void pretrain_defaults(fpo_pretrain_config *c)
 
 int fpo_pretrain_config_init_sized(fpo_pretrain_config *cfg, size_t size)
 {
-    if (!cfg)
-        return fpo_fail(NULL, FPO_EINVAL, "fpo_pretrain_config_init_sized: cfg is NULL");
-    if (size < FPO_PRETRAIN_CONFIG_FIRST_SIZE)
-        return fpo_fail(NULL, FPO_EINVAL,
-                        "fpo_pretrain_config_init_sized: size %zu is below the smallest "
-                        "fpo_pretrain_config of any release (%zu); pass sizeof *cfg",
-                        size, (size_t)FPO_PRETRAIN_CONFIG_FIRST_SIZE);
     fpo_pretrain_config d;
     pretrain_defaults(&d);
-    size_t k = size < sizeof d ? size : sizeof d;
-    memcpy(cfg, &d, k);
-    if (size > k)
-        memset((char *)cfg + k, 0, size - k);
-    memcpy(cfg, &size, sizeof size);
-    return FPO_OK;
+    return fpo_struct_copy_init("fpo_pretrain_config", FPO_PRETRAIN_CONFIG_FIRST_SIZE, cfg, size, &d, sizeof d);
 }
 
 /* The settings, checked; the flow settings through the flow objectives' own

@@ -776,14 +776,8 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
     put_u64(w, (uint64_t)t->env_steps);
     put_f64(w, t->recent_return);
     put_u32(w, (uint32_t)t->have_recent);
-    if (adaptive) {
-        const fpo_anchor_state *an = os.anchor;
-        put_f32(w, an->scale);
-        put_f32(w, an->lowest);
-        put_u32(w, an->n);
-        for (int i = 0; i < FPO_ANCHOR_WINDOW; i++)
-            put_f32(w, an->hist[i]);
-    }
+    if (adaptive)
+        fpo_flow_anchor_save(os.anchor, w);
     uint32_t crc = w->p && w->len <= w->cap ? crc32_update(0, w->p, w->len) : 0;
     put_u32(w, crc);
 }
@@ -941,16 +935,9 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
     uint32_t have_recent = get_u32(&r);
     fpo_anchor_state anchor;
     memset(&anchor, 0, sizeof anchor);
-    if (format >= 2) {
-        anchor.scale = get_f32(&r);
-        anchor.lowest = get_f32(&r);
-        anchor.n = get_u32(&r);
-        for (int i = 0; i < FPO_ANCHOR_WINDOW; i++)
-            anchor.hist[i] = get_f32(&r);
-    }
-    if (r.bad || r.pos != r.len || !fpo_all_finite(m, os.n) || !fpo_all_finite(v, os.n) ||
-        !(anchor.scale >= 0.0f && anchor.scale <= 1.0f) || !(anchor.lowest >= 0.0f) ||
-        !fpo_all_finite(anchor.hist, FPO_ANCHOR_WINDOW) || !isfinite(anchor.lowest)) {
+    int anchor_bad = format >= 2 ? fpo_flow_anchor_load(&r, &anchor) : 0;
+    if (r.bad || r.pos != r.len || anchor_bad || !fpo_all_finite(m, os.n) ||
+        !fpo_all_finite(v, os.n)) {
         rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: malformed trainer state", path);
         goto out;
     }
