@@ -1,12 +1,13 @@
-/* One training step (forward + backward + Adam) of three MLPs on one
- * thread, in GFLOP/s, beside BLIS sgemm running the same GEMM sequence.
+/* One training step (forward + backward + Adam) of MLPs on one thread, in
+ * GFLOP/s and in percent of one core's fp32 FMA peak (measured here), beside
+ * the same sequence of matrix products alone, run by the step's own kernel
+ * (gemm.h) and by BLIS.
  *
- * FLOPs are counted as 2*B*in*out per layer forward plus 4*B*in*out per
- * layer backward, whether or not a product is actually done. A training
- * step has no use for the first layer's input gradient and skips it, so
- * the count includes work not performed: 1.0% for (a), 7.8% for (b), 1.5%
- * for (c). The "done" column counts only the FLOPs actually performed;
- * the sgemm replay skips the same product.
+ * FLOPs are the ones performed: 2*B*in*out per layer forward plus
+ * 4*B*in*out per layer backward, less the first layer's input gradient
+ * (2*B*in*out), which a training step has no use for and skips.
+ * Cases (a)-(c) are the shapes of issue 3; (d)-(i) the DM Control presets'
+ * networks (examples/task_config.c) at one minibatch's rows.
  *
  * usage: bench_mlp [seconds per case, default 2] [cases, e.g. "ab"; default all] */
 #include <math.h>
@@ -16,16 +17,22 @@
 #include <time.h>
 
 #include <blis.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "adam.h"
+#include "gemm.h"
 #include "mlp.h"
 #include "rng.h"
 #include "vmath.h"
 
+/* Process CPU time: everything here runs on the calling thread, and on a
+ * shared machine other processes' time slices then do not count. */
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -52,9 +59,20 @@ static float *falloc(size_t n)
     return p;
 }
 
+static int replay_kern; /* the kernel gemm_replay runs (gemm.h) */
+
 static void sgemm1(dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
                    const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
 {
+    if (replay_kern != FPO_GEMM_BLIS && csb == 1 && csc == 1 && (rsa == 1 || csa == 1)) {
+        if (csa == 1)
+            fpo_gemm_nn(replay_kern, (size_t)m, (size_t)n, (size_t)k, alpha, a, (size_t)rsa, b,
+                        (size_t)rsb, beta, c, (size_t)rsc);
+        else
+            fpo_gemm_tn(replay_kern, (size_t)m, (size_t)n, (size_t)k, alpha, a, (size_t)csa, b,
+                        (size_t)rsb, beta, c, (size_t)rsc);
+        return;
+    }
     rntm_t rn;
     bli_rntm_init(&rn);
     bli_rntm_set_num_threads(1, &rn);
@@ -63,6 +81,69 @@ static void sgemm1(dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t
     bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa,
                  (float *)b, rsb, csb, &beta, c, rsc, csc, NULL, &rn);
 }
+
+/* One core's fp32 FMA peak, measured: 12 independent chains of FMAs on the
+ * widest vectors the CPU has (AVX-512F, else AVX2), enough to cover the FMA
+ * latency on two pipes; best of 5 runs of 2^24 iterations each. 0 where
+ * neither is present. */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static float fma_loop256(long n, float s)
+{
+    __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(s);
+    for (int i = 0; i < 12; i++)
+        a[i] = _mm256_set1_ps((float)i);
+    for (long k = 0; k < n; k++)
+        for (int i = 0; i < 12; i++)
+            a[i] = _mm256_fmadd_ps(a[i], m, c);
+    __m256 t = a[0];
+    for (int i = 1; i < 12; i++)
+        t = _mm256_add_ps(t, a[i]);
+    float out[8];
+    _mm256_storeu_ps(out, t);
+    return out[0];
+}
+
+__attribute__((target("avx512f"))) static float fma_loop512(long n, float s)
+{
+    __m512 a[12], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(s);
+    for (int i = 0; i < 12; i++)
+        a[i] = _mm512_set1_ps((float)i);
+    for (long k = 0; k < n; k++)
+        for (int i = 0; i < 12; i++)
+            a[i] = _mm512_fmadd_ps(a[i], m, c);
+    __m512 t = a[0];
+    for (int i = 1; i < 12; i++)
+        t = _mm512_add_ps(t, a[i]);
+    return _mm512_reduce_add_ps(t);
+}
+#endif
+
+static double fma_peak_gflops(const char **what)
+{
+    *what = "none";
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    const int w512 = __builtin_cpu_supports("avx512f");
+    if (!w512 && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+        return 0.0;
+    *what = w512 ? "AVX-512 FMA" : "AVX2 FMA";
+    const long n = 1L << 24;
+    double best = 1e30;
+    volatile float sink = 0.0f;
+    for (int r = 0; r < 5; r++) {
+        double t0 = now();
+        sink += w512 ? fma_loop512(n, 1e-3f * (float)r) : fma_loop256(n, 1e-3f * (float)r);
+        double t = now() - t0;
+        best = t < best ? t : best;
+    }
+    (void)sink;
+    return 2.0 * (w512 ? 16.0 : 8.0) * 12.0 * (double)n / best * 1e-9;
+#else
+    return 0.0;
+#endif
+}
+
+static double peak; /* GFLOP/s, fma_peak_gflops() */
 
 static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -144,8 +225,7 @@ static void run_case(const bench_case *bc, double seconds)
     fpo_rng_normal(&rng, target, (size_t)B * (size_t)bc->n_out);
     fpo_adam_cfg cfg = {1e-4f, 0.9f, 0.999f, 1e-8f, 0.0f};
 
-    const double flops = 6.0 * (double)B * fpo_mlp_macs(&m);
-    const double done = flops - 2.0 * (double)B * m.dims[0] * m.dims[1];
+    const double done = 6.0 * (double)B * fpo_mlp_macs(&m) - 2.0 * (double)B * m.dims[0] * m.dims[1];
     enum { MAXR = 2000 };
     static double t_step[MAXR], t_f[MAXR], t_b[MAXR], t_a[MAXR], t_g[MAXR];
 
@@ -174,19 +254,29 @@ static void run_case(const bench_case *bc, double seconds)
                 break;
         }
     }
-    /* the same GEMM sequence alone on the same buffers, same repetitions */
-    for (int it = -2; it < reps; it++) {
-        double t0 = now();
-        gemm_replay(&m, B, p, x, y, cache, scratch, dy, g);
-        if (it >= 0)
-            t_g[it] = now() - t0;
+    /* the same GEMM sequence alone on the same buffers, same repetitions:
+     * with libfpo's kernel (the step's own), then with BLIS */
+    double mg[2];
+    for (int w = 0; w < 2; w++) {
+        replay_kern = w ? FPO_GEMM_BLIS : fpo_gemm_best();
+        for (int it = -2; it < reps; it++) {
+            double t0 = now();
+            gemm_replay(&m, B, p, x, y, cache, scratch, dy, g);
+            if (it >= 0)
+                t_g[it] = now() - t0;
+        }
+        mg[w] = median(t_g, reps);
     }
     double ms = median(t_step, reps), mf = median(t_f, reps), mb = median(t_b, reps);
-    double ma = median(t_a, reps), mg = median(t_g, reps);
-    printf("%-34s step %8.3f ms %6.1f GFLOP/s (done %5.1f) | sgemm alone %8.3f ms %6.1f GFLOP/s"
-           " | fwd %.3f bwd %.3f adam %.3f ms | %d reps, row block %d\n",
-           bc->name, 1e3 * ms, flops / ms * 1e-9, done / ms * 1e-9, 1e3 * mg, flops / mg * 1e-9,
-           1e3 * mf, 1e3 * mb, 1e3 * ma, reps, fpo_mlp_block_rows(&m));
+    double ma = median(t_a, reps);
+#define PCT(t) (peak > 0 ? 100.0 * done / (t) * 1e-9 / peak : 0.0)
+    printf("%s\n  step %8.3f ms %6.1f GFLOP/s (%3.0f%% of peak) | its GEMMs alone %6.1f GFLOP/s "
+           "(%3.0f%%) | BLIS GEMMs alone %6.1f GFLOP/s (%3.0f%%)\n  fwd %.3f bwd %.3f adam %.3f "
+           "ms | %d reps, row block %d\n",
+           bc->name, 1e3 * ms, done / ms * 1e-9, PCT(ms), done / mg[0] * 1e-9, PCT(mg[0]),
+           done / mg[1] * 1e-9, PCT(mg[1]), 1e3 * mf, 1e3 * mb, 1e3 * ma, reps,
+           fpo_mlp_block_rows(&m));
+#undef PCT
     fflush(stdout);
     free(p), free(g), free(am), free(av), free(x), free(y), free(target), free(dy), free(cache);
     free(scratch);
@@ -216,18 +306,32 @@ static double square_sgemm_gflops(void)
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 2.0;
-    const char *only = argc > 2 ? argv[2] : "abc";
+    const char *only = argc > 2 ? argv[2] : "abcdefghi";
     static const bench_case cases[] = {
         {"(a) critic 32-5x256-1 SiLU B=8192", 32, 5, {256, 256, 256, 256, 256}, 1, FPO_ACT_SILU, 8192},
         {"(b) actor 32-4x32-8 SiLU B=65536", 32, 4, {32, 32, 32, 32}, 8, FPO_ACT_SILU, 65536},
         {"(c) 3-64-64-1 tanh B=256", 3, 2, {64, 64}, 1, FPO_ACT_TANH, 256},
+        /* The networks of the DM Control presets (examples/task_config.c),
+         * obs 17 and act 6 (cheetah-run), at the rows of one minibatch. */
+        {"(d) cpu: flow actor 31-4x32-6 B=1024", 31, 4, {32, 32, 32, 32}, 6, FPO_ACT_SILU, 1024},
+        {"(e) cpu: Gaussian actor 17-4x32-6 B=128", 17, 4, {32, 32, 32, 32}, 6, FPO_ACT_SILU, 128},
+        {"(f) cpu: critic 17-3x128-1 B=128", 17, 3, {128, 128, 128}, 1, FPO_ACT_SILU, 128},
+        {"(g) paper: flow actor 31-4x32-6 B=245760", 31, 4, {32, 32, 32, 32}, 6, FPO_ACT_SILU,
+         245760},
+        {"(h) paper: Gaussian actor 17-4x32-6 B=30720", 17, 4, {32, 32, 32, 32}, 6, FPO_ACT_SILU,
+         30720},
+        {"(i) paper: critic 17-5x256-1 B=30720", 17, 5, {256, 256, 256, 256, 256}, 1,
+         FPO_ACT_SILU, 30720},
     };
-    printf("libfpo bench_mlp: 1 thread, BLIS %s (%s kernels), elementwise ISA %s\n",
-           bli_info_get_version_str(), bli_arch_string(bli_arch_query_id()),
+    printf("libfpo bench_mlp: 1 thread, libfpo's GEMM kernel %s, BLIS %s (%s kernels), "
+           "elementwise ISA %s\n", fpo_gemm_name(fpo_gemm_best()), bli_info_get_version_str(),
+           bli_arch_string(bli_arch_query_id()),
            fpo_vmath_isa() == FPO_ISA_AVX2 ? "avx2+fma" : "generic");
-    printf("FLOPs per step = 2*B*in*out (forward) + 4*B*in*out (backward) per layer; "
-           "median step time;\n(done) = FLOPs actually performed (layer-0 input gradient "
-           "skipped)\n");
+    printf("FLOPs per step = 2*B*in*out (forward) + 4*B*in*out (backward) per layer, less the "
+           "first layer's\ninput gradient (not computed); median step time\n");
+    const char *what;
+    peak = fma_peak_gflops(&what);
+    printf("one core's fp32 peak (measured, %s): %.1f GFLOP/s\n", what, peak);
     printf("square 1024^3 sgemm before: %.1f GFLOP/s\n", square_sgemm_gflops());
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (strchr(only, 'a' + (int)i))

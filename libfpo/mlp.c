@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include <blis.h>
+#include "gemm.h"
 
 #include "vmath.h"
 
@@ -155,31 +155,11 @@ size_t fpo_mlp_scratch_floats(const fpo_mlp *m, int batch)
     return wt_floats(m) + 2 * blk + r16((size_t)m->max_width);
 }
 
-/* C = alpha * A B + beta * C, general strides, one thread, no global state. */
-static void sgemm(dim_t mm, dim_t nn, dim_t kk, float alpha, const float *a, inc_t rsa,
-                  inc_t csa, const float *b, inc_t rsb, inc_t csb, float beta, float *c,
-                  inc_t rsc, inc_t csc)
-{
-    rntm_t rn;
-    bli_rntm_init(&rn);
-    bli_rntm_set_num_threads(1, &rn);
-    /* BLIS sends any product with m < 512, n < 200 or k < 240 to its
-     * unpacked "sup" kernels. When every dimension is >= 128 the packed
-     * path is faster: the critic's dW (256 x 256 x 1024, A read
-     * transposed) runs at 86 instead of 63 GFLOP/s. Narrow products keep
-     * sup, where it is up to 2x faster. */
-    if (mm >= 128 && nn >= 128 && kk >= 128)
-        bli_rntm_disable_l3_sup(&rn);
-    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, mm, nn, kk, &alpha, (float *)a, rsa, csa,
-                 (float *)b, rsb, csb, &beta, c, rsc, csc, NULL, &rn);
-}
-
 /* Row-major Y[rows x n] = alpha * X[rows x k] W[k x n] (+ beta Y). */
-static void gemm_rr(size_t rows, size_t k, size_t n, float alpha, const float *xx,
+static void gemm_rr(int kern, size_t rows, size_t k, size_t n, float alpha, const float *xx,
                     const float *w, float beta, float *yy)
 {
-    sgemm((dim_t)rows, (dim_t)n, (dim_t)k, alpha, xx, (inc_t)k, 1, w, (inc_t)n, 1, beta, yy,
-          (inc_t)n, 1);
+    fpo_gemm_nn(kern, rows, n, k, alpha, xx, k, w, n, beta, yy, n);
 }
 
 void fpo_mlp_forward(const fpo_mlp *m, const float *params, const float *x, int batch,
@@ -187,7 +167,7 @@ void fpo_mlp_forward(const fpo_mlp *m, const float *params, const float *x, int 
 {
     if (batch <= 0)
         return;
-    const int isa = fpo_vmath_isa();
+    const int isa = fpo_vmath_isa(), kern = fpo_gemm_best();
     const size_t B = (size_t)batch, rc_max = chunk_rows(m, batch);
     const size_t blk = r16(rc_max * (size_t)m->max_width);
     /* Inference ping-pongs between two scratch blocks; training writes
@@ -214,13 +194,13 @@ void fpo_mlp_forward(const fpo_mlp *m, const float *params, const float *x, int 
             } else {
                 h = buf[l & 1];
             }
-            gemm_rr(rc, ni, no, 1.0f, in, params + m->w_off[l], 0.0f, h);
+            gemm_rr(kern, rc, ni, no, 1.0f, in, params + m->w_off[l], 0.0f, h);
             fpo_v_bias_act(h, d, params + m->b_off[l], rc, no, m->act, isa);
             in = h;
         }
         const size_t ni = (size_t)m->dims[L - 1], no = (size_t)m->dims[L];
         float *yo = y + r0 * no;
-        gemm_rr(rc, ni, no, m->out_scale, in, params + m->w_off[L - 1], 0.0f, yo);
+        gemm_rr(kern, rc, ni, no, m->out_scale, in, params + m->w_off[L - 1], 0.0f, yo);
         fpo_v_add_bias(yo, params + m->b_off[L - 1], rc, no, m->out_scale);
     }
 }
@@ -244,7 +224,7 @@ void fpo_mlp_backward(const fpo_mlp *m, const float *params, const float *x, int
 {
     if (batch <= 0)
         return;
-    const int isa = fpo_vmath_isa();
+    const int isa = fpo_vmath_isa(), kern = fpo_gemm_best();
     const int L = m->n_layers;
     const size_t B = (size_t)batch, rc_max = chunk_rows(m, batch);
     const size_t blk = r16(rc_max * (size_t)m->max_width);
@@ -287,18 +267,17 @@ void fpo_mlp_backward(const fpo_mlp *m, const float *params, const float *x, int
             float *gb = grad + m->b_off[l];
             for (size_t j = 0; j < no; j++)
                 gb[j] += acc[j];
-            /* dW[ni x no] += alpha * A^T G: A^T read column-major in place. */
-            sgemm((dim_t)ni, (dim_t)no, (dim_t)rc, alpha, a, 1, (inc_t)ni, g, (inc_t)no, 1, 1.0f,
-                  grad + m->w_off[l], (inc_t)no, 1);
+            /* dW[ni x no] += alpha * A^T G, A [rc x ni] read in place. */
+            fpo_gemm_tn(kern, ni, no, rc, alpha, a, ni, g, no, 1.0f, grad + m->w_off[l], no);
             if (l == 0) {
                 if (dx)
-                    gemm_rr(rc, no, ni, alpha, g, wt[0], 0.0f, dx + r0 * ni);
+                    gemm_rr(kern, rc, no, ni, alpha, g, wt[0], 0.0f, dx + r0 * ni);
                 break;
             }
             /* Into layer l-1's output: G W^T, then times act'(z_{l-1}). */
             float *ga = buf[nb];
             nb ^= 1;
-            gemm_rr(rc, no, ni, alpha, g, wt[l], 0.0f, ga);
+            gemm_rr(kern, rc, no, ni, alpha, g, wt[l], 0.0f, ga);
             const float *h = cache + coff[l - 1] + r0 * ni;
             const float *d = stores_d(m) ? cache + coff[l - 1] + r16(B * ni) + r0 * ni : NULL;
             memset(acc, 0, ni * sizeof *acc);

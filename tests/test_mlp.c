@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "mlp.h"
 #include "rng.h"
 #include "testutil.h"
@@ -452,6 +453,70 @@ START_TEST(vmath_epilogues)
 }
 END_TEST
 
+
+/* Every GEMM kernel that runs here against a double reference: both
+ * products, every m and n edge of the register tiles (1..41), k across the
+ * KC block (1..600), padded strides, beta 0 over a C full of NaN (never
+ * read) and beta 0.5 (read). */
+START_TEST(gemm_kernels_match_reference)
+{
+    enum { MAXM = 41, MAXN = 41, MAXK = 600, PAD = 3 };
+    static float a[(MAXK + PAD) * (MAXM + PAD)], b[MAXK * (MAXN + PAD)];
+    static float c[MAXM * (MAXN + PAD)], c0[MAXM * (MAXN + PAD)];
+    fpo_rng rng;
+    fpo_rng_init(&rng, 7, 0);
+    fpo_rng_normal(&rng, a, sizeof a / sizeof a[0]);
+    fpo_rng_normal(&rng, b, sizeof b / sizeof b[0]);
+    fpo_rng_normal(&rng, c0, sizeof c0 / sizeof c0[0]);
+    static const int ms[] = {1, 5, 6, 7, 8, 9, 13, 41}, ns[] = {1, 6, 8, 15, 16, 17, 31, 32, 33, 41};
+    static const int ks[] = {1, 3, 31, 256, 257, 600};
+    int tested = 0;
+    for (int kern = FPO_GEMM_BLIS; kern <= FPO_GEMM_AVX512; kern++) {
+        if (!fpo_gemm_available(kern))
+            continue;
+        tested++;
+        for (size_t im = 0; im < sizeof ms / sizeof ms[0]; im++)
+            for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++)
+                for (size_t ik = 0; ik < sizeof ks / sizeof ks[0]; ik++)
+                    for (int form = 0; form < 4; form++) {
+                        const size_t m = (size_t)ms[im], n = (size_t)ns[in], k = (size_t)ks[ik];
+                        const int tn = form & 1;
+                        const float beta = form & 2 ? 0.5f : 0.0f, alpha = 0.75f;
+                        const size_t lda = (tn ? m : k) + PAD, ldb = n + PAD, ldc = n + PAD;
+                        for (size_t i = 0; i < m * ldc; i++)
+                            c[i] = beta != 0.0f ? c0[i] : NAN;
+                        if (tn)
+                            fpo_gemm_tn(kern, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                        else
+                            fpo_gemm_nn(kern, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                        for (size_t i = 0; i < m; i++)
+                            for (size_t j = 0; j < n; j++) {
+                                double e = 0.0, mag = 0.0;
+                                for (size_t p = 0; p < k; p++) {
+                                    double x = tn ? a[p * lda + i] : a[i * lda + p];
+                                    e += x * (double)b[p * ldb + j];
+                                    mag += fabs(x * (double)b[p * ldb + j]);
+                                }
+                                e = alpha * e + (beta != 0.0f ? beta * (double)c0[i * ldc + j] : 0.0);
+                                double got = c[i * ldc + j];
+                                ck_assert_msg(fabs(got - e) <= 1e-5 * (mag + 1.0),
+                                              "%s %s m %zu n %zu k %zu beta %g: c[%zu][%zu] "
+                                              "%.9g vs %.9g", fpo_gemm_name(kern),
+                                              tn ? "tn" : "nn", m, n, k, (double)beta, i, j,
+                                              got, e);
+                            }
+                        /* the padding between rows is never written */
+                        for (size_t i = 0; i < m; i++)
+                            for (size_t j = n; j < ldc; j++)
+                                ck_assert(beta != 0.0f ? c[i * ldc + j] == c0[i * ldc + j]
+                                                       : isnan(c[i * ldc + j]));
+                    }
+    }
+    ck_assert_int_ge(tested, 1);
+    ck_assert(fpo_gemm_available(fpo_gemm_best()));
+}
+END_TEST
+
 Suite *fpo_test_suite(void)
 {
     Suite *s = suite_create("mlp");
@@ -466,6 +531,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, init_validates_and_lays_out);
     tcase_add_test(tc, no_batch_is_a_no_op);
     tcase_add_test(tc, vmath_accuracy);
+    tcase_add_test(tc, gemm_kernels_match_reference);
     tcase_add_test(tc, vmath_epilogues);
     suite_add_tcase(s, tc);
     return s;
