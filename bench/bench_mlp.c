@@ -326,7 +326,7 @@ int main(int argc, char **argv)
     printf("libfpo bench_mlp: 1 thread, libfpo's GEMM kernel %s, BLIS %s (%s kernels), "
            "elementwise ISA %s\n", fpo_gemm_name(fpo_gemm_best()), bli_info_get_version_str(),
            bli_arch_string(bli_arch_query_id()),
-           fpo_vmath_isa() == FPO_ISA_AVX2 ? "avx2+fma" : "generic");
+           fpo_vmath_isa() == FPO_ISA_AVX512 ? "avx512" : fpo_vmath_isa() == FPO_ISA_AVX2 ? "avx2+fma" : "generic");
     printf("FLOPs per step = 2*B*in*out (forward) + 4*B*in*out (backward) per layer, less the "
            "first layer's\ninput gradient (not computed); median step time\n");
     const char *what;

@@ -1,12 +1,20 @@
 /* Microseconds per transition of one update epoch for each objective (FPO
  * with the averaged ratio, FPO++, Gaussian PPO, DPPO over all steps and over
- * the final half), at the reference shapes: actor 4x32 SiLU, critic 5x256
- * SiLU, N_mc 8 (DPPO: chains of 10 Euler steps), a batch of 8192 transitions
- * in 32 minibatches, obs 17 and act 6 (CheetahRun).
+ * the final half), obs 17 and act 6 (CheetahRun), actor 4x32 SiLU, N_mc 8
+ * (DPPO: chains of 10 Euler steps), at one of three geometries:
+ *   ref    critic 5x256, 8192 transitions in 32 minibatches of 256 (issue 4)
+ *   cpu    the cpu preset: critic 3x128, 1024 transitions in 8 minibatches of 128
+ *   paper  the paper preset's minibatch: critic 5x256, minibatches of 30720
+ *          transitions (2 of them per update here; the preset has 32)
+ * With the epoch's arithmetic in GFLOP/s and in percent of FMA_PEAK (GFLOP/s,
+ * e.g. bench_mlp's measured peak) when that is given: the FLOPs of the
+ * networks' forward and backward passes (2 + 4 x in x out per layer and row,
+ * less the first layer's input gradient), for N_mc actor rows per transition
+ * (FPO), one (PPO) or the chain's steps (DPPO), and one critic row.
  *
  * One epoch's time is (T(1 + E epochs) - T(1 epoch)) / E, so the fixed
  * per-update work (statistics, the theta_old pass, GAE) is reported apart.
- * Usage: bench_update [threads] [repeats] */
+ * Usage: bench_update [threads] [repeats] [ref|cpu|paper] [FMA_PEAK] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +40,19 @@ static int cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-enum { N = 64, T = 128, OD = 17, AD = 6 };
+enum { OD = 17, AD = 6, MAXN = 2048 };
+
+typedef struct geometry {
+    const char *name;
+    int n, t, minibatches, critic_layers, critic_hidden;
+} geometry;
+
+static const geometry geos[] = {
+    {"ref", 64, 128, 32, 5, 256},
+    {"cpu", 16, 64, 8, 3, 128},
+    {"paper", 2048, 30, 2, 5, 256},
+};
+static const geometry *geo = &geos[0];
 
 enum { K = 10 }; /* DPPO's chain: the sampler's default 10 steps */
 
@@ -52,6 +72,10 @@ static double time_update(const variant *v, int epochs, int threads, int reps,
     pc.kind = algo == FPO_ALGO_PPO ? FPO_POLICY_GAUSSIAN : FPO_POLICY_FLOW;
     pc.obs_dim = OD;
     pc.act_dim = AD;
+    pc.critic_layers = geo->critic_layers;
+    for (int l = 0; l < FPO_MAX_LAYERS; l++)
+        pc.critic_hidden[l] = geo->critic_hidden;
+    const int N = geo->n, T = geo->t;
     fpo_buffer_config bc;
     fpo_buffer_config_init(&bc);
     bc.num_envs = N;
@@ -66,7 +90,7 @@ static double time_update(const variant *v, int epochs, int threads, int reps,
     oc.aspo = algo == FPO_ALGO_FPO && v->ratio == FPO_RATIO_PER_SAMPLE;
     oc.dppo_final_half = v->final_half;
     oc.epochs = epochs;
-    oc.minibatches = 32;
+    oc.minibatches = geo->minibatches;
     oc.threads = threads;
     fpo_policy *p;
     fpo_buffer *b;
@@ -76,8 +100,8 @@ static double time_update(const variant *v, int epochs, int threads, int reps,
         fprintf(stderr, "setup failed\n");
         exit(1);
     }
-    static float obs[N * OD], act[N * AD], rew[N], path[N * (K + 1) * AD];
-    static unsigned fl[N];
+    static float obs[MAXN * OD], act[MAXN * AD], rew[MAXN], path[MAXN * (K + 1) * AD];
+    static unsigned fl[MAXN];
     srand(1);
     double t[64];
     for (int r = 0; r < reps && r < 64; r++) {
@@ -115,12 +139,32 @@ static double time_update(const variant *v, int epochs, int threads, int reps,
     return *out_median;
 }
 
+/* FLOPs of one training pass (forward and backward, no input gradient
+ * for the first layer) of a network with these layer sizes, per row. */
+static double pass_flops(int in, int layers, int hidden, int out)
+{
+    double macs = (double)in * hidden + (double)(layers - 1) * hidden * hidden +
+                  (double)hidden * out;
+    return 6.0 * macs - 2.0 * (double)in * hidden;
+}
+
 int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     int reps = argc > 2 ? atoi(argv[2]) : 5;
+    if (argc > 3) {
+        geo = NULL;
+        for (size_t g = 0; g < sizeof geos / sizeof geos[0]; g++)
+            if (!strcmp(argv[3], geos[g].name))
+                geo = &geos[g];
+        if (!geo) {
+            fprintf(stderr, "usage: bench_update [threads] [repeats] [ref|cpu|paper] [FMA_PEAK]\n");
+            return 2;
+        }
+    }
+    const double peak = argc > 4 ? atof(argv[4]) : 0.0;
     const int E = 4;
-    const double B = N * T;
+    const double B = (double)geo->n * geo->t;
     if (threads == 1)
         clock_id = CLOCK_PROCESS_CPUTIME_ID;
     const variant vs[] = {
@@ -130,17 +174,27 @@ int main(int argc, char **argv)
         {"DPPO (10 steps, all)", FPO_ALGO_DPPO, FPO_RATIO_AVERAGED, 0},
         {"DPPO (10 steps, final half)", FPO_ALGO_DPPO, FPO_RATIO_AVERAGED, 1},
     };
+    const double critic = pass_flops(OD, geo->critic_layers, geo->critic_hidden, 1);
+    const double flow = pass_flops(OD + AD + 8, 4, 32, AD), gauss = pass_flops(OD, 4, 32, AD);
+    const double flops[5] = {8 * flow + critic, 8 * flow + critic, gauss + critic,
+                             K * flow + critic, K / 2 * flow + critic};
     double epoch[5];
-    printf("update of %d transitions (actor 4x32, critic 5x256, obs %d, act %d, 32 minibatches), "
-           "%d thread(s), median of %d, %s:\n", (int)B, OD, AD, threads, reps,
+    printf("%s: update of %d transitions (actor 4x32, critic %dx%d, obs %d, act %d, %d "
+           "minibatches of %d), %d thread(s), median of %d, %s:\n", geo->name, (int)B,
+           geo->critic_layers, geo->critic_hidden, OD, AD, geo->minibatches,
+           (int)B / geo->minibatches, threads, reps,
            threads == 1 ? "process CPU time" : "wall time");
     for (int k = 0; k < 5; k++) {
         double t1, tE;
         time_update(&vs[k], 1, threads, reps, &t1);
         time_update(&vs[k], 1 + E, threads, reps, &tE);
         epoch[k] = (tE - t1) / E;
-        printf("  %-30s %7.2f us/transition per epoch, fixed per update %6.2f us/transition\n",
-               vs[k].name, 1e6 * epoch[k] / B, 1e6 * (t1 - epoch[k]) / B);
+        const double gf = flops[k] * B / epoch[k] * 1e-9;
+        printf("  %-30s %7.2f us/transition per epoch (%6.1f GFLOP/s", vs[k].name,
+               1e6 * epoch[k] / B, gf);
+        if (peak > 0)
+            printf(", %3.0f%% of peak", 100.0 * gf / peak);
+        printf("), fixed per update %6.2f us/transition\n", 1e6 * (t1 - epoch[k]) / B);
     }
     printf("  per epoch relative to Gaussian PPO: FPO %.2f, FPO++ %.2f, DPPO %.2f, DPPO final "
            "half %.2f\n", epoch[0] / epoch[2], epoch[1] / epoch[2], epoch[3] / epoch[2],

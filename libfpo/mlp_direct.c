@@ -101,7 +101,7 @@ static void gemm(const float *in, const float *W, float *out, size_t rows, size_
                  int isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (isa == FPO_ISA_AVX2) {
+    if (isa >= FPO_ISA_AVX2) { /* AVX-512 CPUs run the AVX2 copy */
         gemm_avx2(in, W, out, rows, ni, no);
         return;
     }

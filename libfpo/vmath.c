@@ -105,6 +105,35 @@ static inline __attribute__((target("avx2,fma"))) avx2_v8 avx2_recip(avx2_v8 x)
 #undef VM_MIN
 #undef VM_MAX
 #undef VM_RECIP
+
+/* AVX-512F instantiation: 16 lanes. */
+#define VM_NAME(f) avx512_##f
+#define VM_ATTR __attribute__((target("avx512f")))
+#define VM_W 16
+#define VM_MADD(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define VM_STREAM(p, v) _mm512_stream_ps((p), (v))
+#define VM_SFENCE() _mm_sfence()
+#define VM_MIN(x, y) _mm512_min_ps((x), (y))
+#define VM_MAX(x, y) _mm512_max_ps((x), (y))
+#define VM_RECIP(x) avx512_recip(x)
+typedef float avx512_v16 __attribute__((vector_size(64)));
+/* 14-bit estimate + one Newton step */
+static inline __attribute__((target("avx512f"))) avx512_v16 avx512_recip(avx512_v16 x)
+{
+    avx512_v16 y = _mm512_rcp14_ps(x);
+    avx512_v16 e = _mm512_fnmadd_ps(x, y, _mm512_set1_ps(1.0f));
+    return _mm512_fmadd_ps(y, e, y);
+}
+#include "vmath_impl.h"
+#undef VM_NAME
+#undef VM_ATTR
+#undef VM_W
+#undef VM_MADD
+#undef VM_STREAM
+#undef VM_SFENCE
+#undef VM_MIN
+#undef VM_MAX
+#undef VM_RECIP
 #endif
 
 int fpo_vmath_isa_available(int isa)
@@ -114,19 +143,25 @@ int fpo_vmath_isa_available(int isa)
 #ifdef FPO_HAVE_AVX2_CLONE
     if (isa == FPO_ISA_AVX2)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (isa == FPO_ISA_AVX512)
+        return __builtin_cpu_supports("avx512f");
 #endif
     return 0;
 }
 
 int fpo_vmath_isa(void)
 {
-    return fpo_vmath_isa_available(FPO_ISA_AVX2) ? FPO_ISA_AVX2 : FPO_ISA_GENERIC;
+    return fpo_vmath_isa_available(FPO_ISA_AVX512) ? FPO_ISA_AVX512
+           : fpo_vmath_isa_available(FPO_ISA_AVX2) ? FPO_ISA_AVX2
+                                                   : FPO_ISA_GENERIC;
 }
 
 #ifdef FPO_HAVE_AVX2_CLONE
 #define DISPATCH(isa, f, ...)          \
     do {                               \
-        if ((isa) == FPO_ISA_AVX2)     \
+        if ((isa) == FPO_ISA_AVX512)   \
+            avx512_##f(__VA_ARGS__);   \
+        else if ((isa) == FPO_ISA_AVX2) \
             avx2_##f(__VA_ARGS__);     \
         else                           \
             gen_##f(__VA_ARGS__);      \

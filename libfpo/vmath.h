@@ -1,8 +1,8 @@
 /* Internal: fused, vectorized elementwise kernels for the MLP.
  *
- * Every kernel exists twice: a portable build (whatever the compiler's
- * baseline is, SSE2 on x86-64) and, on x86 with GCC/clang, an AVX2+FMA build
- * chosen at run time. Both are auto-vectorized from the same source
+ * Every kernel exists three times: a portable build (whatever the compiler's
+ * baseline is, SSE2 on x86-64) and, on x86 with GCC/clang, AVX2+FMA and
+ * AVX-512F builds chosen at run time. Both are auto-vectorized from the same source
  * (vmath_impl.h) and use no libm calls, so the hot loops stay in registers.
  *
  * Accuracy (|error| relative to the exact value, |x| < 80): exp <= 2e-7,
@@ -14,7 +14,7 @@
 
 #include "fpo/common.h"
 
-enum { FPO_ISA_GENERIC = 0, FPO_ISA_AVX2 = 1 };
+enum { FPO_ISA_GENERIC = 0, FPO_ISA_AVX2 = 1, FPO_ISA_AVX512 = 2 };
 
 /* Best instruction set this CPU supports (cheap; safe from any thread). */
 int fpo_vmath_isa(void);

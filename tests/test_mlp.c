@@ -348,7 +348,7 @@ START_TEST(vmath_accuracy)
 {
     enum { N = 100003 }; /* odd: exercises the tails */
     float *x = falloc(N), *y = falloc(N);
-    for (int isa = FPO_ISA_GENERIC; isa <= FPO_ISA_AVX2; isa++) {
+    for (int isa = FPO_ISA_GENERIC; isa <= FPO_ISA_AVX512; isa++) {
         if (!fpo_vmath_isa_available(isa))
             continue;
         double we = 0, wt = 0, ws = 0;
@@ -401,7 +401,7 @@ static void check_epilogues(int W)
     _Alignas(64) float z0[R * WMAX], b[WMAX], z[R * WMAX], d[R * WMAX], g[R * WMAX], acc[WMAX];
     fill_normal(&rng, z0, (size_t)(R * W), 3.0f);
     fill_normal(&rng, b, (size_t)W, 1.0f);
-    for (int isa = FPO_ISA_GENERIC; isa <= FPO_ISA_AVX2; isa++) {
+    for (int isa = FPO_ISA_GENERIC; isa <= FPO_ISA_AVX512; isa++) {
         if (!fpo_vmath_isa_available(isa))
             continue;
         for (int a = 0; a < 3; a++) {
