@@ -7,7 +7,7 @@
  * 4*B*in*out per layer backward, less the first layer's input gradient
  * (2*B*in*out), which a training step has no use for and skips.
  * Cases (a)-(c) are the shapes of issue 3; (d)-(i) the DM Control presets'
- * networks (examples/task_config.c) at one minibatch's rows.
+ * networks (examples/task_config.c) at the rows the update passes them.
  *
  * usage: bench_mlp [seconds per case, default 2] [cases, e.g. "ab"; default all] */
 #include <math.h>
@@ -312,16 +312,18 @@ int main(int argc, char **argv)
         {"(b) actor 32-4x32-8 SiLU B=65536", 32, 4, {32, 32, 32, 32}, 8, FPO_ACT_SILU, 65536},
         {"(c) 3-64-64-1 tanh B=256", 3, 2, {64, 64}, 1, FPO_ACT_TANH, 256},
         /* The networks of the DM Control presets (examples/task_config.c),
-         * obs 17 and act 6 (cheetah-run), at the rows of one minibatch. */
+         * obs 17 and act 6 (cheetah-run), at the rows the update hands them
+         * at once: a minibatch (cpu: 128 transitions, x 8 pairs for the flow
+         * actor), or one of its passes of at most 2048 network rows
+         * (paper: 256 transitions x 8 pairs for FPO, 2048 for PPO). */
         {"(d) cpu: flow actor 31-4x32-6 B=1024", 31, 4, {32, 32, 32, 32}, 6, FPO_ACT_SILU, 1024},
         {"(e) cpu: Gaussian actor 17-4x32-6 B=128", 17, 4, {32, 32, 32, 32}, 6, FPO_ACT_SILU, 128},
         {"(f) cpu: critic 17-3x128-1 B=128", 17, 3, {128, 128, 128}, 1, FPO_ACT_SILU, 128},
-        {"(g) paper: flow actor 31-4x32-6 B=245760", 31, 4, {32, 32, 32, 32}, 6, FPO_ACT_SILU,
-         245760},
-        {"(h) paper: Gaussian actor 17-4x32-6 B=30720", 17, 4, {32, 32, 32, 32}, 6, FPO_ACT_SILU,
-         30720},
-        {"(i) paper: critic 17-5x256-1 B=30720", 17, 5, {256, 256, 256, 256, 256}, 1,
-         FPO_ACT_SILU, 30720},
+        {"(g) paper: actor 31-4x32-6 B=2048 (both)", 31, 4, {32, 32, 32, 32}, 6, FPO_ACT_SILU, 2048},
+        {"(h) paper: critic 17-5x256-1 B=256 (FPO)", 17, 5, {256, 256, 256, 256, 256}, 1,
+         FPO_ACT_SILU, 256},
+        {"(i) paper: critic 17-5x256-1 B=2048 (PPO)", 17, 5, {256, 256, 256, 256, 256}, 1,
+         FPO_ACT_SILU, 2048},
     };
     printf("libfpo bench_mlp: 1 thread, libfpo's GEMM kernel %s, BLIS %s (%s kernels), "
            "elementwise ISA %s\n", fpo_gemm_name(fpo_gemm_best()), bli_info_get_version_str(),
