@@ -9,8 +9,10 @@
 # Environment: TASKS ("cheetah-run reacher-hard"), PRESETS ("cpu paper"),
 # CPU_STEPS (200000: 195 updates of the cpu preset), PAPER_STEPS (983040: one
 # update of the paper preset, 2048 envs x 480 steps), PAPER_REPEATS (1).
-# Per run, from log.csv: env steps/s overall, the rollout alone (physics and
-# sampler: env steps / rollout seconds) and the update's share of the time.
+# Per run, from log.csv: env steps/s of the training loop (env steps over the
+# rollout and update seconds), the rollout alone (physics and sampler: env
+# steps over rollout seconds), the update's share of the loop, and the seconds
+# outside both (creating the envs and networks, the final evaluation).
 # Then per configuration the medians and FPO / PPO.
 set -euo pipefail
 build=${1:-build}
@@ -25,14 +27,16 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 ncpu=$(nproc)
 
-# stats LOG -> "overall rollout update_share" (steps/s, steps/s, fraction)
+# stats LOG WALL -> "loop rollout update_share other" (steps/s, steps/s,
+# fraction, seconds of WALL outside the rollouts and updates)
 stats() {
-    awk -F, 'NR > 1 { r += $4; u += $5; steps = $2; el = $3 }
-        END { printf "%.0f %.0f %.3f\n", steps / el, steps / r, u / el }' "$1"
+    awk -F, -v wall="$2" 'NR > 1 { r += $4; u += $5; steps = $2 }
+        END { printf "%.0f %.0f %.3f %.1f\n", steps / (r + u), steps / r, u / (r + u),
+                     wall - r - u }' "$1"
 }
 
-printf '| task | preset | algo | run | env steps | env steps/s | rollout alone, steps/s | update share |\n'
-printf '|---|---|---|---|---|---|---|---|\n'
+printf '| task | preset | algo | run | env steps | env steps/s | rollout alone, steps/s | update share | seconds outside the loop |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
 for task in $tasks; do
     for preset in $presets; do
         steps=$cpu_steps n=$reps
@@ -43,7 +47,7 @@ for task in $tasks; do
             for algo in fpo ppo; do
                 d=$out/$task-$preset-$algo-$i
                 core=$((k % ncpu))
-                taskset -c "$core" "$train" --task "$task" --algo "$algo" --preset "$preset" \
+                taskset -c "$core" /usr/bin/time -f %e -o "$d.wall" "$train" --task "$task" --algo "$algo" --preset "$preset" \
                     --steps "$steps" --seed 1 --threads 1 --quiet --out "$d" >"$d.txt" 2>&1 &
                 pids+=($!)
                 k=$((k + 1))
@@ -51,11 +55,11 @@ for task in $tasks; do
             for p in "${pids[@]}"; do wait "$p"; done
             for algo in fpo ppo; do
                 d=$out/$task-$preset-$algo-$i
-                read -r all roll share < <(stats "$d/log.csv")
+                read -r all roll share other < <(stats "$d/log.csv" "$(cat "$d.wall")")
                 echo "$task $preset $algo $all $roll $share" >>"$out/all.txt"
-                printf '| %s | %s | %s | %d | %s | %s | %s | %.0f%% |\n' "$task" "$preset" "$algo" "$i" \
-                    "$(tail -1 "$d/log.csv" | cut -d, -f2)" "$all" "$roll" \
-                    "$(awk -v s="$share" 'BEGIN { print 100 * s }')"
+                printf '| %s | %s | %s | %d | %s | %s | %s | %.0f%% | %s |\n' "$task" "$preset" "$algo" \
+                    "$i" "$(tail -1 "$d/log.csv" | cut -d, -f2)" "$all" "$roll" \
+                    "$(awk -v s="$share" 'BEGIN { print 100 * s }')" "$other"
             done
         done
     done
