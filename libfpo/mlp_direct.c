@@ -6,6 +6,7 @@
  * allocated on every call). */
 #include <string.h>
 
+#include "gemm.h"
 #include "mlp.h"
 #include "mlp_direct.h"
 #include "vmath.h"
@@ -100,6 +101,14 @@ static void gemm_base(const float *restrict in, const float *restrict W, float *
 static void gemm(const float *in, const float *W, float *out, size_t rows, size_t ni, size_t no,
                  int isa)
 {
+    /* Batches (a trainer's rollout: one row per env) go to gemm.c's register
+     * tiles where they run (never to BLIS): FMAs and 8 x 32 tiles, 2-3x these
+     * loops at 16 rows. A single row keeps this file's loops. */
+    const int kern = fpo_gemm_best();
+    if (rows >= 2 && kern != FPO_GEMM_BLIS) {
+        fpo_gemm_nn(kern, rows, no, ni, 1.0f, in, ni, W, no, 0.0f, out, no);
+        return;
+    }
 #if defined(__x86_64__) && defined(__GNUC__)
     if (isa >= FPO_ISA_AVX2) { /* AVX-512 CPUs run the AVX2 copy */
         gemm_avx2(in, W, out, rows, ni, no);
