@@ -61,16 +61,22 @@ int main(int argc, char **argv)
     free(lat);
     /* Batched acting, as a trainer's rollout does it: one row per env, the
      * presets' 16 and 2048 envs, random initial noise; process CPU time per
-     * action. */
-    for (int bi = 0; bi < 2; bi++) {
-        const int B = bi ? 2048 : 16;
+     * action; the flow policy above and a Gaussian one of the same shape. */
+    fpo_policy_config gc = pc;
+    gc.kind = FPO_POLICY_GAUSSIAN;
+    fpo_policy *pg;
+    if (fpo_policy_create(&pg, &gc))
+        return 1;
+    for (int bi = 0; bi < 4; bi++) {
+        const int B = bi & 1 ? 2048 : 16;
+        fpo_policy *pp = bi < 2 ? p : pg;
         fpo_sampler_config bc;
         fpo_sampler_config_init(&bc);
         bc.steps = steps;
         bc.max_batch = B;
         fpo_sampler *sb;
         float *bo = malloc(sizeof(float) * 17 * (size_t)B), *ba = malloc(sizeof(float) * 6 * (size_t)B);
-        if (!bo || !ba || fpo_sampler_create(&sb, p, &bc))
+        if (!bo || !ba || fpo_sampler_create(&sb, pp, &bc))
             return 1;
         for (int i = 0; i < 17 * B; i++)
             bo[i] = 0.01f * (float)(i % 97);
@@ -78,18 +84,23 @@ int main(int argc, char **argv)
         struct timespec c0, c1;
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
         do {
-            if (fpo_sampler_act(sb, p, bo, B, ba, NULL))
+            if (fpo_sampler_act(sb, pp, bo, B, ba, NULL))
                 return 1;
             n++;
             clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
         } while ((double)(c1.tv_sec - c0.tv_sec) + 1e-9 * (double)(c1.tv_nsec - c0.tv_nsec) < 0.5);
         double t = (double)(c1.tv_sec - c0.tv_sec) + 1e-9 * (double)(c1.tv_nsec - c0.tv_nsec);
-        printf("act() batch %d, %d Euler steps: %.3f us per action (CPU time, %d calls)\n", B,
-               steps, 1e6 * t / ((double)n * B), n);
+        if (bi < 2)
+            printf("act() flow, batch %d, %d Euler steps: %.3f us per action (CPU time, %d calls)\n",
+                   B, steps, 1e6 * t / ((double)n * B), n);
+        else
+            printf("act() Gaussian, batch %d: %.3f us per action (CPU time, %d calls)\n", B,
+                   1e6 * t / ((double)n * B), n);
         fpo_sampler_destroy(sb);
         free(bo);
         free(ba);
     }
+    fpo_policy_destroy(pg);
     fpo_sampler_destroy(s);
     fpo_policy_destroy(p);
     return 0;
