@@ -59,12 +59,17 @@ static float *falloc(size_t n)
     return p;
 }
 
-static int replay_kern; /* the kernel gemm_replay runs (gemm.h) */
+static int replay_kern; /* the kernel gemm_replay runs: a vmath.h ISA, generic = BLIS */
+
+static const char *isa_name(int isa)
+{
+    return isa == FPO_ISA_AVX512 ? "avx512" : isa == FPO_ISA_AVX2 ? "avx2+fma" : "generic";
+}
 
 static void sgemm1(dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
                    const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
 {
-    if (replay_kern != FPO_GEMM_BLIS && csb == 1 && csc == 1 && (rsa == 1 || csa == 1)) {
+    if (replay_kern != FPO_ISA_GENERIC && csb == 1 && csc == 1 && (rsa == 1 || csa == 1)) {
         if (csa == 1)
             fpo_gemm_nn(replay_kern, (size_t)m, (size_t)n, (size_t)k, alpha, a, (size_t)rsa, b,
                         (size_t)rsb, beta, c, (size_t)rsc);
@@ -258,7 +263,7 @@ static void run_case(const bench_case *bc, double seconds)
      * with libfpo's kernel (the step's own), then with BLIS */
     double mg[2];
     for (int w = 0; w < 2; w++) {
-        replay_kern = w ? FPO_GEMM_BLIS : fpo_gemm_best();
+        replay_kern = w ? FPO_ISA_GENERIC : fpo_vmath_isa();
         for (int it = -2; it < reps; it++) {
             double t0 = now();
             gemm_replay(&m, B, p, x, y, cache, scratch, dy, g);
@@ -325,10 +330,9 @@ int main(int argc, char **argv)
         {"(i) paper: critic 17-5x256-1 B=2048 (PPO)", 17, 5, {256, 256, 256, 256, 256}, 1,
          FPO_ACT_SILU, 2048},
     };
-    printf("libfpo bench_mlp: 1 thread, libfpo's GEMM kernel %s, BLIS %s (%s kernels), "
-           "elementwise ISA %s\n", fpo_gemm_name(fpo_gemm_best()), bli_info_get_version_str(),
-           bli_arch_string(bli_arch_query_id()),
-           fpo_vmath_isa() == FPO_ISA_AVX512 ? "avx512" : fpo_vmath_isa() == FPO_ISA_AVX2 ? "avx2+fma" : "generic");
+    printf("libfpo bench_mlp: 1 thread, libfpo's GEMM and elementwise kernels: %s; BLIS %s (%s "
+           "kernels)\n", isa_name(fpo_vmath_isa()), bli_info_get_version_str(),
+           bli_arch_string(bli_arch_query_id()));
     printf("FLOPs per step = 2*B*in*out (forward) + 4*B*in*out (backward) per layer, less the "
            "first layer's\ninput gradient (not computed); median step time\n");
     const char *what;

@@ -14,6 +14,8 @@
  * and masked loads and stores. */
 #include "gemm.h"
 
+#include "vmath.h"
+
 #include <blis.h>
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
@@ -213,49 +215,17 @@ T256 static void gemm256(size_t m, size_t n, size_t k, float alpha, const float 
 
 #endif /* FPO_GEMM_X86 */
 
-int fpo_gemm_available(int kern)
-{
-    if (kern == FPO_GEMM_BLIS)
-        return 1;
-#ifdef FPO_GEMM_X86
-    if (kern == FPO_GEMM_AVX2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (kern == FPO_GEMM_AVX512)
-        return __builtin_cpu_supports("avx512f");
-#endif
-    return 0;
-}
-
-int fpo_gemm_best(void)
-{
-    /* Racing first calls store the same value. */
-    static volatile int best = -1;
-    int b = best;
-    if (b < 0) {
-        b = fpo_gemm_available(FPO_GEMM_AVX512) ? FPO_GEMM_AVX512
-            : fpo_gemm_available(FPO_GEMM_AVX2) ? FPO_GEMM_AVX2
-                                                : FPO_GEMM_BLIS;
-        best = b;
-    }
-    return b;
-}
-
-const char *fpo_gemm_name(int kern)
-{
-    return kern == FPO_GEMM_AVX512 ? "avx512" : kern == FPO_GEMM_AVX2 ? "avx2+fma" : "blis";
-}
-
-static void gemm(int kern, size_t m, size_t n, size_t k, float alpha, const float *a, size_t sr,
+static void gemm(int isa, size_t m, size_t n, size_t k, float alpha, const float *a, size_t sr,
                  size_t sk, const float *b, size_t ldb, float beta, float *c, size_t ldc)
 {
     if (m == 0 || n == 0)
         return;
 #ifdef FPO_GEMM_X86
-    if (kern == FPO_GEMM_AVX512 && k > 0) {
+    if (isa == FPO_ISA_AVX512 && k > 0) {
         gemm512(m, n, k, alpha, a, sr, sk, b, ldb, beta, c, ldc);
         return;
     }
-    if (kern == FPO_GEMM_AVX2 && k > 0) {
+    if (isa == FPO_ISA_AVX2 && k > 0) {
         gemm256(m, n, k, alpha, a, sr, sk, b, ldb, beta, c, ldc);
         return;
     }
@@ -263,14 +233,14 @@ static void gemm(int kern, size_t m, size_t n, size_t k, float alpha, const floa
     blis_gemm(m, n, k, alpha, a, (inc_t)sr, (inc_t)sk, b, ldb, beta, c, ldc);
 }
 
-void fpo_gemm_nn(int kern, size_t m, size_t n, size_t k, float alpha, const float *a,
+void fpo_gemm_nn(int isa, size_t m, size_t n, size_t k, float alpha, const float *a,
                  size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)
 {
-    gemm(kern, m, n, k, alpha, a, lda, 1, b, ldb, beta, c, ldc);
+    gemm(isa, m, n, k, alpha, a, lda, 1, b, ldb, beta, c, ldc);
 }
 
-void fpo_gemm_tn(int kern, size_t m, size_t n, size_t k, float alpha, const float *a,
+void fpo_gemm_tn(int isa, size_t m, size_t n, size_t k, float alpha, const float *a,
                  size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)
 {
-    gemm(kern, m, n, k, alpha, a, 1, lda, b, ldb, beta, c, ldc);
+    gemm(isa, m, n, k, alpha, a, 1, lda, b, ldb, beta, c, ldc);
 }

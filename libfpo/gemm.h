@@ -4,9 +4,11 @@
  *   fpo_gemm_tn: C[m x n] = alpha * A^T B + beta * C, A stored [k x m]
  *
  * lda, ldb, ldc are row strides in floats. beta == 0 never reads C (it may
- * hold NaN). Own register-blocked kernels run where the CPU has AVX-512F
- * (8 x 32 tiles) or AVX2 + FMA (6 x 16 tiles); elsewhere, and for
- * FPO_GEMM_BLIS, BLIS computes the product. Why libfpo has its own kernels:
+ * hold NaN). isa is an instruction set of vmath.h (fpo_vmath_isa() gives
+ * the best one here, the same choice the elementwise kernels make): own
+ * register-blocked kernels run for FPO_ISA_AVX512 (8 x 32 tiles) and
+ * FPO_ISA_AVX2 (AVX2 + FMA, 6 x 16 tiles); for FPO_ISA_GENERIC, BLIS
+ * computes the product. Why libfpo has its own kernels:
  * BLIS picks its kernels from the CPU's family and model, and a CPU newer
  * than the installed BLIS gets its portable reference kernels (BLIS 0.9 on a
  * Zen 5 core: 14-33 GFLOP/s where the FMA units give 216); the MLP's
@@ -18,18 +20,9 @@
 
 #include <stddef.h>
 
-enum { FPO_GEMM_BLIS = 0, FPO_GEMM_AVX2 = 1, FPO_GEMM_AVX512 = 2 };
-
-/* The best kernel this CPU runs (cheap after the first call, any thread). */
-int fpo_gemm_best(void);
-/* Whether kernel k can run here (FPO_GEMM_BLIS always can). */
-int fpo_gemm_available(int k);
-/* A kernel's name, for benchmarks and logs. */
-const char *fpo_gemm_name(int k);
-
-void fpo_gemm_nn(int kern, size_t m, size_t n, size_t k, float alpha, const float *a,
+void fpo_gemm_nn(int isa, size_t m, size_t n, size_t k, float alpha, const float *a,
                  size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
-void fpo_gemm_tn(int kern, size_t m, size_t n, size_t k, float alpha, const float *a,
+void fpo_gemm_tn(int isa, size_t m, size_t n, size_t k, float alpha, const float *a,
                  size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
 
 #endif

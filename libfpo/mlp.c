@@ -156,10 +156,10 @@ size_t fpo_mlp_scratch_floats(const fpo_mlp *m, int batch)
 }
 
 /* Row-major Y[rows x n] = alpha * X[rows x k] W[k x n] (+ beta Y). */
-static void gemm_rr(int kern, size_t rows, size_t k, size_t n, float alpha, const float *xx,
+static void gemm_rr(int isa, size_t rows, size_t k, size_t n, float alpha, const float *xx,
                     const float *w, float beta, float *yy)
 {
-    fpo_gemm_nn(kern, rows, n, k, alpha, xx, k, w, n, beta, yy, n);
+    fpo_gemm_nn(isa, rows, n, k, alpha, xx, k, w, n, beta, yy, n);
 }
 
 void fpo_mlp_forward(const fpo_mlp *m, const float *params, const float *x, int batch,
@@ -167,7 +167,7 @@ void fpo_mlp_forward(const fpo_mlp *m, const float *params, const float *x, int 
 {
     if (batch <= 0)
         return;
-    const int isa = fpo_vmath_isa(), kern = fpo_gemm_best();
+    const int isa = fpo_vmath_isa();
     const size_t B = (size_t)batch, rc_max = chunk_rows(m, batch);
     const size_t blk = r16(rc_max * (size_t)m->max_width);
     /* Inference ping-pongs between two scratch blocks; training writes
@@ -194,13 +194,13 @@ void fpo_mlp_forward(const fpo_mlp *m, const float *params, const float *x, int 
             } else {
                 h = buf[l & 1];
             }
-            gemm_rr(kern, rc, ni, no, 1.0f, in, params + m->w_off[l], 0.0f, h);
+            gemm_rr(isa, rc, ni, no, 1.0f, in, params + m->w_off[l], 0.0f, h);
             fpo_v_bias_act(h, d, params + m->b_off[l], rc, no, m->act, isa);
             in = h;
         }
         const size_t ni = (size_t)m->dims[L - 1], no = (size_t)m->dims[L];
         float *yo = y + r0 * no;
-        gemm_rr(kern, rc, ni, no, m->out_scale, in, params + m->w_off[L - 1], 0.0f, yo);
+        gemm_rr(isa, rc, ni, no, m->out_scale, in, params + m->w_off[L - 1], 0.0f, yo);
         fpo_v_add_bias(yo, params + m->b_off[L - 1], rc, no, m->out_scale);
     }
 }
@@ -224,7 +224,7 @@ void fpo_mlp_backward(const fpo_mlp *m, const float *params, const float *x, int
 {
     if (batch <= 0)
         return;
-    const int isa = fpo_vmath_isa(), kern = fpo_gemm_best();
+    const int isa = fpo_vmath_isa();
     const int L = m->n_layers;
     const size_t B = (size_t)batch, rc_max = chunk_rows(m, batch);
     const size_t blk = r16(rc_max * (size_t)m->max_width);
@@ -268,16 +268,16 @@ void fpo_mlp_backward(const fpo_mlp *m, const float *params, const float *x, int
             for (size_t j = 0; j < no; j++)
                 gb[j] += acc[j];
             /* dW[ni x no] += alpha * A^T G, A [rc x ni] read in place. */
-            fpo_gemm_tn(kern, ni, no, rc, alpha, a, ni, g, no, 1.0f, grad + m->w_off[l], no);
+            fpo_gemm_tn(isa, ni, no, rc, alpha, a, ni, g, no, 1.0f, grad + m->w_off[l], no);
             if (l == 0) {
                 if (dx)
-                    gemm_rr(kern, rc, no, ni, alpha, g, wt[0], 0.0f, dx + r0 * ni);
+                    gemm_rr(isa, rc, no, ni, alpha, g, wt[0], 0.0f, dx + r0 * ni);
                 break;
             }
             /* Into layer l-1's output: G W^T, then times act'(z_{l-1}). */
             float *ga = buf[nb];
             nb ^= 1;
-            gemm_rr(kern, rc, no, ni, alpha, g, wt[l], 0.0f, ga);
+            gemm_rr(isa, rc, no, ni, alpha, g, wt[l], 0.0f, ga);
             const float *h = cache + coff[l - 1] + r0 * ni;
             const float *d = stores_d(m) ? cache + coff[l - 1] + r16(B * ni) + r0 * ni : NULL;
             memset(acc, 0, ni * sizeof *acc);

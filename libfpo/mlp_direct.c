@@ -104,9 +104,8 @@ static void gemm(const float *in, const float *W, float *out, size_t rows, size_
     /* Batches (a trainer's rollout: one row per env) go to gemm.c's register
      * tiles where they run (never to BLIS): FMAs and 8 x 32 tiles, 2-3x these
      * loops at 16 rows. A single row keeps this file's loops. */
-    const int kern = fpo_gemm_best();
-    if (rows >= 2 && kern != FPO_GEMM_BLIS) {
-        fpo_gemm_nn(kern, rows, no, ni, 1.0f, in, ni, W, no, 0.0f, out, no);
+    if (rows >= 2 && isa != FPO_ISA_GENERIC) {
+        fpo_gemm_nn(isa, rows, no, ni, 1.0f, in, ni, W, no, 0.0f, out, no);
         return;
     }
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -3,24 +3,18 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <time.h>
+
+#include "util.h"
 
 /* Both sides spin before sleeping on a condition variable: waking a
  * sleeping worker costs 50-60 us here (a 2-thread run after a serial gap of
  * 200 us or more), against 1-3 us while it still spins, and an update's
  * serial gaps between passes (the gradient reduction, Adam) last tens of
- * microseconds. So a worker spins for SPIN_NS of wall time, which covers
+ * microseconds. So a worker spins for SPIN_SECONDS of wall time, which covers
  * those gaps, then sleeps: an idle pool costs at most that much spinning
  * per run. (It spun 1000 pauses, about 20 us, before.) */
-#define SPIN_NS 250000
+#define SPIN_SECONDS 250e-6
 #define SPIN_CHECK 64 /* pauses between clock reads */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static inline void cpu_relax(void)
 {
@@ -64,10 +58,10 @@ static void *worker_main(void *arg)
     fpo_pool *p = w->pool;
     uint64_t seen = 0;
     for (;;) {
-        for (uint64_t t0 = now_ns(), k = 1;
-             atomic_load(&p->gen) == seen && !atomic_load(&p->stop); k++) {
+        double t0 = fpo_now_seconds();
+        for (int k = 1; atomic_load(&p->gen) == seen && !atomic_load(&p->stop); k++) {
             cpu_relax();
-            if (k % SPIN_CHECK == 0 && now_ns() - t0 > SPIN_NS)
+            if (k % SPIN_CHECK == 0 && fpo_now_seconds() - t0 > SPIN_SECONDS)
                 break;
         }
         if (atomic_load(&p->gen) == seen && !atomic_load(&p->stop)) {
@@ -190,9 +184,10 @@ void fpo_pool_run(fpo_pool *p, void (*fn)(void *ctx, int task, int n_tasks), voi
 
     run_share(fn, ctx, n_tasks, 0, p->n_threads);
 
-    for (uint64_t t0 = now_ns(), k = 1; atomic_load(&p->pending) > 0; k++) {
+    double t0 = fpo_now_seconds();
+    for (int k = 1; atomic_load(&p->pending) > 0; k++) {
         cpu_relax();
-        if (k % SPIN_CHECK == 0 && now_ns() - t0 > SPIN_NS)
+        if (k % SPIN_CHECK == 0 && fpo_now_seconds() - t0 > SPIN_SECONDS)
             break;
     }
     if (atomic_load(&p->pending) > 0) {
