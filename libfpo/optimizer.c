@@ -237,6 +237,7 @@ static void optimizer_free(fpo_optimizer *o)
                         &o->nobs, &o->values, &o->adv, &o->ret, &o->old, &o->fvalues, &o->lastv};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         fpo_mem_free(&m, *arrays[i]);
+    fpo_mem_free(&m, o->part);
     fpo_mem_free(&m, o->perm);
     fpo_mem_free(&m, o->mbidx);
     fpo_mem_free(&m, o->xb);
@@ -408,6 +409,7 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
         o->v = fpo_mem_calloc(&mem, np, sizeof(float));
         /* one more float: the loss guard's flag travels with the gradient */
         o->grad = fpo_mem_calloc(&mem, np + 1, sizeof(float));
+        o->part = fpo_mem_calloc(&mem, 2 * (np / FPO_SLICE + 1), sizeof(double));
         o->bak_params = fpo_mem_calloc(&mem, np, sizeof(float));
         o->bak_m = fpo_mem_calloc(&mem, np, sizeof(float));
         o->bak_v = fpo_mem_calloc(&mem, np, sizeof(float));
@@ -423,7 +425,7 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
         o->bak_stats.mean = fpo_mem_calloc(&mem, od, sizeof(double));
         o->bak_stats.m2 = fpo_mem_calloc(&mem, od, sizeof(double));
         o->w = fpo_mem_calloc(&mem, (size_t)c.threads, sizeof(fpo_opt_work));
-        if (!o->m || !o->v || !o->grad || !o->bak_params || !o->bak_m || !o->bak_v ||
+        if (!o->m || !o->v || !o->grad || !o->part || !o->bak_params || !o->bak_m || !o->bak_v ||
             !o->nobs || !o->values || !o->adv || !o->ret || !o->old || !o->fvalues ||
             !o->lastv || !o->perm || !o->mbidx || !o->bak_stats.mean || !o->bak_stats.m2 ||
             !o->w)

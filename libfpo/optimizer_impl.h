@@ -33,6 +33,11 @@ typedef struct fpo_opt_work {
     fpo_obj_acc a;
 } fpo_opt_work;
 
+/* The per-parameter work of a step (summing the threads' gradients, the
+ * norm, Adam) is shared out over the threads in blocks of this many
+ * parameters (update.c, run_slices). */
+#define FPO_SLICE 1024
+
 struct fpo_optimizer {
     fpo_errbuf err;
     fpo_mem mem;
@@ -62,6 +67,7 @@ struct fpo_optimizer {
     float lr_scale; /* the trainer's schedule: Adam runs at cfg.lr * lr_scale */
     int critic_only; /* the trainer's critic warm-up: Adam steps the critic only */
     float *m, *v, *grad;
+    double *part;   /* per block of FPO_SLICE parameters: sum g^2, sum v (update.c) */
     float *bak_params, *bak_m, *bak_v;
     fpo_obsstats_snap bak_stats; /* observation statistics before the update */
     /* Per-update arrays over the whole batch. */

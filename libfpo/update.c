@@ -123,6 +123,93 @@ static void run_pass(void *ctx, int task, int n_tasks)
         pass_rows(ps, w, ps->idx + s0, end - s0 < sub ? end - s0 : sub);
 }
 
+/* ---- the per-parameter work of a step ------------------------------------
+ * Summing the threads' gradients, the sums of g^2 and of Adam's v, and the
+ * Adam step itself are O(n_params) each and ran on one thread: at many
+ * threads they were the largest serial part of a step (docs/benchmarks.md).
+ * They are shared out here in blocks of FPO_SLICE parameters. The sum and
+ * the Adam step are elementwise, so every split gives the same bits; the
+ * sums of squares are taken per block and the blocks added in order, so
+ * they do not depend on the thread count either. */
+enum { SL_REDUCE, SL_SUMS, SL_ADAM };
+
+typedef struct slices {
+    fpo_optimizer *o;
+    int op;
+    size_t off;             /* SL_ADAM: the first parameter stepped */
+    float *params;          /* SL_ADAM */
+    const fpo_adam_cfg *ac; /* SL_ADAM */
+} slices;
+
+/* sum g^2 and sum v over n floats: eight independent chains, added in a
+ * fixed tree. */
+static void block_sums(const float *g, const float *v, size_t n, double out[2])
+{
+    double s[8] = {0}, t[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) {
+            s[k] += (double)g[i + k] * (double)g[i + k];
+            t[k] += (double)v[i + k];
+        }
+    for (; i < n; i++) {
+        s[0] += (double)g[i] * (double)g[i];
+        t[0] += (double)v[i];
+    }
+    out[0] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    out[1] = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+}
+
+static void run_slices(void *ctx, int task, int n_tasks)
+{
+    const slices *sl = ctx;
+    fpo_optimizer *o = sl->o;
+    size_t np = o->n_params, nb = (np + FPO_SLICE - 1) / FPO_SLICE;
+    size_t per = (nb + (size_t)n_tasks - 1) / (size_t)n_tasks;
+    size_t b0 = (size_t)task * per, b1 = b0 + per < nb ? b0 + per : nb;
+    if (b0 >= b1)
+        return;
+    size_t s = b0 * FPO_SLICE, e = b1 * FPO_SLICE < np ? b1 * FPO_SLICE : np;
+    switch (sl->op) {
+    case SL_REDUCE:
+        memcpy(o->grad + s, o->w[0].grad + s, (e - s) * sizeof(float));
+        for (int t = 1; t < o->threads; t++) {
+            const float *g = o->w[t].grad;
+            for (size_t q = s; q < e; q++)
+                o->grad[q] += g[q];
+        }
+        break;
+    case SL_SUMS:
+        for (size_t b = b0; b < b1; b++) {
+            size_t bs = b * FPO_SLICE, be = bs + FPO_SLICE < np ? bs + FPO_SLICE : np;
+            block_sums(o->grad + bs, o->v + bs, be - bs, o->part + 2 * b);
+        }
+        break;
+    case SL_ADAM:
+        if (s < sl->off)
+            s = sl->off;
+        if (s < e)
+            fpo_adam_step(sl->params + s, o->grad + s, o->m + s, o->v + s, e - s, sl->ac,
+                          o->step);
+        break;
+    }
+}
+
+/* The gradient's norm and sum v (Adam's second moment before this step). */
+static double grad_sums(fpo_optimizer *o, double *sum_v)
+{
+    slices sl = {o, SL_SUMS, 0, NULL, NULL};
+    fpo_pool_run(o->pool, run_slices, &sl, o->threads);
+    size_t nb = (o->n_params + FPO_SLICE - 1) / FPO_SLICE;
+    double g2 = 0.0, v = 0.0;
+    for (size_t b = 0; b < nb; b++) {
+        g2 += o->part[2 * b];
+        v += o->part[2 * b + 1];
+    }
+    *sum_v = v;
+    return sqrt(g2);
+}
+
 static void acc_reset(fpo_obj_acc *a)
 {
     memset(a, 0, sizeof *a);
@@ -139,7 +226,6 @@ static void acc_reset(fpo_obj_acc *a)
 static void minibatch(fpo_optimizer *o, const fpo_obj_batch *bt, const int *idx, int n,
                       int n_all, float adv_mean, float adv_scale, fpo_obj_acc *out)
 {
-    size_t np = o->n_params;
     pass ps = {o, bt, idx, n, PASS_TRAIN, {adv_mean, adv_scale, 1.0f / (float)n_all}, 1};
     for (int t = 0; t < o->threads; t++)
         acc_reset(&o->w[t].a);
@@ -152,12 +238,8 @@ static void minibatch(fpo_optimizer *o, const fpo_obj_batch *bt, const int *idx,
         ps.zero_grad = 0;
         done += ps.n;
     } while (done < n);
-    memcpy(o->grad, o->w[0].grad, np * sizeof(float));
-    for (int t = 1; t < o->threads; t++) {
-        const float *g = o->w[t].grad;
-        for (size_t q = 0; q < np; q++)
-            o->grad[q] += g[q];
-    }
+    slices sl = {o, SL_REDUCE, 0, NULL, NULL};
+    fpo_pool_run(o->pool, run_slices, &sl, o->threads);
     acc_reset(out);
     for (int t = 0; t < o->threads; t++) {
         const fpo_obj_acc *a = &o->w[t].a;
@@ -437,16 +519,14 @@ static void roll_back(fpo_optimizer *o, fpo_policy *p, int64_t step)
  * sqrt(sum v / (1 - beta2^step)) is the running RMS of the gradient norm; a
  * step above spike_clip times it is scaled down to that, so that one
  * outlier minibatch cannot inflate v and freeze the parameters for
- * hundreds of updates (docs/stability.md). Every rank holds the same v.
+ * hundreds of updates (docs/stability.md). Every rank holds the same v;
+ * sv is its sum (grad_sums).
  * Returns the norm after it, and counts a scaled step. */
-static double spike_guard(fpo_optimizer *o, double gn, fpo_update_stats *st)
+static double spike_guard(fpo_optimizer *o, double gn, double sv, fpo_update_stats *st)
 {
     const fpo_optimizer_config *c = &o->cfg;
     size_t np = o->n_params;
     if (c->spike_clip > 0.0f && o->step > 0) {
-        double sv = 0.0;
-        for (size_t q = 0; q < np; q++)
-            sv += o->v[q];
         double bc2 = 1.0 - pow((double)c->adam_beta2, (double)o->step);
         double ref = c->spike_clip * sqrt(sv / bc2);
         if (gn > ref && ref > 0.0) {
@@ -594,7 +674,8 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
             size_t off = o->critic_only ? bt.pv.critic_off : 0;
             if (off)
                 memset(o->grad, 0, off * sizeof(float));
-            double gn = fpo_grad_norm(o->grad, np);
+            double sv;
+            double gn = grad_sums(o, &sv);
             /* Divergence guard: never apply a NaN step, nor one whose square
              * overflows float32 in Adam's second moment: v would become Inf
              * and freeze those parameters for the rest of training (and no
@@ -604,12 +685,12 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
                 st.skipped_steps++;
                 continue;
             }
-            gn = spike_guard(o, gn, &st);
+            gn = spike_guard(o, gn, sv, &st);
             if (c->max_grad_norm > 0.0f && gn > c->max_grad_norm)
                 fpo_scale(o->grad, np, (float)(c->max_grad_norm / gn));
             o->step++;
-            fpo_adam_step(bt.pv.params + off, o->grad + off, o->m + off, o->v + off, np - off,
-                          &ac, o->step);
+            slices sl = {o, SL_ADAM, off, bt.pv.params, &ac};
+            fpo_pool_run(o->pool, run_slices, &sl, o->threads);
             st.steps++;
             gn_sum += gn;
             tot[T_POLICY] += mbacc.policy_loss / n;
