@@ -136,6 +136,7 @@ enum { SL_REDUCE, SL_SUMS, SL_ADAM };
 typedef struct slices {
     fpo_optimizer *o;
     int op;
+    int sums;               /* SL_REDUCE: also SL_SUMS, on the summed blocks */
     size_t off;             /* SL_ADAM: the first parameter stepped */
     float *params;          /* SL_ADAM */
     const fpo_adam_cfg *ac; /* SL_ADAM */
@@ -178,7 +179,9 @@ static void run_slices(void *ctx, int task, int n_tasks)
             for (size_t q = s; q < e; q++)
                 o->grad[q] += g[q];
         }
-        break;
+        if (!sl->sums) /* else the sums too, while the blocks are in cache */
+            break;
+        /* fall through */
     case SL_SUMS:
         for (size_t b = b0; b < b1; b++) {
             size_t bs = b * FPO_SLICE, be = bs + FPO_SLICE < np ? bs + FPO_SLICE : np;
@@ -195,11 +198,13 @@ static void run_slices(void *ctx, int task, int n_tasks)
     }
 }
 
-/* The gradient's norm and sum v (Adam's second moment before this step). */
-static double grad_sums(fpo_optimizer *o, double *sum_v)
+/* The gradient's norm and sum v (Adam's second moment before this step);
+ * the blocks' sums are taken here unless the reduction took them (done). */
+static double grad_sums(fpo_optimizer *o, int done, double *sum_v)
 {
-    slices sl = {o, SL_SUMS, 0, NULL, NULL};
-    fpo_pool_run(o->pool, run_slices, &sl, o->threads);
+    slices sl = {o, SL_SUMS, 0, 0, NULL, NULL};
+    if (!done)
+        fpo_pool_run(o->pool, run_slices, &sl, o->threads);
     size_t nb = (o->n_params + FPO_SLICE - 1) / FPO_SLICE;
     double g2 = 0.0, v = 0.0;
     for (size_t b = 0; b < nb; b++) {
@@ -208,6 +213,13 @@ static double grad_sums(fpo_optimizer *o, double *sum_v)
     }
     *sum_v = v;
     return sqrt(g2);
+}
+
+/* Whether the reduction can take the norm's sums too: not when the
+ * gradient is still to be summed over ranks, or cut to the critic's. */
+static int sums_too(const fpo_optimizer *o)
+{
+    return !fpo_coll_on(&o->coll) && !o->critic_only;
 }
 
 static void acc_reset(fpo_obj_acc *a)
@@ -238,7 +250,7 @@ static void minibatch(fpo_optimizer *o, const fpo_obj_batch *bt, const int *idx,
         ps.zero_grad = 0;
         done += ps.n;
     } while (done < n);
-    slices sl = {o, SL_REDUCE, 0, NULL, NULL};
+    slices sl = {o, SL_REDUCE, sums_too(o), 0, NULL, NULL};
     fpo_pool_run(o->pool, run_slices, &sl, o->threads);
     acc_reset(out);
     for (int t = 0; t < o->threads; t++) {
@@ -675,7 +687,7 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
             if (off)
                 memset(o->grad, 0, off * sizeof(float));
             double sv;
-            double gn = grad_sums(o, &sv);
+            double gn = grad_sums(o, sums_too(o), &sv);
             /* Divergence guard: never apply a NaN step, nor one whose square
              * overflows float32 in Adam's second moment: v would become Inf
              * and freeze those parameters for the rest of training (and no
@@ -689,7 +701,7 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
             if (c->max_grad_norm > 0.0f && gn > c->max_grad_norm)
                 fpo_scale(o->grad, np, (float)(c->max_grad_norm / gn));
             o->step++;
-            slices sl = {o, SL_ADAM, off, bt.pv.params, &ac};
+            slices sl = {o, SL_ADAM, 0, off, bt.pv.params, &ac};
             fpo_pool_run(o->pool, run_slices, &sl, o->threads);
             st.steps++;
             gn_sum += gn;

@@ -527,8 +527,9 @@ typedef struct setup {
     fpo_optimizer *o;
 } setup;
 
-/* mode: FPO's ratio mode; for DPPO, dppo_final_half. */
-static setup make_setup(fpo_algo algo, fpo_ratio_mode mode, fpo_std_mode std, int threads)
+/* mode: FPO's ratio mode; for DPPO, dppo_final_half. width: hidden units. */
+static setup make_setup_w(fpo_algo algo, fpo_ratio_mode mode, fpo_std_mode std, int threads,
+                          int width)
 {
     setup s;
     int N = 4, T = 8, od = 3, ad = 2, K = algo == FPO_ALGO_DPPO ? 5 : 0;
@@ -538,9 +539,9 @@ static setup make_setup(fpo_algo algo, fpo_ratio_mode mode, fpo_std_mode std, in
     pc.obs_dim = od;
     pc.act_dim = ad;
     pc.actor_layers = 2;
-    pc.actor_hidden[0] = pc.actor_hidden[1] = 8;
+    pc.actor_hidden[0] = pc.actor_hidden[1] = width;
     pc.critic_layers = 2;
-    pc.critic_hidden[0] = pc.critic_hidden[1] = 8;
+    pc.critic_hidden[0] = pc.critic_hidden[1] = width;
     pc.actor_activation = pc.critic_activation = FPO_ACT_TANH;
     pc.std_mode = std;
     pc.init_std = 0.7f;
@@ -568,6 +569,11 @@ static setup make_setup(fpo_algo algo, fpo_ratio_mode mode, fpo_std_mode std, in
     oc.reward_scale = 0.1f; /* returns of order 1 keep float32 finite differences exact enough */
     ck_assert_int_eq(fpo_optimizer_create(&s.o, s.p, s.b, &oc), FPO_OK);
     return s;
+}
+
+static setup make_setup(fpo_algo algo, fpo_ratio_mode mode, fpo_std_mode std, int threads)
+{
+    return make_setup_w(algo, mode, std, threads, 8);
 }
 
 static void free_setup(setup *s)
@@ -606,6 +612,49 @@ START_TEST(ratio_is_one_at_theta_old)
         ck_assert_double_eq(r[2], 1.0);
         free_setup(&s);
     }
+}
+END_TEST
+
+/* The per-parameter work of a step is shared out over the threads in
+ * blocks of 1024 parameters (update.c): with 6k parameters, 2, 3 and 7
+ * threads (7: more threads than blocks) must give the update of 1 thread,
+ * up to the order of the threads' gradient sum; a block left out or done
+ * twice would not, nor would a block's norm sums counted twice. */
+START_TEST(update_same_for_every_thread_count)
+{
+    float *ref = NULL;
+    double ref_gn = 0.0;
+    size_t np = 0;
+    const int counts[] = {1, 2, 3, 7};
+    for (int k = 0; k < 4; k++) {
+        setup s = make_setup_w(variants[_i].algo, variants[_i].mode, variants[_i].std,
+                               counts[k], 48);
+        fpo_policy_info info = {sizeof info};
+        fpo_policy_get_info(s.p, &info);
+        np = info.actor_params + info.critic_params;
+        ck_assert_uint_gt(np, 2 * 1024 + 100);
+        fpo_update_stats st = {sizeof st};
+        ck_assert_int_eq(fpo_optimizer_update(s.o, s.p, s.b, &st), FPO_OK);
+        ck_assert_int_eq(st.steps, 1);
+        float *theta = malloc(np * sizeof(float));
+        ck_assert_int_eq(fpo_policy_get_params(s.p, FPO_NET_ALL, theta, np), FPO_OK);
+        if (k == 0) {
+            ref = theta;
+            ref_gn = st.grad_norm;
+            ck_assert(ref_gn > 0.0);
+        } else {
+            /* Adam's first step moves every parameter by about lr: a
+             * parameter missed by its block would be off by that much. */
+            for (size_t i = 0; i < np; i++)
+                ck_assert_msg(fabsf(theta[i] - ref[i]) <= 2e-6f * (1.0f + fabsf(ref[i])),
+                              "%d threads: parameter %zu is %.9g, 1 thread %.9g", counts[k], i,
+                              (double)theta[i], (double)ref[i]);
+            ck_assert_double_eq_tol(st.grad_norm, ref_gn, 1e-6 * ref_gn);
+            free(theta);
+        }
+        free_setup(&s);
+    }
+    free(ref);
 }
 END_TEST
 
@@ -1305,6 +1354,7 @@ Suite *fpo_test_suite(void)
     suite_add_tcase(s, math);
     TCase *upd = tcase_create("update");
     tcase_add_loop_test(upd, ratio_is_one_at_theta_old, 0, 6);
+    tcase_add_loop_test(upd, update_same_for_every_thread_count, 0, 6);
     tcase_add_loop_test(upd, loss_gradient_matches_finite_differences, 0, 6);
     tcase_add_loop_test(upd, same_seed_same_parameters, 0, 6);
     tcase_add_test(upd, dppo_chain_logp_hand_computed);
