@@ -124,7 +124,11 @@ static void check_case(const char *name, fpo_policy *p, const fpo_export_config 
 {
     fpo_policy_info info = {sizeof info};
     fpo_policy_get_info(p, &info);
-    int od = info.obs_dim, ad = info.act_dim;
+    fpo_policy_config pcfg;
+    fpo_policy_config_init(&pcfg);
+    CHECK(fpo_policy_get_config(p, &pcfg) == FPO_OK, "%s: get_config: %s", name, fpo_last_errmsg());
+    /* The floats of one query's action: a chunk's whole vector. */
+    int od = info.obs_dim, ad = info.act_dim * (pcfg.chunk > 1 ? (int)pcfg.chunk : 1);
     fpo_export_config cfg = *cfg_in;
     char path[1024], cmd[4096];
     snprintf(path, sizeof path, "%s/%s", workdir, name);
@@ -448,6 +452,26 @@ int main(int argc, char **argv)
     e4b.integrator = FPO_INTEGRATOR_HEUN;
     e4b.steps = 3;
     check_case("flow_tails", p, &e4b, 111);
+    fpo_policy_destroy(p);
+
+    /* 4c-4d. Action chunks: 4 actions of 2 per query with bounds that
+     * differ per dimension (a chunk repeats them), and a Gaussian chunk of 3. */
+    fpo_policy_config_init(&pc);
+    pc.obs_dim = 5;
+    pc.act_dim = 2;
+    pc.chunk = 4;
+    float loc[2] = {-1.0f, -0.5f}, hic[2] = {1.0f, 1.5f};
+    pc.action_low = loc;
+    pc.action_high = hic;
+    pc.seed = 13;
+    p = make(&pc, 13);
+    check_case("flow_chunk", p, &ec, 112);
+    fpo_policy_destroy(p);
+    pc.kind = FPO_POLICY_GAUSSIAN;
+    pc.chunk = 3;
+    pc.std_mode = FPO_STD_STATE_DEPENDENT;
+    p = make(&pc, 14);
+    check_case("gauss_chunk", p, &ec, 113);
     fpo_policy_destroy(p);
 
     /* 5-7. Gaussian: state-independent, state-dependent, fixed std. */

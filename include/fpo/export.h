@@ -10,8 +10,9 @@
  *   int NAME_act(const float *obs, const float *noise_or_NULL,
  *                float *action, float *scratch);
  *
- * with NAME_OBS_DIM, NAME_ACT_DIM, NAME_NOISE_FLOATS and
- * NAME_SCRATCH_FLOATS as macros. It computes what fpo_sampler_act computes
+ * with NAME_OBS_DIM, NAME_CHUNK, NAME_ACT_DIM, NAME_NOISE_FLOATS and
+ * NAME_SCRATCH_FLOATS as macros. A policy with action chunks returns its
+ * whole chunk, NAME_CHUNK x NAME_ACT_DIM floats, as fpo_sampler_act does. It computes what fpo_sampler_act computes
  * for one observation with the same integrator and steps: noise_or_NULL is
  * the initial point x_1 of a flow (NULL: x_1 = 0, FPO_NOISE_ZERO) or the
  * standard normal draw of a Gaussian (NULL: the mean). The sampler's SDE
