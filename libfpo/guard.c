@@ -62,6 +62,7 @@ void fpo_guard_reset(fpo_guard *g, fpo_policy *p, fpo_optimizer *o, int64_t iter
     g->lr = g->ref_lr = current_lr(o);
     g->hn = g->hpos = 0;
     g->floor_cfm = g->floor_kl = 0.0;
+    g->early_cfm = 0.0;
     g->suspect_run = g->since_snap = g->healthy_run = g->strikes = 0;
     if (!g->on)
         return;
@@ -150,12 +151,14 @@ static int classify(const fpo_guard *g, const fpo_update_stats *st, char *why, s
         return 0;
     double mc = median(g->h_cfm, g->hn), mk = median(g->h_kl, g->hn);
     double mr = median(g->h_ratio, g->hn);
-    if (g->judge_cfm && mc > 0.0 && st->cfm_loss > FPO_GUARD_CFM_FACTOR * mc) {
+    /* Below its early level a flow's CFM loss is never suspicious. */
+    int cfm_high = g->judge_cfm && st->cfm_loss > g->early_cfm;
+    if (cfm_high && mc > 0.0 && st->cfm_loss > FPO_GUARD_CFM_FACTOR * mc) {
         snprintf(why, len, "cfm_loss %.3g > %gx its median %.3g", st->cfm_loss,
                  FPO_GUARD_CFM_FACTOR, mc);
         return 1;
     }
-    if (g->judge_cfm && g->floor_cfm > 0.0 &&
+    if (cfm_high && g->floor_cfm > 0.0 &&
         st->cfm_loss > FPO_GUARD_CFM_FACTOR * g->floor_cfm) {
         snprintf(why, len, "cfm_loss %.3g > %gx its lowest median %.3g", st->cfm_loss,
                  FPO_GUARD_CFM_FACTOR, g->floor_cfm);
@@ -192,6 +195,8 @@ static void remember(fpo_guard *g, const fpo_update_stats *st)
         double mc = median(g->h_cfm, g->hn), mk = median(g->h_kl, g->hn);
         if (mc > 0.0 && (g->floor_cfm == 0.0 || mc < g->floor_cfm))
             g->floor_cfm = mc;
+        if (g->early_cfm == 0.0)
+            g->early_cfm = mc;
         if (mk > 0.0 && (g->floor_kl == 0.0 || mk < g->floor_kl))
             g->floor_kl = mk;
     }

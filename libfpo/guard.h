@@ -45,6 +45,13 @@
  * went from CFM loss 0.21 and approx_kl 1e-4 to 21 and 0.18 over 300
  * iterations, about 1.4x per 20, which the recent medians followed while
  * the return fell from 575 to 271 (docs/stability.md). */
+/* And only above the run's first 20-iteration median of cfm_loss: a flow
+ * that has sharpened far below its early loss (point-mass at clip 0.1: a
+ * median of 0.0125 against 0.57 early) has episode-start spikes of 10x and
+ * more that are still below where it began, and the guard had stopped such
+ * a run (final return 889 of its best 893) with FPO_EDIVERGED. Every
+ * collapse seen rose above its early level (finger-spin 0.9 against 0.6,
+ * the humanoid 51 against 0.57). */
 #define FPO_GUARD_KL_FACTOR 50.0
 #define FPO_GUARD_KL_FLOOR 0.05
 #define FPO_GUARD_RATIO_FACTOR 100.0 /* ratio_max > max(100x median, 1e3) */
@@ -76,6 +83,7 @@ typedef struct fpo_guard {
      * (0 until the window first fills): a slow climb that the recent medians
      * follow is still caught against them. */
     double floor_cfm, floor_kl;
+    double early_cfm;       /* the first 20-iteration median of cfm_loss (0 until then) */
     int suspect_run;        /* suspicious iterations in a row */
     int since_snap;         /* healthy iterations since the last snapshot */
     int healthy_run;        /* healthy iterations in a row */

@@ -97,7 +97,9 @@ typedef struct fpo_trainer_config {
      *    100x its median), or the optimizer skipped a step (skipped_steps);
      *    and, so that a slow climb the medians follow is caught too, if
      *    cfm_loss > 10x or approx_kl > max(50x, 0.05) the lowest 20-iteration
-     *    median of the run;
+     *    median of the run; the cfm_loss rules only once cfm_loss is above
+     *    its first 20-iteration median (a sharpened flow's spikes below
+     *    where it began are not a collapse);
      *  - a collapse is 3 suspicious iterations in a row, or any non-finite
      *    statistic (policy_loss, value_loss, cfm_loss, approx_kl, ratio_max).
      * On a collapse it restores the last good snapshot (parameters,
