@@ -18,6 +18,7 @@
 
 #include <fpo/fpo.h>
 
+#include "curve.h"
 #include "dataset.h"
 #include "evaluate.h"
 #include "mpi_train.h"
@@ -110,6 +111,11 @@ static const char log_header[] =
     "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
     "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
     "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm,successes,anchor\n";
+
+/* The share of its best by which a run's training return may end below it
+ * before fpo-train warns (the stability benchmark's target: final >= 0.8 of
+ * best). */
+#define RETURN_FALL 0.2
 
 /* Log kept in memory for the curve. */
 typedef struct run_log {
@@ -881,6 +887,21 @@ static int save_outputs(const opts *op, const task_info *task, void *user, fpo_t
     }
     if (lg->rollbacks > 0)
         printf("collapse guard: %lld rollback(s) during training\n", (long long)lg->rollbacks);
+    /* The curve's end against its peak: a run that fell from its best is a
+     * failure even with a good early policy, and the guard does not see a
+     * fall without a collapse of the update (docs/stability.md). */
+    curve_peak cp;
+    curve_peak_find(lg->x, lg->y, lg->n, RETURN_FALL, &cp);
+    if (cp.have && !op->quiet)
+        printf("training return (running mean): final %.2f at step %.0f, best %.2f at step %.0f\n",
+               cp.final, cp.final_x, cp.best, cp.best_x);
+    if (cp.have && cp.fell)
+        fprintf(stderr,
+                "fpo-train: warning: the training return fell from %.2f (step %.0f) to %.2f at "
+                "the end, more than %.0f%% below its best%s\n",
+                cp.best, cp.best_x, cp.final, 100.0 * RETURN_FALL,
+                lg->keep_best ? "; best.fpo holds the best evaluated policy"
+                              : "; --keep-best keeps the best policy");
     if (lg->keep_best) {
         if (lg->best_step >= 0)
             printf("best policy: deterministic return %.2f at step %lld -> %s/best.fpo\n",
