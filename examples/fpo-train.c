@@ -893,7 +893,8 @@ static int save_outputs(const opts *op, const task_info *task, void *user, fpo_t
     curve_peak cp;
     curve_peak_find(lg->x, lg->y, lg->n, RETURN_FALL, &cp);
     if (cp.have && !op->quiet)
-        printf("training return (running mean): final %.2f at step %.0f, best %.2f at step %.0f\n",
+        printf("return of the training episodes (running mean): final %.2f at step %.0f, "
+               "best %.2f at step %.0f\n",
                cp.final, cp.final_x, cp.best, cp.best_x);
     if (cp.have && cp.fell)
         fprintf(stderr,
