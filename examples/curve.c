@@ -18,8 +18,5 @@ void curve_peak_find(const double *x, const double *y, int n, double frac, curve
         out->final_x = x[i];
         out->have = 1;
     }
-    if (!out->have)
-        return;
-    out->drop = out->best - out->final;
-    out->fell = out->drop > frac * fabs(out->best);
+    out->fell = out->have && out->best - out->final > frac * fabs(out->best);
 }

@@ -10,8 +10,7 @@ typedef struct curve_peak {
     double best_x;  /* the x of its first occurrence */
     double final;   /* the last finite y */
     double final_x; /* and its x */
-    double drop;    /* best - final, >= 0 */
-    int fell;       /* drop > frac x |best|: the run ended below its peak by more
+    int fell;       /* best - final > frac x |best|: the run ended below its peak by more
                      * than the share frac of the peak's size (for positive
                      * returns: final < (1 - frac) x best) */
 } curve_peak;
