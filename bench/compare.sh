@@ -26,7 +26,10 @@
 #   RESULTS_DIR/TASK/ALGO/seedS/{log.csv,policy.fpo,curve.svg,stdout.txt,wall.txt}
 # into a temporary directory that is renamed when the run has finished with its
 # evaluation line, so an interrupted grid resumes where it stopped: runs whose
-# directory exists are skipped. Then: python3 bench/compare_report.py RESULTS_DIR
+# directory exists are skipped. A run that fpo-train ended with "training
+# failed" (the collapse guard gave up) is kept too, with that line in
+# failed.txt: its policy (the state the guard restored) is re-evaluated, and the
+# report counts it and marks it. Then: python3 bench/compare_report.py RESULTS_DIR
 set -euo pipefail
 build=${1:-build}
 results=${2:-results/compare}
@@ -57,12 +60,13 @@ nicelvl=${NICE:-10}
 extra=${EXTRA:-}
 eval_eps=${EVAL_EPISODES:-20}
 
-reeval() { # dir task seed
-    [ "$eval_eps" -gt 0 ] || return 0
-    local f=$1/eval$eval_eps.txt
+reeval() { # dir task seed [episodes]
+    local n=${4:-$eval_eps}
+    [ "$n" -gt 0 ] || return 0
+    local f=$1/eval$n.txt
     [ -s "$f" ] && return 0
     # shellcheck disable=SC2086
-    if nice -n "$nicelvl" "$train" --task "$2" --eval "$1/policy.fpo" --eval-episodes "$eval_eps" \
+    if nice -n "$nicelvl" "$train" --task "$2" --eval "$1/policy.fpo" --eval-episodes "$n" \
         --seed "$3" --threads "$threads" $extra > "$f.tmp" 2>&1 &&
         grep -q '^evaluation over' "$f.tmp"; then
         mv "$f.tmp" "$f"
@@ -92,12 +96,28 @@ for task in $tasks; do
                  --seed "$seed" --threads "$threads" --quiet --out "$tmp" $extra)
             echo "${cmd[*]}" > "$tmp/command.txt"
             s=$(date +%s.%N)
-            if ! "${cmd[@]}" > "$tmp/stdout.txt" 2> "$tmp/stderr.txt"; then
-                echo "FAIL  $task $algo seed $seed (see $tmp/stderr.txt)" >&2
-                continue
-            fi
+            rc=0
+            "${cmd[@]}" > "$tmp/stdout.txt" 2> "$tmp/stderr.txt" || rc=$?
             e=$(date +%s.%N)
             awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f\n", e - s }' > "$tmp/wall.txt"
+            if [ "$rc" -ne 0 ]; then
+                # A run the trainer stopped (the collapse guard's FPO_EDIVERGED)
+                # is a result, not a gap: it is kept, with its error in
+                # failed.txt, and the policy it left is evaluated like any other
+                # (the report counts it and marks it). Anything else is a failure
+                # of the grid itself.
+                if [ -s "$tmp/policy.fpo" ] && grep -q '^fpo-train: training failed' "$tmp/stderr.txt"; then
+                    grep '^fpo-train: training failed' "$tmp/stderr.txt" > "$tmp/failed.txt"
+                    mv "$tmp" "$dir"
+                    printf 'stop  %-18s %s seed %s  %6s s  %s\n' "$task" "$algo" "$seed" \
+                        "$(cat "$dir/wall.txt")" "$(cut -c1-160 "$dir/failed.txt")"
+                    # its only evaluation: 5 episodes (the trainer's) when EVAL_EPISODES=0
+                    reeval "$dir" "$task" "$seed" "$([ "$eval_eps" -gt 0 ] && echo "$eval_eps" || echo 5)"
+                else
+                    echo "FAIL  $task $algo seed $seed (see $tmp/stderr.txt)" >&2
+                fi
+                continue
+            fi
             grep -q '^evaluation over' "$tmp/stdout.txt" || {
                 echo "FAIL  $task $algo seed $seed (no evaluation line)" >&2
                 continue

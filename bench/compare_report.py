@@ -4,8 +4,9 @@
     python3 bench/compare_report.py RESULTS_DIR [--md docs/results.md] [--svg-dir docs/results]
         [--notes NOTES.md]
 
-Reads RESULTS_DIR/TASK/ALGO/seedS/{log.csv,stdout.txt,wall.txt,command.txt}
-and writes a Markdown report (a table of the final evaluation return, mean +- std
+Reads RESULTS_DIR/TASK/ALGO/seedS/{log.csv,stdout.txt,wall.txt,command.txt,evalN.txt}
+(and failed.txt of a run the trainer stopped with an error: it is counted with the
+evaluation of the policy it left, and marked) and writes a Markdown report (a table of the final evaluation return, mean +- std
 over seeds per task and the ten-task mean, the per-run summary) plus one SVG
 learning curve per task (mean over seeds of the running-mean episode return,
 with a min-max band; FPO red, PPO blue). If --notes is given, that file's text is
@@ -37,9 +38,16 @@ def load_run(d):
             mm = EVAL_RE.search(line)
             if mm:
                 m = mm
-    if not m:
+    # A run the trainer stopped (compare.sh keeps it with failed.txt) has no
+    # evaluation line of its own; its re-evaluation below is its result.
+    try:
+        with open(os.path.join(d, "failed.txt")) as f:
+            run["failed"] = f.read().strip()
+    except OSError:
+        run["failed"] = ""
+    if not m and not run["failed"]:
         return None
-    run["train_eval_det"] = float(m.group(2))
+    run["train_eval_det"] = float(m.group(2)) if m else float("nan")
     # Prefer the longest re-evaluation (compare.sh EVAL_EPISODES -> evalN.txt).
     best = 0
     for name in os.listdir(d):
@@ -49,6 +57,8 @@ def load_run(d):
                 e = EVAL_RE.search(f.read())
             if e:
                 best, m = int(mm.group(1)), e
+    if not m:
+        return None
     run["eval_episodes"] = int(m.group(1))
     run["det"] = float(m.group(2))
     run["det_std"] = float(m.group(3))
@@ -155,14 +165,16 @@ def fmt_steps(v):
 
 
 def aggregate(runs):
-    """Mean, min and max over seeds on the common step grid (the shortest run's)."""
-    n = min(len(r["x"]) for r in runs)
+    """Mean, min and max over seeds on the step grid of the longest run; past the end
+    of a shorter run (one the trainer stopped) over the seeds that are still running."""
+    longest = max(runs, key=lambda r: len(r["x"]))
+    n = len(longest["x"])
     if n == 0:
         return [], [], [], []
-    xs = runs[0]["x"][:n]
+    xs = longest["x"]
     mean, lo, hi = [], [], []
     for i in range(n):
-        v = [r["y"][i] for r in runs]
+        v = [r["y"][i] for r in runs if i < len(r["y"])]
         mean.append(statistics.fmean(v))
         lo.append(min(v))
         hi.append(max(v))
@@ -260,6 +272,7 @@ def main():
            "| task | budget | seeds | FPO | Gaussian PPO | FPO sampled | PPO sampled |",
            "|---|---:|---:|---:|---:|---:|---:|"]
     complete = []
+    stopped_runs = []
     per_seed_sum = {"fpo": {}, "ppo": {}}
     for task in TASKS:
         f = runs.get((task, "fpo"), [])
@@ -270,6 +283,11 @@ def main():
         asked = [int(m.group(1)) for r in f + p for m in [re.search(r"--steps (\d+)", r["command"])] if m]
         budget = max(asked) if asked else max(r["steps"] for r in f + p)
         nseeds = "%d / %d" % (len(f), len(p))
+        stopped = ["%s seed %d" % (LABELS[algo], r["seed"]) for algo, rr in (("fpo", f), ("ppo", p))
+                   for r in rr if r["failed"]]
+        if stopped:
+            stopped_runs.append((task, stopped))
+            nseeds += " *"
         md.append("| %s | %s | %s | %s | %s | %s | %s |" % (
             task, fmt_steps(budget), nseeds,
             fmt(*mean_std([r["det"] for r in f])), fmt(*mean_std([r["det"] for r in p])),
@@ -303,12 +321,18 @@ def main():
         md.append("")
         md.append("For the ten-task mean, the &plusmn; is the std over seeds of each seed's mean "
                   "over the tasks.")
+    if stopped_runs:
+        md.append("")
+        md.append("\\* Counted with the policy the trainer left when it stopped the run with an error "
+                  "(the collapse guard's `FPO_EDIVERGED`: the state it restored): %s."
+                  % "; ".join("%s: %s" % (t, ", ".join(w)) for t, w in stopped_runs))
     md.append("")
 
     md += ["## Learning curves", "",
            "Running-mean training episode return (the `mean_return` column of `log.csv`) against "
            "env steps; line = mean over seeds, band = min..max over seeds. FPO red, Gaussian "
-           "PPO blue.", ""]
+           "PPO blue. A run the trainer stopped ends there; after that the line is the mean "
+           "over the seeds still running.", ""]
     for task in TASKS:
         series = []
         for algo in ALGOS:
@@ -340,8 +364,9 @@ def main():
             for r in sorted(runs.get((task, algo), []), key=lambda r: r["seed"]):
                 total_wall += r["wall"] if not math.isnan(r["wall"]) else 0
                 ff = r["frozen_from"]
-                md.append("| %s | %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f &plusmn; %.1f | %.1f | %s | %.3g | %s | %.0f%% |" % (
-                    task, algo, r["seed"], r["steps"], r["train_s"], r["wall"], r["sps"],
+                md.append("| %s | %s | %s | %d | %.0f | %.0f | %.0f | %.1f | %.1f &plusmn; %.1f | %.1f | %s | %.3g | %s | %.0f%% |" % (
+                    task, algo, "%d%s" % (r["seed"], " (stopped)" if r["failed"] else ""),
+                    r["steps"], r["train_s"], r["wall"], r["sps"],
                     r["final_running"], r["det"], r["det_std"], r["sampled"],
                     fmt_steps(ff) if ff is not None and ff < r["steps"] else "-", r["max_kl"],
                     "%.3g" % r["max_cfm"] if algo == "fpo" else "-", r["bigkl_pct"]))

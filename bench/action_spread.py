@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""How widely a saved policy still explores, state by state.
+
+    python3 bench/action_spread.py POLICY RECORD_DIR [--samples K] [--every N] [--seed S]
+
+RECORD_DIR holds obs.npy from `fpo-train --eval POLICY --record N --out RECORD_DIR`
+(the states the policy visits). For every N-th recorded observation the policy's
+sampler draws K actions as in training rollouts and the script prints, over all
+(state, action dimension) cells:
+  - minority: the mean probability of the less likely sign of the unbounded action,
+    min(P(x > 0), P(x < 0)) (the side of the middle of the bounds the action is on);
+    0 means the dimension's sign is decided, 0.5 a coin flip;
+  - decided: the share of cells whose minority sign has probability below 1%;
+  - saturated: the share of drawn actions within 1% of a bound;
+  - std: the mean over cells of the per-state standard deviation of the squashed
+    action in [-1, 1] (before the affine map onto the environment's bounds).
+Flow and Gaussian policies alike. Needs numpy and the Python binding
+(FPO_LIBRARY=path/to/libfpo.so if the library is not installed).
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import libfpo  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("policy")
+    ap.add_argument("record_dir")
+    ap.add_argument("--samples", type=int, default=64)
+    ap.add_argument("--every", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=3)
+    a = ap.parse_args()
+    pol = libfpo.Policy.load(a.policy)
+    obs = np.load(os.path.join(a.record_dir, "obs.npy")).astype(np.float32)[:: a.every]
+    s = libfpo.Sampler(pol, seed=a.seed, max_batch=len(obs))
+    # The unbounded actions x_0: their sign is the bounded action's side of the
+    # middle of its bounds, and the squash says where x_0 saturates.
+    raw = np.stack([np.asarray(s.act(obs, raw=True)[1]) for _ in range(a.samples)])  # K x n x A
+    squashed = np.tanh(raw) if pol.config["squash"] == "tanh" else np.clip(raw, -1.0, 1.0)
+    pos = (raw > 0).mean(axis=0)
+    minority = np.minimum(pos, 1.0 - pos)
+    print(f"{a.policy}: {len(obs)} states x {raw.shape[2]} dims x {a.samples} draws: "
+          f"minority {minority.mean():.3f}  decided {(minority < 0.01).mean():.3f}  "
+          f"saturated {(np.abs(squashed) > 0.99).mean():.3f}  "
+          f"std {squashed.std(axis=0).mean():.3f} (of the squashed action in [-1, 1])")
+
+
+if __name__ == "__main__":
+    main()
