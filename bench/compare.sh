@@ -106,8 +106,8 @@ for task in $tasks; do
                 # failed.txt, and the policy it left is evaluated like any other
                 # (the report counts it and marks it). Anything else is a failure
                 # of the grid itself.
-                if [ -s "$tmp/policy.fpo" ] && grep -q '^fpo-train: training failed' "$tmp/stderr.txt"; then
-                    grep '^fpo-train: training failed' "$tmp/stderr.txt" > "$tmp/failed.txt"
+                if [ -s "$tmp/policy.fpo" ] &&
+                    grep '^fpo-train: training failed' "$tmp/stderr.txt" > "$tmp/failed.txt"; then
                     mv "$tmp" "$dir"
                     printf 'stop  %-18s %s seed %s  %6s s  %s\n' "$task" "$algo" "$seed" \
                         "$(cat "$dir/wall.txt")" "$(cut -c1-160 "$dir/failed.txt")"

@@ -6,8 +6,8 @@
 
 Reads RESULTS_DIR/TASK/ALGO/seedS/{log.csv,stdout.txt,wall.txt,command.txt,evalN.txt}
 (and failed.txt of a run the trainer stopped with an error: it is counted with the
-evaluation of the policy it left, and marked) and writes a Markdown report (a table of the final evaluation return, mean +- std
-over seeds per task and the ten-task mean, the per-run summary) plus one SVG
+evaluation of the policy it left, and marked) and writes a Markdown report (a table
+of the final evaluation return, mean +- std over seeds per task and the ten-task mean, the per-run summary) plus one SVG
 learning curve per task (mean over seeds of the running-mean episode return,
 with a min-max band; FPO red, PPO blue). If --notes is given, that file's text is
 inserted after the generated sections (the hand-written discussion).
