@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "fpmode.h"
 #include "util.h"
 
 /* Both sides spin before sleeping on a condition variable: waking a
@@ -39,11 +40,14 @@ struct fpo_pool {
     atomic_uint_fast64_t gen; /* bumped once per run, under mu          */
     atomic_int pending;      /* workers not yet finished with this run */
     atomic_int stop;
-    /* fn, ctx, n_tasks: written before gen is bumped, read after a worker
-     * sees the new gen (release/acquire through gen). */
+    /* fn, ctx, n_tasks, mode: written before gen is bumped, read after a
+     * worker sees the new gen (release/acquire through gen). mode is the
+     * caller's floating-point mode, which the workers take for the run
+     * (fpmode.h). */
     void (*fn)(void *, int, int);
     void *ctx;
     int n_tasks;
+    fpo_fpmode mode;
 };
 
 static void run_share(void (*fn)(void *, int, int), void *ctx, int n_tasks, int first, int stride)
@@ -73,6 +77,7 @@ static void *worker_main(void *arg)
         if (atomic_load(&p->stop))
             break;
         seen = atomic_load(&p->gen);
+        fpo_fpmode_adopt(p->mode);
         run_share(p->fn, p->ctx, p->n_tasks, w->index, p->n_threads);
         if (atomic_fetch_sub(&p->pending, 1) == 1) {
             /* under mu so the signal cannot slip between the caller's check
@@ -175,6 +180,7 @@ void fpo_pool_run(fpo_pool *p, void (*fn)(void *ctx, int task, int n_tasks), voi
     p->fn = fn;
     p->ctx = ctx;
     p->n_tasks = n_tasks;
+    p->mode = fpo_fpmode_get();
     atomic_store(&p->pending, p->n_threads - 1);
     /* bump under mu: a worker about to sleep checks gen under mu too */
     pthread_mutex_lock(&p->mu);

@@ -12,6 +12,7 @@
 #include "abi.h"
 #include "adam.h"
 #include "alloc.h"
+#include "fpmode.h"
 #include "mlp.h"
 #include "objective.h"
 #include "obsstats.h"
@@ -231,11 +232,9 @@ static void restore(fit *f)
     fpo_obsstats_restore(fpo_policy_obsstats(f->p), &f->w.snap);
 }
 
-int fpo_policy_pretrain(fpo_policy *p, const fpo_pretrain_config *cfg, const float *obs,
-                        const float *act, int64_t n, fpo_pretrain_stats *out)
+static int pretrain(fpo_policy *p, const fpo_pretrain_config *cfg, const float *obs,
+                    const float *act, int64_t n, fpo_pretrain_stats *out)
 {
-    if (!p)
-        return FPO_NULL_ARG("p");
     fpo_errbuf *err = fpo_policy_err(p);
     fpo_pretrain_config c;
     pretrain_defaults(&c);
@@ -433,5 +432,17 @@ int fpo_policy_pretrain(fpo_policy *p, const fpo_pretrain_config *cfg, const flo
     if (rc == FPO_OK && out)
         rc = fpo_struct_copy_out(err, "fpo_pretrain_stats", FPO_PRETRAIN_STATS_FIRST_SIZE, out,
                                  &st, sizeof st);
+    return rc;
+}
+
+/* Pretraining runs with denormals flushed (fpmode.h). */
+int fpo_policy_pretrain(fpo_policy *p, const fpo_pretrain_config *cfg, const float *obs,
+                        const float *act, int64_t n, fpo_pretrain_stats *out)
+{
+    if (!p)
+        return FPO_NULL_ARG("p");
+    fpo_fpmode saved = fpo_fpmode_enter();
+    int rc = pretrain(p, cfg, obs, act, n, out);
+    fpo_fpmode_leave(saved);
     return rc;
 }

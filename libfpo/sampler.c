@@ -4,6 +4,7 @@
 
 #include "abi.h"
 #include "fpo/sampler.h"
+#include "fpmode.h"
 #include "internal.h"
 #include "mlp_direct.h"
 #include "policy_impl.h"
@@ -347,11 +348,9 @@ static void gaussian_sample(fpo_sampler *s, const fpo_policy *p, int n)
     }
 }
 
-int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n, float *actions,
-                    float *raw)
+static int act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n, float *actions,
+               float *raw)
 {
-    if (!s)
-        return FPO_NULL_ARG("s");
     int rc = check_call(s, p, obs, n);
     if (rc)
         return rc;
@@ -381,6 +380,18 @@ int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n
     return FPO_OK;
 }
 
+/* Sampling runs with denormals flushed (fpmode.h). */
+int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n, float *actions,
+                    float *raw)
+{
+    if (!s)
+        return FPO_NULL_ARG("s");
+    fpo_fpmode saved = fpo_fpmode_enter();
+    int rc = act(s, p, obs, n, actions, raw);
+    fpo_fpmode_leave(saved);
+    return rc;
+}
+
 int fpo_sampler_path(const fpo_sampler *s, const float **out, int *states)
 {
     if (!s)
@@ -395,10 +406,8 @@ int fpo_sampler_path(const fpo_sampler *s, const float **out, int *states)
     return FPO_OK;
 }
 
-int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int n, float *values)
+static int value(fpo_sampler *s, const fpo_policy *p, const float *obs, int n, float *values)
 {
-    if (!s)
-        return FPO_NULL_ARG("s");
     int rc = check_call(s, p, obs, n);
     if (rc)
         return rc;
@@ -412,6 +421,16 @@ int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int
     if (!fpo_all_finite(values, (size_t)n))
         return fpo_fail(&s->err, FPO_ENONFINITE, "the value network produced a non-finite value");
     return FPO_OK;
+}
+
+int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int n, float *values)
+{
+    if (!s)
+        return FPO_NULL_ARG("s");
+    fpo_fpmode saved = fpo_fpmode_enter();
+    int rc = value(s, p, obs, n, values);
+    fpo_fpmode_leave(saved);
+    return rc;
 }
 
 fpo_rng *fpo_sampler_rng(fpo_sampler *s)

@@ -15,6 +15,7 @@
 #include "abi.h"
 #include "adam.h"
 #include "buffer_impl.h"
+#include "fpmode.h"
 #include "internal.h"
 #include "optimizer_impl.h"
 #include "util.h"
@@ -612,10 +613,8 @@ static int check_update_args(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b,
     return FPO_OK;
 }
 
-int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *stats)
+static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *stats)
 {
-    if (!o)
-        return FPO_NULL_ARG("o");
     int rc = check_update_args(o, p, b, stats);
     if (rc)
         return rc;
@@ -770,4 +769,15 @@ int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_upd
         return fpo_fail(&o->err, FPO_EDIVERGED, "every step of the update was non-finite");
     }
     return FPO_OK;
+}
+
+/* The update runs with denormals flushed (fpmode.h). */
+int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_stats *stats)
+{
+    if (!o)
+        return FPO_NULL_ARG("o");
+    fpo_fpmode saved = fpo_fpmode_enter();
+    int rc = update(o, p, b, stats);
+    fpo_fpmode_leave(saved);
+    return rc;
 }

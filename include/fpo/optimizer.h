@@ -193,7 +193,9 @@ FPO_API const char *fpo_optimizer_errmsg(const fpo_optimizer *o);
 /* Run one update of p on the full buffer b (see above); stats may be NULL.
  * If a step produces a non-finite loss or gradient, or a gradient norm above
  * 1e18, it is skipped and counted; if parameters would become non-finite, p is restored to its state
- * before the update and FPO_EDIVERGED is returned. */
+ * before the update and FPO_EDIVERGED is returned. Denormal floats are
+ * flushed to zero while it runs, and the thread's floating-point mode is
+ * given back (docs/threads.md). */
 FPO_API int fpo_optimizer_update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b,
                                  fpo_update_stats *stats);
 

@@ -94,7 +94,9 @@ FPO_API int fpo_pretrain_config_init_sized(fpo_pretrain_config *cfg, size_t size
  * NaN or Inf in obs or act), FPO_ENOMEM, FPO_EDIVERGED (a non-finite loss
  * or parameter: the policy is restored to its state before the call). A
  * stop requested by the callback is FPO_OK with out->stopped = 1. The policy
- * is modified in place and needs exclusive access. Since LIBFPO_1.1. */
+ * is modified in place and needs exclusive access. Denormal floats are
+ * flushed to zero while it runs (its callback included), and the thread's
+ * floating-point mode is given back (docs/threads.md). Since LIBFPO_1.1. */
 FPO_API int fpo_policy_pretrain(fpo_policy *p, const fpo_pretrain_config *cfg, const float *obs,
                                 const float *act, int64_t n, fpo_pretrain_stats *out);
 

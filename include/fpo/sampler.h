@@ -105,7 +105,8 @@ FPO_API int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed);
  * Either output may be NULL but not both. Non-finite observations, and a
  * non-finite action from the policy, are rejected with FPO_ENONFINITE (the
  * message says which). On any error the outputs are left untouched. No
- * allocation. */
+ * allocation. Denormal floats are flushed to zero while it runs, and the
+ * thread's floating-point mode is given back (docs/threads.md). */
 FPO_API int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *obs, int n,
                             float *actions, float *raw);
 /* The chains of the last fpo_sampler_act call when record_path is set:
@@ -114,7 +115,8 @@ FPO_API int fpo_sampler_act(fpo_sampler *s, const fpo_policy *p, const float *ob
  * ends with the x_0 before the raw_clip clamp. FPO_ESTATE if the sampler
  * does not record. Since LIBFPO_1.1. */
 FPO_API int fpo_sampler_path(const fpo_sampler *s, const float **out, int *states);
-/* State values V(o) for n observations. No allocation. */
+/* State values V(o) for n observations. No allocation. Denormals flushed
+ * and the mode given back, as fpo_sampler_act. */
 FPO_API int fpo_sampler_value(fpo_sampler *s, const fpo_policy *p, const float *obs, int n,
                               float *values);
 
