@@ -8,6 +8,7 @@ task_defaults task_preset_defaults(const task_info *task, task_preset preset)
         d.horizon = 480; /* 2048 x 480 = 32 minibatches x 1024 unrolls x 30 steps */
         d.minibatches = 32;
         d.epochs = 16;
+        d.epochs_fpo = 16;
         d.steps = 60000000;
         d.reward_scale = 10.0f;
         d.lr = 3e-4f;
@@ -58,7 +59,7 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
         oc->gae_lambda = d->gae_lambda;
         oc->reward_scale = d->reward_scale;
         oc->entropy_coef = algo == FPO_ALGO_PPO ? d->entropy_coef : 0.0f;
-        oc->epochs = d->epochs;
+        oc->epochs = algo == FPO_ALGO_FPO && d->epochs_fpo > 0 ? d->epochs_fpo : d->epochs;
         oc->minibatches = d->minibatches;
         if (preset == TASK_PRESET_PAPER)
             oc->value_coef = 0.25f;

@@ -29,11 +29,13 @@ static void optimizer_defaults(fpo_optimizer_config *cfg, fpo_algo algo)
     cfg->value_coef = 0.25f;
     cfg->entropy_coef = algo == FPO_ALGO_PPO ? 0.01f : 0.0f;
     /* The update geometry and objective that train stably at the trainer's
-     * default batch (16 envs x 64 steps): minibatches of 128, 4 epochs,
-     * FPO++'s per-sample ratio with ASPO (docs/stability.md). The
-     * reference's geometry (983,040 transitions in 32 minibatches, 16
-     * epochs, averaged ratio) is fpo-train's paper preset. */
-    cfg->epochs = 4;
+     * default batch (16 envs x 64 steps): minibatches of 128, 4 epochs (2
+     * for FPO, whose flow drifted and collapsed in long runs with 4:
+     * docs/stability.md, "Two epochs"), FPO++'s per-sample ratio with ASPO
+     * (docs/stability.md). The reference's geometry (983,040 transitions in
+     * 32 minibatches, 16 epochs, averaged ratio) is fpo-train's paper
+     * preset. */
+    cfg->epochs = algo == FPO_ALGO_FPO ? 2 : 4;
     cfg->minibatches = 8;
     cfg->cfm_loss = FPO_CFM_EPS;
     cfg->ratio_mode = algo == FPO_ALGO_FPO ? FPO_RATIO_PER_SAMPLE : FPO_RATIO_AVERAGED;

@@ -162,6 +162,9 @@ START_TEST(registry_lists_the_ten)
         ck_assert_ptr_null(t->table->action_high);
         ck_assert_int_eq(t->defaults.num_envs, 16);
         ck_assert(t->defaults.clip_fpo > 0.0f);
+        /* 2 epochs for FPO, 4 for the others (docs/stability.md, "Two epochs") */
+        ck_assert_int_eq(t->defaults.epochs, 4);
+        ck_assert_int_eq(t->defaults.epochs_fpo, 2);
     }
 }
 END_TEST

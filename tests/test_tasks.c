@@ -662,7 +662,8 @@ START_TEST(presets_cpu_and_paper)
         task_defaults c = task_preset_defaults(list[i], TASK_PRESET_CPU);
         const task_defaults *t = &list[i]->defaults;
         ck_assert(c.num_envs == t->num_envs && c.horizon == t->horizon && c.steps == t->steps &&
-                  c.epochs == t->epochs && c.minibatches == t->minibatches &&
+                  c.epochs == t->epochs && c.epochs_fpo == t->epochs_fpo &&
+                  c.minibatches == t->minibatches &&
                   c.n_mc == t->n_mc && c.lr == t->lr && c.reward_scale == t->reward_scale &&
                   c.critic_layers == t->critic_layers && c.ratio == t->ratio &&
                   c.aspo == t->aspo && c.cfm == t->cfm);
@@ -670,6 +671,7 @@ START_TEST(presets_cpu_and_paper)
         ck_assert_int_eq(d.num_envs * d.horizon, 983040);
         ck_assert_int_eq(d.num_envs * d.horizon / d.minibatches, 30720);
         ck_assert_int_eq(d.epochs, 16);
+        ck_assert_int_eq(d.epochs_fpo, 16);
         ck_assert_int_eq(d.steps, 60000000);
         ck_assert_float_eq(d.reward_scale, 10.0f);
         ck_assert_int_eq(d.ratio, FPO_RATIO_AVERAGED);
@@ -695,7 +697,13 @@ START_TEST(presets_cpu_and_paper)
         fpo_optimizer_config_init(&ref, FPO_ALGO_FPO);
         task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_FPO, NULL, &oc, NULL);
         ck_assert_float_eq(oc.value_coef, ref.value_coef);
-        ck_assert_int_eq(oc.epochs, list[i]->defaults.epochs);
+        /* FPO takes the task's epochs_fpo where set, the others its epochs */
+        const task_defaults *t0 = &list[i]->defaults;
+        ck_assert_int_eq(oc.epochs, t0->epochs_fpo > 0 ? t0->epochs_fpo : t0->epochs);
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_PPO, NULL, &oc, NULL);
+        ck_assert_int_eq(oc.epochs, t0->epochs);
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_DPPO, NULL, &oc, NULL);
+        ck_assert_int_eq(oc.epochs, t0->epochs);
     }
 }
 END_TEST
@@ -707,7 +715,7 @@ START_TEST(registry_defaults_are_sane)
     ck_assert_float_eq(g->gamma, 0.99f);
     ck_assert_float_eq(g->gae_lambda, 0.98f);
     ck_assert_int_eq(g->epochs, 10);
-    ck_assert_int_eq(g->n_mc, 50);
+    ck_assert_int_eq(g->epochs_fpo, 0); /* FPO too takes 10 */    ck_assert_int_eq(g->n_mc, 50);
     ck_assert_int_eq(g->cfm, FPO_CFM_ELBO);
     ck_assert_int_eq(g->ratio, FPO_RATIO_PER_SAMPLE);
     ck_assert_int_eq(g->aspo, 1);

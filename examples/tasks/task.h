@@ -14,7 +14,11 @@ typedef struct task_defaults {
     long long steps;       /* default total env steps */
     float gamma, gae_lambda, lr, reward_scale;
     float clip_fpo, clip_ppo;
-    int epochs, minibatches, n_mc;
+    int epochs, minibatches, n_mc; /* epochs: Gaussian PPO's and DPPO's */
+    /* FPO's epochs (FPO and FPO++ objectives); 0 = the same as epochs. The
+     * DM Control tasks take 2: with 4, their flows drifted and collapsed in
+     * long runs (docs/stability.md, "Two epochs"). */
+    int epochs_fpo;
     int actor_layers, actor_hidden;
     fpo_activation actor_act;
     int critic_layers, critic_hidden;

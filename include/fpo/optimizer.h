@@ -72,7 +72,7 @@ typedef struct fpo_optimizer_config {
     float reward_scale;         /* 10 */
     float value_coef;           /* 0.25 */
     float entropy_coef;         /* PPO only: 0.01 */
-    int epochs;                 /* passes over the batch: 4 */
+    int epochs;                 /* passes over the batch: 2 for FPO, else 4 */
     int minibatches;            /* per epoch: 8 */
     fpo_cfm_loss cfm_loss;      /* EPS */
     fpo_ratio_mode ratio_mode;  /* FPO: PER_SAMPLE (FPO++); PPO: unused */

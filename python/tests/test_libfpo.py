@@ -288,7 +288,7 @@ class LayoutTest(unittest.TestCase):
         self.assertAlmostEqual(o.clip_eps, 0.05, places=6)
         self.assertAlmostEqual(o.gamma, 0.995, places=6)
         self.assertAlmostEqual(o.reward_scale, 10.0)
-        self.assertEqual((o.epochs, o.minibatches, o.normalize_advantages, o.threads), (4, 8, 1, 1))
+        self.assertEqual((o.epochs, o.minibatches, o.normalize_advantages, o.threads), (2, 8, 1, 1))
         self.assertEqual((o.ratio_mode, o.aspo), (1, 1))
         self.assertAlmostEqual(o.ratio_clamp, 5.0)
         self.assertAlmostEqual(o.bound_coef, 0.0)
