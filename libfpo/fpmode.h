@@ -3,7 +3,7 @@
  * Denormal (subnormal) floats cost a microcode assist per operation on
  * x86: in long training runs small gradients and Adam moments drift into
  * that range and the update's GEMMs slowed down 4-10x (docs/benchmarks.md,
- * "Long runs slow down"). So every public function that runs the library's
+ * "Long runs slowed down"). So every public function that runs the library's
  * kernels (the update, the sampler, pretraining) turns on flush-to-zero and
  * denormals-are-zero for its own duration and gives the caller's mode back
  * before it returns, on every path:
@@ -65,22 +65,17 @@ static inline fpo_fpmode fpo_fpmode_enter(void)
     return m;
 }
 
-/* Gives the caller's control bits back; the exception flags the work raised
- * stay raised, as after any other function. */
-static inline void fpo_fpmode_leave(fpo_fpmode saved)
-{
-    if ((saved & FPO_FPMODE_FLUSH_) != FPO_FPMODE_FLUSH_)
-        fpo_fpmode_set((saved & ~(fpo_fpmode)FPO_FPMODE_STATUS_) |
-                       (fpo_fpmode_get() & FPO_FPMODE_STATUS_));
-}
-
-/* Takes the control bits of m (another thread's mode), keeping this thread's
- * exception flags. Writes only on a change. */
+/* Takes the control bits of m (the caller's saved mode, or another thread's),
+ * keeping this thread's exception flags. Writes only on a change. */
 static inline void fpo_fpmode_adopt(fpo_fpmode m)
 {
     fpo_fpmode cur = fpo_fpmode_get();
     if ((cur ^ m) & ~(fpo_fpmode)FPO_FPMODE_STATUS_)
         fpo_fpmode_set((m & ~(fpo_fpmode)FPO_FPMODE_STATUS_) | (cur & FPO_FPMODE_STATUS_));
 }
+
+/* Gives the caller's control bits back; the exception flags the work raised
+ * stay raised, as after any other function. */
+static inline void fpo_fpmode_leave(fpo_fpmode saved) { fpo_fpmode_adopt(saved); }
 
 #endif

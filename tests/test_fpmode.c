@@ -28,6 +28,16 @@ static fpo_sampler *sampler_for(const fpo_policy *p)
     return s;
 }
 
+/* A small flow policy of the toy sizes. */
+static fpo_policy *toy_flow_policy(void)
+{
+    fpo_policy_config pc;
+    toy_policy_config(&pc, FPO_POLICY_FLOW, OD, AD);
+    fpo_policy *p = NULL;
+    ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+    return p;
+}
+
 static fpo_fpmode control_bits(void)
 {
     return fpo_fpmode_get() & ~(fpo_fpmode)FPO_FPMODE_STATUS_;
@@ -196,10 +206,7 @@ END_TEST
  * other function (only the control bits are given back). */
 START_TEST(exception_flags_stay_raised)
 {
-    fpo_policy_config pc;
-    toy_policy_config(&pc, FPO_POLICY_FLOW, OD, AD);
-    fpo_policy *p = NULL;
-    ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+    fpo_policy *p = toy_flow_policy();
     fpo_sampler *s = sampler_for(p);
     float obs[OD] = {0.3f, -0.7f, 0.11f, 0.9f}, act[AD];
     int raises = machine_raises_inexact();
@@ -219,10 +226,7 @@ END_TEST
  * machine that flushes: not under valgrind). */
 START_TEST(kernels_flush_denormals)
 {
-    fpo_policy_config pc;
-    toy_policy_config(&pc, FPO_POLICY_FLOW, OD, AD);
-    fpo_policy *p = NULL;
-    ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+    fpo_policy *p = toy_flow_policy();
     fpo_policy_info info = {sizeof info};
     ck_assert_int_eq(fpo_policy_get_info(p, &info), FPO_OK);
     float *w = malloc(info.critic_params * sizeof *w);
