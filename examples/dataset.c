@@ -452,6 +452,57 @@ static int join(char *out, size_t cap, const char *dir, const char *name)
     return snprintf(out, cap, "%s/%s", dir, name) < (int)cap ? 0 : -1;
 }
 
+int ds_dataset_check(const ds_dataset *d, const char *what, int obs_dim, int act_dim,
+                     char err[DS_ERRLEN])
+{
+    if (d->n < 1)
+        return fail(err, "%s: no rows", what);
+    if (d->obs_dim < 1 || d->obs_dim > 65536 || (obs_dim && d->obs_dim != obs_dim))
+        return fail(err, "%s: observations of %d columns, expected %d", what, d->obs_dim,
+                    obs_dim);
+    if (d->act_dim < 1 || d->act_dim > 65536 || (act_dim && d->act_dim != act_dim))
+        return fail(err, "%s: actions of %d columns, expected %d", what, d->act_dim, act_dim);
+    int64_t prev = 0;
+    for (int64_t k = 0; k < d->episodes; k++) {
+        if (d->ends[k] <= prev || d->ends[k] > d->n)
+            return fail(err, "%s: episode_ends[%lld] = %lld: must increase, from above 0 to %lld",
+                        what, (long long)k, (long long)d->ends[k], (long long)d->n);
+        prev = d->ends[k];
+    }
+    if (prev != d->n)
+        return fail(err, "%s: the last episode ends at row %lld, but there are %lld rows", what,
+                    (long long)prev, (long long)d->n);
+    for (int64_t q = 0; q < d->n * d->obs_dim; q++)
+        if (!isfinite(d->obs[q]))
+            return fail(err, "%s: observation row %lld, column %lld is %g", what,
+                        (long long)(q / d->obs_dim), (long long)(q % d->obs_dim),
+                        (double)d->obs[q]);
+    for (int64_t q = 0; q < d->n * d->act_dim; q++)
+        if (!isfinite(d->act[q]))
+            return fail(err, "%s: action row %lld, column %lld is %g", what,
+                        (long long)(q / d->act_dim), (long long)(q % d->act_dim),
+                        (double)d->act[q]);
+    return 0;
+}
+
+int ds_dataset_open(const char *path, const char *obs_keys, int obs_dim, int act_dim,
+                    ds_dataset *out, char err[DS_ERRLEN])
+{
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return fail(err, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) {
+        if (obs_keys)
+            return fail(err, "%s: observation keys are for HDF5 files (robomimic), not a "
+                             "directory of .npy files", path);
+        return ds_dataset_load(path, obs_dim, act_dim, out, err);
+    }
+    if (!ds_is_hdf5(path))
+        return fail(err, "%s: neither a directory of .npy files nor an HDF5 file", path);
+    return ds_hdf5_load(path, obs_keys, obs_dim, act_dim, out, err);
+}
+
 int ds_dataset_load(const char *dir, int obs_dim, int act_dim, ds_dataset *out,
                     char err[DS_ERRLEN])
 {
@@ -476,41 +527,21 @@ int ds_dataset_load(const char *dir, int obs_dim, int act_dim, ds_dataset *out,
              (long long)a.shape[0]);
         goto bad;
     }
-    if (o.shape[1] < 1 || o.shape[1] > 65536 || (obs_dim && o.shape[1] != obs_dim)) {
-        fail(err, "%s: obs.npy has %lld columns, expected %d", dir, (long long)o.shape[1],
-             obs_dim);
-        goto bad;
-    }
-    if (a.shape[1] < 1 || a.shape[1] > 65536 || (act_dim && a.shape[1] != act_dim)) {
-        fail(err, "%s: act.npy has %lld columns, expected %d", dir, (long long)a.shape[1],
-             act_dim);
-        goto bad;
-    }
     if (e.ndim != 1) {
         fail(err, "%s: episode_ends.npy must be 1-D", dir);
         goto bad;
     }
-    int64_t N = o.shape[0], E = e.shape[0], prev = 0;
-    for (int64_t k = 0; k < E; k++) {
-        if (e.i[k] <= prev || e.i[k] > N) {
-            fail(err, "%s: episode_ends[%lld] = %lld: must increase, from above 0 to %lld",
-                 dir, (long long)k, (long long)e.i[k], (long long)N);
-            goto bad;
-        }
-        prev = e.i[k];
-    }
-    if (prev != N) {
-        fail(err, "%s: the last episode ends at row %lld, but there are %lld rows", dir,
-             (long long)prev, (long long)N);
-        goto bad;
-    }
-    out->n = N;
-    out->episodes = E;
-    out->obs_dim = (int)o.shape[1];
-    out->act_dim = (int)a.shape[1];
+    out->n = o.shape[0];
+    out->episodes = e.shape[0];
+    out->obs_dim = o.shape[1] <= 65536 ? (int)o.shape[1] : 0;
+    out->act_dim = a.shape[1] <= 65536 ? (int)a.shape[1] : 0;
     out->obs = o.f;
     out->act = a.f;
     out->ends = e.i;
+    if (ds_dataset_check(out, dir, obs_dim, act_dim, err)) {
+        ds_dataset_free(out);
+        return -1;
+    }
     return 0;
 bad:
     ds_array_free(&o);

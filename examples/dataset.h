@@ -64,4 +64,42 @@ int ds_dataset_load(const char *dir, int obs_dim, int act_dim, ds_dataset *out,
 int ds_dataset_save(const char *dir, const ds_dataset *d, char err[DS_ERRLEN]);
 void ds_dataset_free(ds_dataset *d);
 
+/* What every loader checks of a data set (what: the name in messages): at
+ * least one row, 1..65536 columns of each (equal to obs_dim / act_dim where
+ * those are not 0), episode ends increasing to N, finite values. */
+int ds_dataset_check(const ds_dataset *d, const char *what, int obs_dim, int act_dim,
+                     char err[DS_ERRLEN]);
+
+/* A data set from a directory of .npy files (ds_dataset_load) or an HDF5
+ * file (ds_hdf5_load), whichever path names. obs_keys: HDF5 only, else
+ * NULL. */
+int ds_dataset_open(const char *path, const char *obs_keys, int obs_dim, int act_dim,
+                    ds_dataset *out, char err[DS_ERRLEN]);
+
+/* ---- HDF5 (examples/dataset_hdf5.c; meson -Dhdf5, libhdf5-dev) ----------
+ *
+ * Two layouts, told apart by what the file holds:
+ * - robomimic: a group "data" of groups "demo_K" (taken in the order of K),
+ *   each with "actions" (T x A) and a group "obs" of datasets (T or T x d).
+ *   An observation row is the values of obs_keys ("a,b,c", in that order)
+ *   side by side, or with obs_keys NULL those of every rank-1 and rank-2
+ *   dataset of the first demo's "obs" in name order (images are left out).
+ *   Every demo is one episode.
+ * - D4RL: datasets "observations" (N x O) and "actions" (N x A) at the root;
+ *   an episode ends after every row whose "terminals" or "timeouts" (both
+ *   optional, bool or numbers) is set, and at N.
+ * Numbers of any integer or float type are converted to float. libhdf5 is
+ * not hardened against damaged files (bit flips crash or hang it), so the
+ * file is read in a child process (fork) that sends the arrays back through
+ * a pipe: a crash or a hang of libhdf5 (no answer within the time limit,
+ * 300 s by default) is an error with a message, and everything received is
+ * checked before use (bounded sizes, ds_dataset_check). */
+int ds_is_hdf5(const char *path); /* 1: the file starts with the HDF5 signature */
+int ds_hdf5_available(void);      /* 1: built with libhdf5 */
+int ds_hdf5_load(const char *path, const char *obs_keys, int obs_dim, int act_dim,
+                 ds_dataset *out, char err[DS_ERRLEN]);
+/* For tests: the time limit (seconds; <= 0: the default) and a function the
+ * child calls before it reads (NULL: none), e.g. one that crashes. */
+void ds_hdf5_set_limits(int timeout_s, void (*child_hook)(void));
+
 #endif

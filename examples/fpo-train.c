@@ -62,7 +62,8 @@ typedef struct opts {
     /* Recording, pretraining, fine-tuning (docs/finetune.md). */
     int record;           /* --record N (with --eval POLICY): episodes to write */
     float record_noise;   /* --record-noise S: std of Gaussian noise on the raw action */
-    const char *pretrain; /* --pretrain DIR: a data set to fit before RL */
+    const char *pretrain; /* --pretrain PATH: a data set to fit before RL */
+    const char *obs_keys; /* --pretrain-obs-keys K1,K2: a robomimic file's observation keys */
     const char *init;     /* --init POLICY: start RL from this saved policy */
     int pretrain_epochs;  /* 0: --finetune's, else the library's default */
     int critic_warmup;    /* -1: --finetune's, else 0 */
@@ -215,8 +216,12 @@ static void usage(FILE *f)
             "                        as in training rollouts) to OUT as obs.npy, act.npy (raw\n"
             "                        actions) and episode_ends.npy (default OUT out/TASK-record)\n"
             "  --record-noise S      add S x N(0, 1) to the raw action of every recorded step\n"
-            "  --pretrain DIR        fit the policy to DIR's obs.npy / act.npy before RL\n"
-            "                        (fpo_policy_pretrain; the fitted policy is OUT/pretrained.fpo)\n"
+            "  --pretrain PATH       fit the policy to a data set before RL: a directory of\n"
+            "                        obs.npy / act.npy / episode_ends.npy, or an HDF5 file in the\n"
+            "                        robomimic or D4RL layout (fpo_policy_pretrain; the fitted\n"
+            "                        policy is OUT/pretrained.fpo)\n"
+            "  --pretrain-obs-keys K1,K2  a robomimic file's observation keys, in order (default:\n"
+            "                        every low-dimensional key of data/demo_0/obs, by name)\n"
             "  --pretrain-epochs N   epochs of that fit (default %d; --finetune: %d)\n"
             "  --init POLICY         start RL from a saved policy (same networks)\n"
             "  --critic-warmup N     the first N iterations train only the critic (default 0;\n"
@@ -819,7 +824,7 @@ static fpo_policy *initial_policy(const opts *o, const task_info *task, const fp
         return p;
     char err[DS_ERRLEN], path[1200];
     ds_dataset d;
-    if (ds_dataset_load(o->pretrain, tab->obs_dim, tab->act_dim, &d, err)) {
+    if (ds_dataset_open(o->pretrain, o->obs_keys, tab->obs_dim, tab->act_dim, &d, err)) {
         fprintf(stderr, "fpo-train: --pretrain: %s\n", err);
         fpo_policy_destroy(p);
         *status = 1;
@@ -923,7 +928,7 @@ enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_M
        O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_CHUNK, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
        O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CKPT, O_RESUME,
        O_CONFIG, O_LRSCHED, O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF, O_RECORD,
-       O_RECNOISE, O_PRETRAIN, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE };
+       O_RECNOISE, O_PRETRAIN, O_OBSKEYS, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE };
 static const struct option long_opts[] = {
     {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -947,7 +952,8 @@ static const struct option long_opts[] = {
     {"squash", 1, 0, O_SQUASH}, {"init-std", 1, 0, O_INITSTD}, {"activation", 1, 0, O_ACTIV},
     {"no-obs-norm", 0, 0, O_NOOBSNORM},
     {"record", 1, 0, O_RECORD}, {"record-noise", 1, 0, O_RECNOISE},
-    {"pretrain", 1, 0, O_PRETRAIN}, {"pretrain-epochs", 1, 0, O_PTEPOCHS},
+    {"pretrain", 1, 0, O_PRETRAIN}, {"pretrain-obs-keys", 1, 0, O_OBSKEYS},
+    {"pretrain-epochs", 1, 0, O_PTEPOCHS},
     {"init", 1, 0, O_INIT}, {"critic-warmup", 1, 0, O_CWARMUP}, {"finetune", 0, 0, O_FINETUNE},
     {0, 0, 0, 0}};
 /* Names in the order of the enums they select. */
@@ -1100,6 +1106,7 @@ static int apply_option(opts *o, int c, const char *arg)
         }
         break;
     case O_PRETRAIN: o->pretrain = arg; break;
+    case O_OBSKEYS: o->obs_keys = arg; break;
     case O_PTEPOCHS: if (num_int("pretrain-epochs", arg, 1, &o->pretrain_epochs)) return 2; break;
     case O_INIT: o->init = arg; break;
     case O_CWARMUP:
@@ -1127,8 +1134,8 @@ typedef struct ini_ctx {
     opts *o;
     char err[600];
     int n_strings;
-    char strings[5][1024]; /* task, out, model-dir, pretrain, init: the parser's buffers are
-                            * transient */
+    char strings[6][1024]; /* task, out, model-dir, pretrain, pretrain-obs-keys, init: the
+                            * parser's buffers are transient */
 } ini_ctx;
 
 static int parse_bool(const char *v, int *out)
@@ -1192,8 +1199,8 @@ static int ini_entry(void *user, const char *section, const char *name, const ch
         return 1;
     }
     if (opt->val == O_TASK || opt->val == O_OUT || opt->val == O_MDIR || opt->val == O_PRETRAIN ||
-        opt->val == O_INIT) {
-        char *keep = x->strings[x->n_strings < 4 ? x->n_strings++ : 4];
+        opt->val == O_OBSKEYS || opt->val == O_INIT) {
+        char *keep = x->strings[x->n_strings < 5 ? x->n_strings++ : 5];
         snprintf(keep, sizeof x->strings[0], "%s", value);
         value = keep;
     }
@@ -1313,6 +1320,8 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
         fprintf(f, "finetune = true\n");
     if (o->pretrain)
         fprintf(f, "pretrain = %s\npretrain-epochs = %d\n", o->pretrain, o->pretrain_epochs);
+    if (o->obs_keys)
+        fprintf(f, "pretrain-obs-keys = %s\n", o->obs_keys);
     if (o->init)
         fprintf(f, "init = %s\n", o->init);
     fprintf(f, "critic-warmup = %d\n", tc->critic_warmup);
@@ -1420,6 +1429,11 @@ static int train_main(int argc, char **argv)
     int status = 0;
     if (o.record && !o.eval_ckpt) {
         fprintf(stderr, "fpo-train: --record N records a saved policy: give it with --eval POLICY\n");
+        return 2;
+    }
+    if (o.obs_keys && !o.pretrain) {
+        fprintf(stderr, "fpo-train: --pretrain-obs-keys names the keys of --pretrain FILE.hdf5: "
+                        "give that too\n");
         return 2;
     }
     if (o.eval_ckpt) {

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(meson ninja-build pkg-config gcc g++ libblis-dev check libmujoco-dev libinih-dev
           libmujoco-samples abigail-tools clang libclang-rt-14-dev python3
-          libopenmpi-dev openmpi-bin)
+          libopenmpi-dev openmpi-bin libhdf5-dev)
 
 deps() {
     local missing=()
