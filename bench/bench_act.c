@@ -34,6 +34,7 @@ int main(int argc, char **argv)
         return 1;
     fpo_sampler_config sc;
     fpo_sampler_config_init(&sc);
+    sc.integrator = FPO_INTEGRATOR_EULER; /* the default is midpoint: 2 evaluations per step */
     sc.steps = steps;
     sc.init_noise = FPO_NOISE_ZERO;
     fpo_sampler *s;
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
         fpo_policy *pp = bi < 2 ? p : pg;
         fpo_sampler_config bc;
         fpo_sampler_config_init(&bc);
+        bc.integrator = FPO_INTEGRATOR_EULER;
         bc.steps = steps;
         bc.max_batch = B;
         fpo_sampler *sb;

@@ -173,7 +173,11 @@ static void usage(FILE *f)
             "  --cfm eps|u|elbo      CFM loss (FPO; default: the task's)\n"
             "  --ratio avg|per-sample  FPO ratio (per-sample = FPO++; default: the task's)\n"
             "  --aspo, --no-aspo     FPO++ asymmetric objective for negative advantages, or not\n"
-            "  --sampler euler|heun|midpoint  --sampler-steps K  --sde-noise X\n"
+            "  --sampler auto|euler|heun|midpoint  --sampler-steps K  --sde-noise X\n"
+            "                        (default auto: midpoint, Euler for DPPO; Euler's samples are\n"
+            "                        narrower than the flow, docs/stability.md)\n"
+            );
+    fprintf(f,
             "  --actor L:W --critic L:W  hidden layers and width\n"
             "  --time-emb sin|raw    flow time features: 8 sinusoids or t itself (default: the task's)\n"
             "  --raw-clip X          clamp the unbounded action to [-X, X] (0 = off; default 3)\n"
@@ -960,7 +964,8 @@ static const struct option long_opts[] = {
 static const char *const t_dists[] = {"grid", "uniform", "beta"};
 static const char *const cfms[] = {"eps", "u", "elbo"};
 static const char *const ratios[] = {"avg", "per-sample"};
-static const char *const samplers[] = {"euler", "heun", "midpoint"};
+/* In fpo_integrator's order: samplers[FPO_INTEGRATOR_AUTO] is "auto". */
+static const char *const samplers[] = {"euler", "heun", "midpoint", "auto"};
 static const char *const time_embs[] = {"sin", "raw"};
 static const char *const presets[] = {"cpu", "paper"};
 static const char *const squashes[] = {"tanh", "clip"};          /* fpo_squash's order */
@@ -1027,7 +1032,7 @@ static int apply_option(opts *o, int c, const char *arg)
     case O_ASPO: o->aspo = 1; break;
     case O_NOASPO: o->aspo = 0; break;
     case O_SAMP: {
-        int k = choice("sampler", arg, samplers, 3);
+        int k = choice("sampler", arg, samplers, 4);
         if (k < 0)
             return 2;
         o->integrator = (fpo_integrator)k;
@@ -1348,8 +1353,12 @@ static int train_main(int argc, char **argv)
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
     o.init_std = NAN;
     o.squash = o.obs_norm = o.activation = -1;
-    o.integrator = FPO_INTEGRATOR_EULER;
-    o.sampler_steps = 10;
+    {
+        fpo_sampler_config d; /* the library's defaults: the integrator and steps */
+        fpo_sampler_config_init(&d);
+        o.integrator = d.integrator;
+        o.sampler_steps = d.steps;
+    }
     o.actor_layers = o.critic_layers = -1;
     o.t_dist = FPO_T_GRID;
     o.critic_warmup = -1;

@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     fpo_sampler_config sc;
     fpo_sampler_config_init(&sc);
     if (fpo_policy_load(&p, "tutorial.fpo", NULL) != FPO_OK ||
-        fpo_policy_get_sampler_defaults(p, &sc) != FPO_OK || /* zero noise, 10 Euler steps */
+        fpo_policy_get_sampler_defaults(p, &sc) != FPO_OK || /* zero noise, 10 midpoint steps */
         fpo_sampler_create(&s, p, &sc) != FPO_OK)
         return fprintf(stderr, "deploy: %s\n", fpo_last_errmsg()), 1;
     double ret[2] = {0, 0}; /* mean return: [0] the policy, [1] u = 0 throughout */

@@ -43,6 +43,8 @@ int fpo_optimizer_create_for(fpo_optimizer **out, const fpo_policy *p, const fpo
 /* Fingerprint (coll.h) of the settings every rank must share, chained on h. */
 uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_t h);
 fpo_rng *fpo_sampler_rng(fpo_sampler *s);
+/* The integrator s runs (FPO_INTEGRATOR_AUTO resolved). */
+fpo_integrator fpo_sampler_integrator(const fpo_sampler *s);
 fpo_rng *fpo_buffer_rng(fpo_buffer *b);
 /* Action chunks (the trainer): one environment step of the instances whose
  * active[i] is set, instance i taking the act_dim floats at actions + i *

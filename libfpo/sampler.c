@@ -36,7 +36,7 @@ static void sampler_defaults(fpo_sampler_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->struct_size = sizeof *cfg;
-    cfg->integrator = FPO_INTEGRATOR_EULER;
+    cfg->integrator = FPO_INTEGRATOR_AUTO;
     cfg->steps = 10;
     cfg->init_noise = FPO_NOISE_RANDOM;
     cfg->sde_noise = 0.0f;
@@ -48,7 +48,7 @@ FPO_DEFINE_CONFIG_INIT(fpo_sampler_config, SAMPLER_CONFIG, sampler_defaults)
 
 static int check_sampling(fpo_errbuf *err, const fpo_sampler_config *c)
 {
-    if ((unsigned)c->integrator > FPO_INTEGRATOR_MIDPOINT)
+    if ((unsigned)c->integrator > FPO_INTEGRATOR_AUTO)
         return fpo_fail(err, FPO_ERANGE, "integrator %d is not an fpo_integrator",
                         (int)c->integrator);
     if (c->steps < 1 || c->steps > FPO_MAX_SAMPLER_STEPS)
@@ -63,10 +63,20 @@ static int check_sampling(fpo_errbuf *err, const fpo_sampler_config *c)
     if (c->record_path != 0 && c->record_path != 1)
         return fpo_fail(err, FPO_ERANGE, "record_path must be 0 or 1, got %lld",
                         (long long)c->record_path);
-    if (c->record_path && c->integrator != FPO_INTEGRATOR_EULER)
+    if (c->record_path && c->integrator != FPO_INTEGRATOR_EULER &&
+        c->integrator != FPO_INTEGRATOR_AUTO)
         return fpo_fail(err, FPO_ERANGE,
                         "record_path (DPPO's denoising chain) needs the Euler integrator");
     return FPO_OK;
+}
+
+/* FPO_INTEGRATOR_AUTO made concrete (fpo/sampler.h): what a sampler and a
+ * policy's deployment defaults hold. */
+static fpo_integrator resolve_integrator(const fpo_sampler_config *c)
+{
+    if (c->integrator != FPO_INTEGRATOR_AUTO)
+        return c->integrator;
+    return c->record_path ? FPO_INTEGRATOR_EULER : FPO_INTEGRATOR_MIDPOINT;
 }
 
 static void sampler_free(fpo_sampler *s)
@@ -125,6 +135,7 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating the sampler");
     s->mem = mem;
     s->cfg = c;
+    s->cfg.integrator = resolve_integrator(&c);
     s->cfg.allocator = NULL;
     s->kind = p->cfg.kind;
     s->obs_dim = p->cfg.obs_dim;
@@ -186,7 +197,7 @@ int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg)
         return fpo_fail(&s->err, FPO_ERANGE,
                         "a sampler that records its chains keeps its steps (%d), got %d",
                         s->cfg.steps, c.steps);
-    s->cfg.integrator = c.integrator;
+    s->cfg.integrator = resolve_integrator(&c);
     s->cfg.steps = c.steps;
     s->cfg.init_noise = c.init_noise;
     s->cfg.sde_noise = c.sde_noise;
@@ -305,6 +316,7 @@ static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
                 x[i] += 0.5f * dt * (v1[i] + v2[i]);
             break;
         case FPO_INTEGRATOR_MIDPOINT:
+        case FPO_INTEGRATOR_AUTO: /* never here: create and reconfigure resolve it */
             for (size_t i = 0; i < m; i++)
                 xe[i] = x[i] + 0.5f * dt * v1[i];
             velocity(s, p, xe, t + 0.5f * dt, n, v2);
@@ -438,6 +450,11 @@ fpo_rng *fpo_sampler_rng(fpo_sampler *s)
     return &s->rng;
 }
 
+fpo_integrator fpo_sampler_integrator(const fpo_sampler *s)
+{
+    return s->cfg.integrator;
+}
+
 int fpo_policy_get_sampler_defaults(const fpo_policy *p, fpo_sampler_config *cfg)
 {
     if (!p)
@@ -466,7 +483,7 @@ int fpo_policy_set_sampler_defaults(fpo_policy *p, const fpo_sampler_config *cfg
     int rc = FPO_COPY_CONFIG(&p->err, SAMPLER_CONFIG, &c, cfg, fpo_sampler_config_init(&c));
     if (rc || (rc = check_sampling(&p->err, &c)))
         return rc;
-    p->ds_integrator = (int)c.integrator;
+    p->ds_integrator = (int)resolve_integrator(&c);
     p->ds_steps = c.steps;
     p->ds_init_noise = (int)c.init_noise;
     p->ds_sde_noise = c.sde_noise;

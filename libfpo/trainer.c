@@ -363,9 +363,11 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
         rc = with_context(rc, "sampler");
         goto agree;
     }
-    /* What a deployment should use by default: the rollout integrator and
-     * step count, from zero noise (flow) or the mean (Gaussian). */
+    /* What a deployment should use by default: the rollout integrator (as
+     * the sampler resolved it) and step count, from zero noise (flow) or the
+     * mean (Gaussian). */
     fpo_sampler_config dc = sc;
+    dc.integrator = fpo_sampler_integrator(t->sampler);
     dc.init_noise = FPO_NOISE_ZERO;
     dc.sde_noise = 0.0f;
     dc.deterministic = pc.kind == FPO_POLICY_GAUSSIAN;

@@ -605,7 +605,7 @@ static int sampler_create_case(fx *f, int k)
     case 1: return nz(fpo_sampler_create(&s, NULL, &c));
     case 2: return nz(fpo_sampler_create(&s, f->pf, NULL));
     case 3: c.struct_size = 0; break;
-    case 4: c.integrator = (fpo_integrator)3; break;
+    case 4: c.integrator = (fpo_integrator)4; break; /* 3 is FPO_INTEGRATOR_AUTO */
     case 5: c.integrator = (fpo_integrator)-1; break;
     case 6: c.steps = 0; break;
     case 7: c.steps = 1001; break;
@@ -1432,7 +1432,7 @@ static const bcase cases[] = {
     {"sampler_create policy NULL", sampler_create_case, 1, E(EINVAL), H_LOAD, 0},
     {"sampler_create cfg NULL", sampler_create_case, 2, E(EINVAL), H_LOAD, 0},
     {"sampler_create struct_size 0", sampler_create_case, 3, E(EINVAL), H_LOAD, 0},
-    {"sampler_create integrator 3", sampler_create_case, 4, E(ERANGE), H_LOAD, 0},
+    {"sampler_create integrator 4", sampler_create_case, 4, E(ERANGE), H_LOAD, 0},
     {"sampler_create integrator -1", sampler_create_case, 5, E(ERANGE), H_LOAD, 0},
     {"sampler_create steps 0", sampler_create_case, 6, E(ERANGE), H_LOAD, 0},
     {"sampler_create steps 1001", sampler_create_case, 7, E(ERANGE), H_LOAD, 0},

@@ -11,6 +11,7 @@
 #include "rng.h"
 #include "internal.h"
 #include "optimizer_impl.h"
+#include "toyenv.h"
 #include "policy_impl.h"
 #include "testutil.h"
 
@@ -344,6 +345,88 @@ START_TEST(sampler_convergence_orders)
     ck_assert_msg(m1 / m2 > 3.6 && m1 / m2 < 4.4, "midpoint order: ratio %g", m1 / m2);
     ck_assert(h1 < e1 / 5);
     fpo_policy_destroy(p);
+}
+END_TEST
+
+/* Raw actions of a fresh sampler (seed 11) on the linear flow. */
+static void sample_linear(fpo_policy *p, fpo_integrator integ, int record_path, float *raw)
+{
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.integrator = integ;
+    sc.record_path = record_path;
+    sc.max_batch = 16;
+    sc.seed = 11;
+    fpo_sampler *s;
+    ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+    float obs[16] = {0};
+    ck_assert_int_eq(fpo_sampler_act(s, p, obs, 16, NULL, raw), FPO_OK);
+    fpo_sampler_destroy(s);
+}
+
+/* The default integrator, FPO_INTEGRATOR_AUTO: midpoint, except Euler for a
+ * sampler that records DPPO's chains; samplers and the deployment defaults
+ * hold the resolved one, so checkpoints never see AUTO. */
+START_TEST(auto_integrator_resolves)
+{
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    ck_assert_int_eq(sc.integrator, FPO_INTEGRATOR_AUTO);
+    fpo_policy *p = linear_flow(1.5f);
+    float a[16], m[16], e[16];
+    sample_linear(p, FPO_INTEGRATOR_AUTO, 0, a);
+    sample_linear(p, FPO_INTEGRATOR_MIDPOINT, 0, m);
+    sample_linear(p, FPO_INTEGRATOR_EULER, 0, e);
+    ck_assert_mem_eq(a, m, sizeof a);
+    ck_assert(memcmp(a, e, sizeof a) != 0);
+    sample_linear(p, FPO_INTEGRATOR_AUTO, 1, a);
+    sample_linear(p, FPO_INTEGRATOR_EULER, 1, e);
+    ck_assert_mem_eq(a, e, sizeof a);
+    /* record_path with an integrator other than Euler or AUTO stays an error. */
+    sc.record_path = 1;
+    sc.integrator = FPO_INTEGRATOR_MIDPOINT;
+    fpo_sampler *s;
+    ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_ERANGE);
+    sc.integrator = (fpo_integrator)4;
+    sc.record_path = 0;
+    ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_ERANGE);
+    /* The deployment defaults store the resolved integrator. */
+    fpo_sampler_config d, got;
+    fpo_sampler_config_init(&d);
+    fpo_sampler_config_init(&got);
+    ck_assert_int_eq(fpo_policy_set_sampler_defaults(p, &d), FPO_OK);
+    ck_assert_int_eq(fpo_policy_get_sampler_defaults(p, &got), FPO_OK);
+    ck_assert_int_eq(got.integrator, FPO_INTEGRATOR_MIDPOINT);
+    fpo_policy_destroy(p);
+    /* A trainer with the default sampler config: FPO rolls out with midpoint
+     * and deploys with it; DPPO rolls out its Euler chains and deploys Euler. */
+    const fpo_algo algos[2] = {FPO_ALGO_FPO, FPO_ALGO_DPPO};
+    const fpo_integrator want[2] = {FPO_INTEGRATOR_MIDPOINT, FPO_INTEGRATOR_EULER};
+    for (int k = 0; k < 2; k++) {
+        toy env;
+        toy_init(&env, 2, 1);
+        fpo_env_table tab = toy_table(&env);
+        fpo_policy_config pc;
+        toy_policy_config(&pc, FPO_POLICY_FLOW, 2, 1);
+        fpo_optimizer_config oc;
+        fpo_optimizer_config_init(&oc, algos[k]);
+        fpo_trainer_config tc;
+        fpo_trainer_config_init(&tc);
+        tc.env = &tab;
+        tc.env_user = &env;
+        tc.num_envs = 2;
+        tc.horizon = 4;
+        tc.policy = &pc;
+        tc.optimizer = &oc;
+        fpo_trainer *t;
+        ck_assert_int_eq(fpo_trainer_create(&t, &tc), FPO_OK);
+        fpo_progress pr = {sizeof pr};
+        ck_assert_int_eq(fpo_trainer_iterate(t, &pr), FPO_OK);
+        fpo_sampler_config_init(&got);
+        ck_assert_int_eq(fpo_policy_get_sampler_defaults(fpo_trainer_policy(t), &got), FPO_OK);
+        ck_assert_int_eq(got.integrator, want[k]);
+        fpo_trainer_destroy(t);
+    }
 }
 END_TEST
 
@@ -1349,6 +1432,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(math, dppo_step_logp_hand_computed);
     tcase_add_test(math, sampler_convergence_orders);
     tcase_add_test(math, zero_noise_is_deterministic);
+    tcase_add_test(math, auto_integrator_resolves);
     tcase_add_test(math, direct_forward_matches_blis_forward);
     tcase_add_loop_test(math, checkpoint_round_trip, 0, 2);
     suite_add_tcase(s, math);

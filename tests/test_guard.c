@@ -49,9 +49,18 @@ static void rig_make(rig *r, fpo_algo algo, int guard, int max_rollbacks)
      * the forced blow-up starts and delays the guard's verdict by a few
      * iterations, which would make the counts below depend on it. */
     oc.anchor_drift = 0.0f;
+    /* Euler rollouts: the rate-floor case scales the actor by 30 after every
+     * rollback (30^4 by the end), and the midpoint integrator's evaluation
+     * at x + dt/2 v of so steep a flow overflows to a non-finite action (the
+     * sampler's FPO_ENONFINITE) in the rollout before the update the guard
+     * judges; one evaluation per step stays finite. */
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.integrator = FPO_INTEGRATOR_EULER;
     fpo_trainer_config tc;
     fpo_trainer_config_init(&tc);
     ck_assert_int_eq(tc.guard, 1);
+    tc.sampler = &sc;
     tc.env = &r->tab;
     tc.env_user = &r->e;
     tc.num_envs = 4;

@@ -58,11 +58,13 @@ static float *params_of(const fpo_policy *p)
 }
 
 /* Raw actions (x_0, what pretraining fits) for n copies of obs. */
-static void sample_raw(const fpo_policy *p, const float *obs1, int od, int n, float *raw,
-                       uint64_t seed)
+static void sample_raw_with(const fpo_policy *p, const float *obs1, int od, int n, float *raw,
+                            uint64_t seed, fpo_integrator integrator, int steps)
 {
     fpo_sampler_config sc;
     fpo_sampler_config_init(&sc);
+    sc.integrator = integrator;
+    sc.steps = steps;
     sc.max_batch = n;
     sc.seed = seed;
     fpo_sampler *s;
@@ -73,6 +75,12 @@ static void sample_raw(const fpo_policy *p, const float *obs1, int od, int n, fl
     ck_assert_int_eq(fpo_sampler_act(s, p, obs, n, NULL, raw), FPO_OK);
     free(obs);
     fpo_sampler_destroy(s);
+}
+
+static void sample_raw(const fpo_policy *p, const float *obs1, int od, int n, float *raw,
+                       uint64_t seed)
+{
+    sample_raw_with(p, obs1, od, n, raw, seed, FPO_INTEGRATOR_EULER, 10);
 }
 
 START_TEST(cfm_loss_falls)
@@ -144,6 +152,67 @@ START_TEST(bimodal_data_keeps_both_modes)
     }
     ck_assert_msg(pos > 0.3 * m && pos < 0.7 * m, "%d of %d positive", pos, m);
     ck_assert_msg(near > 0.8 * m, "%d of %d within 0.3 of a mode", near, m);
+    fpo_policy_destroy(p);
+    free(raw);
+    free(obs);
+    free(act);
+}
+END_TEST
+
+static double std_of(const float *x, int n)
+{
+    double m = 0, v = 0;
+    for (int i = 0; i < n; i++)
+        m += x[i] / (double)n;
+    for (int i = 0; i < n; i++)
+        v += (x[i] - m) * (x[i] - m) / (double)(n - 1);
+    return sqrt(v);
+}
+
+/* The samplers' spread of a narrow flow (docs/stability.md, "Why flows
+ * narrow"). For a ~ N(mu, s^2) on the path x_t = t eps + (1 - t) a, the
+ * flow's field is linear in x, and an integrator's output std is s times a
+ * factor computed by hand from the scale's ODE dc/dt = c (t - (1 - t) s^2) /
+ * (t^2 + (1 - t)^2 s^2): for s = 0.1, Euler with 10 steps gives 0.617,
+ * midpoint with 10 steps 0.988, Euler with 50 steps 0.914. A flow fitted to
+ * such data shows the same: Euler's samples are far narrower than the data,
+ * midpoint's are not. */
+START_TEST(euler_narrows_a_narrow_flow)
+{
+    int n = 2048, m = 4000;
+    const float sd = 0.1f;
+    float *obs = malloc(sizeof(float) * n), *act = malloc(sizeof(float) * n);
+    fpo_rng r;
+    fpo_rng_init(&r, 13, 0);
+    for (int i = 0; i < n; i++) {
+        float z;
+        fpo_rng_normal(&r, &z, 1);
+        obs[i] = 0.5f + 0.01f * fpo_rng_uniform(&r);
+        act[i] = 0.2f + sd * z;
+    }
+    fpo_policy *p = make_policy(FPO_POLICY_FLOW, 1, 1, 4);
+    fpo_pretrain_config c;
+    fpo_pretrain_config_init(&c);
+    c.epochs = 600;
+    c.minibatch = 128;
+    /* t uniform: the field is fitted down to t = 0, where a narrow flow's
+     * field is steepest (the t grid stops at 0.1, and so does Euler's last
+     * evaluation, but midpoint's last is at 0.05). */
+    c.t_dist = FPO_T_UNIFORM;
+    fpo_pretrain_stats st = {sizeof st};
+    ck_assert_int_eq(fpo_policy_pretrain(p, &c, obs, act, n, &st), FPO_OK);
+    float *raw = malloc(sizeof(float) * m), o1 = 0.505f;
+    sample_raw_with(p, &o1, 1, m, raw, 5, FPO_INTEGRATOR_EULER, 10);
+    double euler10 = std_of(raw, m) / sd;
+    sample_raw_with(p, &o1, 1, m, raw, 5, FPO_INTEGRATOR_EULER, 50);
+    double euler50 = std_of(raw, m) / sd;
+    sample_raw_with(p, &o1, 1, m, raw, 5, FPO_INTEGRATOR_MIDPOINT, 10);
+    double mid10 = std_of(raw, m) / sd;
+    printf("sampled std / data std: euler 10 %.3f, euler 50 %.3f, midpoint 10 %.3f\n", euler10,
+           euler50, mid10);
+    ck_assert_msg(fabs(mid10 - 0.988) < 0.06, "midpoint 10: %g", mid10);
+    ck_assert_msg(fabs(euler10 - 0.617) < 0.06, "euler 10: %g", euler10);
+    ck_assert_msg(fabs(euler50 - 0.914) < 0.06, "euler 50: %g", euler50);
     fpo_policy_destroy(p);
     free(raw);
     free(obs);
@@ -651,6 +720,7 @@ Suite *fpo_test_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, cfm_loss_falls);
     tcase_add_test(tc, bimodal_data_keeps_both_modes);
+    tcase_add_test(tc, euler_narrows_a_narrow_flow);
     tcase_add_test(tc, gaussian_mle_recovers_mean_and_std);
     tcase_add_loop_test(tc, same_seed_same_bits, 0, 2);
     tcase_add_test(tc, callback_stops);

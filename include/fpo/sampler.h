@@ -30,7 +30,17 @@ typedef struct fpo_sampler fpo_sampler;
 typedef enum fpo_integrator {
     FPO_INTEGRATOR_EULER = 0,
     FPO_INTEGRATOR_HEUN = 1,     /* 2nd order, 2 evaluations per step */
-    FPO_INTEGRATOR_MIDPOINT = 2  /* 2nd order, 2 evaluations per step */
+    FPO_INTEGRATOR_MIDPOINT = 2, /* 2nd order, 2 evaluations per step */
+    /* The default (since 0.2.0): MIDPOINT, except EULER for a sampler that
+     * records DPPO's denoising chains (record_path), which are Euler steps.
+     * A sampler, and a policy's deployment defaults, hold the resolved
+     * integrator, never AUTO. Why not Euler: with few steps Euler's samples
+     * are narrower than the flow's own distribution (by 12% at std 1, 38% at
+     * std 0.1 with 10 steps), and FPO fits the flow to its own samples (the
+     * anchor), so the flow narrows from update to update and its return
+     * falls late in training (docs/stability.md, "Why flows narrow"). Euler
+     * halves the cost of an action where that matters more. */
+    FPO_INTEGRATOR_AUTO = 3
 } fpo_integrator;
 
 typedef enum fpo_init_noise {
@@ -40,7 +50,7 @@ typedef enum fpo_init_noise {
 
 typedef struct fpo_sampler_config {
     size_t struct_size;
-    fpo_integrator integrator; /* EULER */
+    fpo_integrator integrator; /* AUTO (MIDPOINT; EULER with record_path). 0.1.0: EULER */
     int steps;                 /* integration steps, 1..1000: 10 */
     fpo_init_noise init_noise; /* RANDOM */
     float sde_noise;           /* >= 0: 0 */
@@ -86,8 +96,9 @@ FPO_API int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cf
  * checkpoint): integrator, steps, init_noise, sde_noise and deterministic;
  * max_batch, seed and allocator are left as cfg had them (get) or ignored
  * (set). A new policy carries FPO++'s deployment choice, zero initial noise
- * with 10 Euler steps; fpo_trainer sets the rollout integrator and steps
- * with zero noise. Typical use:
+ * with 10 Euler steps; fpo_trainer sets the rollout integrator (resolved:
+ * midpoint by default, Euler for DPPO) and steps with zero noise. Typical
+ * use:
  *   fpo_sampler_config sc; fpo_sampler_config_init(&sc);
  *   fpo_policy_get_sampler_defaults(p, &sc); fpo_sampler_create(&s, p, &sc); */
 FPO_API int fpo_policy_get_sampler_defaults(const fpo_policy *p, fpo_sampler_config *cfg);

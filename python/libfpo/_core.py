@@ -536,7 +536,7 @@ class Sampler(_Handle):
     """Draws actions from a policy (``fpo_sampler``).
 
     ``Sampler(policy, **options)`` with the fields of ``fpo_sampler_config``:
-    ``integrator`` ("euler", "heun", "midpoint"), ``steps``, ``init_noise``
+    ``integrator`` ("auto", the default: midpoint; "euler", "heun", "midpoint"), ``steps``, ``init_noise``
     ("random", "zero"), ``sde_noise``, ``deterministic``, ``max_batch``,
     ``seed``.  A sampler keeps a reference to ``policy`` and acts with it
     unless another policy of the same shapes is passed to :meth:`act`.

@@ -52,7 +52,7 @@ ENUMS = {
     "squash": {"tanh": 0, "clip": 1},
     "time_embedding": {"sinusoidal": 0, "raw": 1},
     "net": {"actor": 0, "critic": 1, "all": 2},
-    "integrator": {"euler": 0, "heun": 1, "midpoint": 2},
+    "integrator": {"euler": 0, "heun": 1, "midpoint": 2, "auto": 3},
     "init_noise": {"random": 0, "zero": 1},
     "t_dist": {"grid": 0, "uniform": 1, "beta": 2},
     "lr_schedule": {"default": 0, "constant": 1, "linear": 2},

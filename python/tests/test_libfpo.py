@@ -280,7 +280,7 @@ class LayoutTest(unittest.TestCase):
         self.assertFalse(cfg.action_low)
         s, _ = _ffi.config_init(_ffi.fpo_sampler_config)
         self.assertEqual((s.integrator, s.steps, s.init_noise, s.deterministic, s.max_batch),
-                         (0, 10, 0, 0, 1))
+                         (3, 10, 0, 0, 1))  # integrator AUTO (midpoint; Euler for DPPO)
         o, _ = _ffi.config_init(_ffi.fpo_optimizer_config, 0)
         self.assertEqual(o.algo, 0)
         self.assertAlmostEqual(o.lr, 3e-4, places=8)
