@@ -16,6 +16,8 @@
 #   VARIANTS ["ft pd scratch"]  ft: --pretrain --finetune; pd: --pretrain with the
 #                            task's settings; scratch: FPO from a fresh policy
 #   LANES [1]                runs side by side (one thread each)
+#   EXTRA []                 more fpo-train flags for the FPO runs and their evaluations
+#                            (not the teacher's), e.g. "--sampler midpoint"
 #   OUT [out/finetune-demo-TASK]
 # Every run writes OUT/VARIANT-SEED/ (log.csv, stdout.txt). A run already done is
 # kept, so an interrupted demonstration resumes. Then prints the report of
@@ -37,6 +39,7 @@ VARIANTS=${VARIANTS:-"ft pd scratch"}
 LANES=${LANES:-1}
 OUT=${OUT:-out/finetune-demo-$TASK}
 mkdir -p "$OUT"
+EXTRA=${EXTRA:-}
 common="--task $TASK${PRESET:+ --preset $PRESET}"
 
 # shellcheck disable=SC2086
@@ -65,9 +68,9 @@ run_one() { # variant seed
     esac
     rm -rf "$d.tmp"
     # shellcheck disable=SC2086
-    if "$FT" $common --algo fpo --seed "$s" $args --out "$d.tmp" --quiet >"$d.tmp.txt" 2>&1; then
+    if "$FT" $common $EXTRA --algo fpo --seed "$s" $args --out "$d.tmp" --quiet >"$d.tmp.txt" 2>&1; then
         if [ -f "$d.tmp/pretrained.fpo" ]; then # the pretrained policy alone, before RL
-            "$FT" $common --algo fpo --seed "$s" --eval "$d.tmp/pretrained.fpo" \
+            "$FT" $common $EXTRA --algo fpo --seed "$s" --eval "$d.tmp/pretrained.fpo" \
                 >"$d.tmp/pretrained-eval.txt" 2>&1 || true
         fi
         mv "$d.tmp.txt" "$d.tmp/stdout.txt"
@@ -78,6 +81,6 @@ run_one() { # variant seed
     fi
 }
 export -f run_one
-export FT OUT STEPS SCRATCH_STEPS common
+export FT OUT STEPS SCRATCH_STEPS common EXTRA
 xargs -P "$LANES" -L 1 bash -c 'run_one "$@"' _ <"$jobs"
 python3 "$(dirname "$0")/finetune_report.py" "$OUT"
