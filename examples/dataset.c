@@ -15,7 +15,7 @@
 
 #define NPY_MAX_HEADER 65536
 
-static int fail(char err[DS_ERRLEN], const char *fmt, ...)
+int ds_fail(char err[DS_ERRLEN], const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -120,57 +120,57 @@ static int parse_dict(const char *s, size_t n, npy_meta *m, char err[DS_ERRLEN])
     hdr h = {s, n, 0};
     int have_descr = 0, have_fortran = 0, have_shape = 0;
     if (!eat(&h, '{'))
-        return fail(err, "the header is not a dictionary ('{' expected)");
+        return ds_fail(err, "the header is not a dictionary ('{' expected)");
     for (;;) {
         if (eat(&h, '}'))
             break;
         char key[32];
         if (!string_lit(&h, key, sizeof key) || !eat(&h, ':'))
-            return fail(err, "malformed header dictionary near byte %zu", h.pos);
+            return ds_fail(err, "malformed header dictionary near byte %zu", h.pos);
         if (!strcmp(key, "descr")) {
             if (have_descr++ || !string_lit(&h, m->descr, sizeof m->descr))
-                return fail(err, "header: 'descr' is not a short string, or repeated");
+                return ds_fail(err, "header: 'descr' is not a short string, or repeated");
         } else if (!strcmp(key, "fortran_order")) {
             if (have_fortran++)
-                return fail(err, "header: 'fortran_order' repeated");
+                return ds_fail(err, "header: 'fortran_order' repeated");
             if (word(&h, "False"))
                 m->fortran = 0;
             else if (word(&h, "True"))
                 m->fortran = 1;
             else
-                return fail(err, "header: 'fortran_order' is not True or False");
+                return ds_fail(err, "header: 'fortran_order' is not True or False");
         } else if (!strcmp(key, "shape")) {
             if (have_shape++ || !eat(&h, '('))
-                return fail(err, "header: 'shape' is not a tuple, or repeated");
+                return ds_fail(err, "header: 'shape' is not a tuple, or repeated");
             m->ndim = 0;
             while (!eat(&h, ')')) {
                 int64_t v;
                 if (m->ndim >= 2)
-                    return fail(err, "header: more than 2 dimensions (only 1-D and 2-D arrays)");
+                    return ds_fail(err, "header: more than 2 dimensions (only 1-D and 2-D arrays)");
                 if (!integer(&h, &v))
-                    return fail(err, "header: a shape entry is not a non-negative integer "
-                                     "below 2^62");
+                    return ds_fail(err, "header: a shape entry is not a non-negative integer "
+                                        "below 2^62");
                 m->shape[m->ndim++] = v;
                 if (!eat(&h, ',')) {
                     if (!eat(&h, ')'))
-                        return fail(err, "header: malformed shape tuple");
+                        return ds_fail(err, "header: malformed shape tuple");
                     break;
                 }
             }
         } else {
-            return fail(err, "header: unknown key '%s'", key);
+            return ds_fail(err, "header: unknown key '%s'", key);
         }
         if (!eat(&h, ',')) {
             if (!eat(&h, '}'))
-                return fail(err, "malformed header dictionary near byte %zu", h.pos);
+                return ds_fail(err, "malformed header dictionary near byte %zu", h.pos);
             break;
         }
     }
     skip_ws(&h);
     if (h.pos != h.n)
-        return fail(err, "header: bytes after the dictionary");
+        return ds_fail(err, "header: bytes after the dictionary");
     if (!have_descr || !have_fortran || !have_shape)
-        return fail(err, "header: 'descr', 'fortran_order' and 'shape' are all required");
+        return ds_fail(err, "header: 'descr', 'fortran_order' and 'shape' are all required");
     return 0;
 }
 
@@ -189,7 +189,7 @@ int ds_npy_parse(const void *buf, size_t n, ds_kind want, ds_array *out, char er
     const unsigned char *b = buf;
     memset(out, 0, sizeof *out);
     if (!buf || n < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
-        return fail(err, "not a .npy file (bad magic)");
+        return ds_fail(err, "not a .npy file (bad magic)");
     int major = b[6], minor = b[7];
     size_t lenbytes;
     if (major == 1)
@@ -197,23 +197,23 @@ int ds_npy_parse(const void *buf, size_t n, ds_kind want, ds_array *out, char er
     else if (major == 2 || major == 3)
         lenbytes = 4;
     else
-        return fail(err, ".npy format version %d.%d is not supported", major, minor);
+        return ds_fail(err, ".npy format version %d.%d is not supported", major, minor);
     if (n < 8 + lenbytes)
-        return fail(err, "truncated .npy header");
+        return ds_fail(err, "truncated .npy header");
     size_t hl = rd_le(b + 8, (int)lenbytes), off = 8 + lenbytes;
     if (hl > NPY_MAX_HEADER)
-        return fail(err, ".npy header of %zu bytes is larger than %d", hl, NPY_MAX_HEADER);
+        return ds_fail(err, ".npy header of %zu bytes is larger than %d", hl, NPY_MAX_HEADER);
     if (n - off < hl)
-        return fail(err, "truncated .npy header (%zu of %zu bytes)", n - off, hl);
+        return ds_fail(err, "truncated .npy header (%zu of %zu bytes)", n - off, hl);
     npy_meta m;
     memset(&m, 0, sizeof m);
     if (parse_dict((const char *)b + off, hl, &m, err))
         return -1;
     off += hl;
     if (m.fortran)
-        return fail(err, "Fortran-ordered arrays are not supported (save with C order)");
+        return ds_fail(err, "Fortran-ordered arrays are not supported (save with C order)");
     if (m.ndim < 1 || m.ndim > 2)
-        return fail(err, "only 1-D and 2-D arrays are supported (got %d dimensions)", m.ndim);
+        return ds_fail(err, "only 1-D and 2-D arrays are supported (got %d dimensions)", m.ndim);
     int isz;
     ds_kind kind;
     if (!strcmp(m.descr, "<f4"))
@@ -225,23 +225,23 @@ int ds_npy_parse(const void *buf, size_t n, ds_kind want, ds_array *out, char er
     else if (!strcmp(m.descr, "<i4"))
         isz = 4, kind = DS_INT;
     else
-        return fail(err, "dtype '%s' is not supported (little-endian float32/float64, or "
-                         "int32/int64 for indices)", m.descr);
+        return ds_fail(err, "dtype '%s' is not supported (little-endian float32/float64, or "
+                            "int32/int64 for indices)", m.descr);
     if (kind != want)
-        return fail(err, "dtype '%s' where %s are expected", m.descr,
-                    want == DS_FLOAT ? "floats" : "integers");
+        return ds_fail(err, "dtype '%s' where %s are expected", m.descr,
+                       want == DS_FLOAT ? "floats" : "integers");
     int64_t rows = m.shape[0], cols = m.ndim == 2 ? m.shape[1] : 1;
     if (cols != 0 && rows > DS_MAX_ELEMENTS / cols)
-        return fail(err, "shape (%lld, %lld) is too large", (long long)rows, (long long)cols);
+        return ds_fail(err, "shape (%lld, %lld) is too large", (long long)rows, (long long)cols);
     int64_t count = rows * cols;
     if (count > DS_MAX_ELEMENTS)
-        return fail(err, "shape (%lld, %lld) is too large", (long long)rows, (long long)cols);
+        return ds_fail(err, "shape (%lld, %lld) is too large", (long long)rows, (long long)cols);
     size_t bytes = (size_t)count * (size_t)isz;
     if (n - off < bytes)
-        return fail(err, "truncated data: the shape needs %zu bytes, the file has %zu", bytes,
-                    n - off);
+        return ds_fail(err, "truncated data: the shape needs %zu bytes, the file has %zu", bytes,
+                       n - off);
     if (n - off > bytes)
-        return fail(err, "%zu bytes after the data", n - off - bytes);
+        return ds_fail(err, "%zu bytes after the data", n - off - bytes);
     const unsigned char *d = b + off;
     out->ndim = m.ndim;
     out->shape[0] = rows;
@@ -251,7 +251,7 @@ int ds_npy_parse(const void *buf, size_t n, ds_kind want, ds_array *out, char er
     if (kind == DS_FLOAT) {
         out->f = malloc(alloc_n * sizeof(float));
         if (!out->f)
-            return fail(err, "out of memory for %lld floats", (long long)count);
+            return ds_fail(err, "out of memory for %lld floats", (long long)count);
         for (int64_t q = 0; q < count; q++) {
             float v;
             if (isz == 4) {
@@ -265,15 +265,15 @@ int ds_npy_parse(const void *buf, size_t n, ds_kind want, ds_array *out, char er
             }
             if (!isfinite(v)) {
                 ds_array_free(out);
-                return fail(err, "element %lld (row %lld) is not finite as a float",
-                            (long long)q, (long long)(q / (cols ? cols : 1)));
+                return ds_fail(err, "element %lld (row %lld) is not finite as a float",
+                               (long long)q, (long long)(q / (cols ? cols : 1)));
             }
             out->f[q] = v;
         }
     } else {
         out->i = malloc(alloc_n * sizeof(int64_t));
         if (!out->i)
-            return fail(err, "out of memory for %lld integers", (long long)count);
+            return ds_fail(err, "out of memory for %lld integers", (long long)count);
         for (int64_t q = 0; q < count; q++) {
             if (isz == 8) {
                 uint64_t u = (uint64_t)rd_le(d + 8 * q + 4, 4) << 32 | rd_le(d + 8 * q, 4);
@@ -291,7 +291,7 @@ int ds_npy_read(const char *path, ds_kind want, ds_array *out, char err[DS_ERRLE
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(err, "%s: %s", path, strerror(errno));
+        return ds_fail(err, "%s: %s", path, strerror(errno));
     /* At most the header and DS_MAX_ELEMENTS 8-byte items, plus one byte to
      * notice trailing data. */
     size_t cap = 1 << 16, n = 0;
@@ -299,21 +299,21 @@ int ds_npy_read(const char *path, ds_kind want, ds_array *out, char err[DS_ERRLE
     unsigned char *buf = malloc(cap);
     if (!buf) {
         fclose(f);
-        return fail(err, "%s: out of memory", path);
+        return ds_fail(err, "%s: out of memory", path);
     }
     for (;;) {
         if (n == cap) {
             if (cap >= limit) {
                 free(buf);
                 fclose(f);
-                return fail(err, "%s: larger than any array this reader accepts", path);
+                return ds_fail(err, "%s: larger than any array this reader accepts", path);
             }
             size_t nc = cap * 2 < limit ? cap * 2 : limit;
             unsigned char *nb = realloc(buf, nc);
             if (!nb) {
                 free(buf);
                 fclose(f);
-                return fail(err, "%s: out of memory", path);
+                return ds_fail(err, "%s: out of memory", path);
             }
             buf = nb;
             cap = nc;
@@ -327,13 +327,13 @@ int ds_npy_read(const char *path, ds_kind want, ds_array *out, char err[DS_ERRLE
     fclose(f);
     if (bad) {
         free(buf);
-        return fail(err, "%s: read error", path);
+        return ds_fail(err, "%s: read error", path);
     }
     char e2[DS_ERRLEN];
     int rc = ds_npy_parse(buf, n, want, out, e2);
     free(buf);
     if (rc)
-        return fail(err, "%s: %s", path, e2);
+        return ds_fail(err, "%s: %s", path, e2);
     return 0;
 }
 
@@ -394,15 +394,15 @@ static int write_atomic(const char *path, const void *b, size_t n, char err[DS_E
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return fail(err, "%s: path too long", path);
+        return ds_fail(err, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
     if (!f)
-        return fail(err, "%s: %s", tmp, strerror(errno));
+        return ds_fail(err, "%s: %s", tmp, strerror(errno));
     int ok = fwrite(b, 1, n, f) == n;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         remove(tmp);
-        return fail(err, "%s: write failed: %s", path, strerror(errno));
+        return ds_fail(err, "%s: write failed: %s", path, strerror(errno));
     }
     return 0;
 }
@@ -412,11 +412,11 @@ int ds_npy_write_f32(const char *path, const float *x, int ndim, int64_t rows, i
 {
     if ((ndim != 1 && ndim != 2) || rows < 0 || cols < 0 ||
         (ndim == 2 && cols > 0 && rows > DS_MAX_ELEMENTS / cols) || rows > DS_MAX_ELEMENTS)
-        return fail(err, "%s: bad shape", path);
+        return ds_fail(err, "%s: bad shape", path);
     size_t n;
     void *b = encode("<f4", x, 4, ndim, rows, cols, &n);
     if (!b)
-        return fail(err, "%s: out of memory", path);
+        return ds_fail(err, "%s: out of memory", path);
     int rc = write_atomic(path, b, n, err);
     free(b);
     return rc;
@@ -425,11 +425,11 @@ int ds_npy_write_f32(const char *path, const float *x, int ndim, int64_t rows, i
 int ds_npy_write_i64(const char *path, const int64_t *x, int64_t n_, char err[DS_ERRLEN])
 {
     if (n_ < 0 || n_ > DS_MAX_ELEMENTS)
-        return fail(err, "%s: bad shape", path);
+        return ds_fail(err, "%s: bad shape", path);
     size_t n;
     void *b = encode("<i8", x, 8, 1, n_, 1, &n);
     if (!b)
-        return fail(err, "%s: out of memory", path);
+        return ds_fail(err, "%s: out of memory", path);
     int rc = write_atomic(path, b, n, err);
     free(b);
     return rc;
@@ -456,32 +456,33 @@ int ds_dataset_check(const ds_dataset *d, const char *what, int obs_dim, int act
                      char err[DS_ERRLEN])
 {
     if (d->n < 1)
-        return fail(err, "%s: no rows", what);
+        return ds_fail(err, "%s: no rows", what);
     if (d->obs_dim < 1 || d->obs_dim > 65536 || (obs_dim && d->obs_dim != obs_dim))
-        return fail(err, "%s: observations of %d columns, expected %d", what, d->obs_dim,
-                    obs_dim);
+        return ds_fail(err, "%s: observations of %d columns, expected %d", what, d->obs_dim,
+                       obs_dim);
     if (d->act_dim < 1 || d->act_dim > 65536 || (act_dim && d->act_dim != act_dim))
-        return fail(err, "%s: actions of %d columns, expected %d", what, d->act_dim, act_dim);
+        return ds_fail(err, "%s: actions of %d columns, expected %d", what, d->act_dim, act_dim);
     int64_t prev = 0;
     for (int64_t k = 0; k < d->episodes; k++) {
         if (d->ends[k] <= prev || d->ends[k] > d->n)
-            return fail(err, "%s: episode_ends[%lld] = %lld: must increase, from above 0 to %lld",
-                        what, (long long)k, (long long)d->ends[k], (long long)d->n);
+            return ds_fail(err,
+                           "%s: episode_ends[%lld] = %lld: must increase, from above 0 to %lld",
+                           what, (long long)k, (long long)d->ends[k], (long long)d->n);
         prev = d->ends[k];
     }
     if (prev != d->n)
-        return fail(err, "%s: the last episode ends at row %lld, but there are %lld rows", what,
-                    (long long)prev, (long long)d->n);
+        return ds_fail(err, "%s: the last episode ends at row %lld, but there are %lld rows", what,
+                       (long long)prev, (long long)d->n);
     for (int64_t q = 0; q < d->n * d->obs_dim; q++)
         if (!isfinite(d->obs[q]))
-            return fail(err, "%s: observation row %lld, column %lld is %g", what,
-                        (long long)(q / d->obs_dim), (long long)(q % d->obs_dim),
-                        (double)d->obs[q]);
+            return ds_fail(err, "%s: observation row %lld, column %lld is %g", what,
+                           (long long)(q / d->obs_dim), (long long)(q % d->obs_dim),
+                           (double)d->obs[q]);
     for (int64_t q = 0; q < d->n * d->act_dim; q++)
         if (!isfinite(d->act[q]))
-            return fail(err, "%s: action row %lld, column %lld is %g", what,
-                        (long long)(q / d->act_dim), (long long)(q % d->act_dim),
-                        (double)d->act[q]);
+            return ds_fail(err, "%s: action row %lld, column %lld is %g", what,
+                           (long long)(q / d->act_dim), (long long)(q % d->act_dim),
+                           (double)d->act[q]);
     return 0;
 }
 
@@ -491,15 +492,15 @@ int ds_dataset_open(const char *path, const char *obs_keys, int obs_dim, int act
     memset(out, 0, sizeof *out);
     struct stat st;
     if (stat(path, &st) != 0)
-        return fail(err, "%s: %s", path, strerror(errno));
+        return ds_fail(err, "%s: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) {
         if (obs_keys)
-            return fail(err, "%s: observation keys are for HDF5 files (robomimic), not a "
-                             "directory of .npy files", path);
+            return ds_fail(err, "%s: observation keys are for HDF5 files (robomimic), not a "
+                                "directory of .npy files", path);
         return ds_dataset_load(path, obs_dim, act_dim, out, err);
     }
     if (!ds_is_hdf5(path))
-        return fail(err, "%s: neither a directory of .npy files nor an HDF5 file", path);
+        return ds_fail(err, "%s: neither a directory of .npy files nor an HDF5 file", path);
     return ds_hdf5_load(path, obs_keys, obs_dim, act_dim, out, err);
 }
 
@@ -510,7 +511,7 @@ int ds_dataset_load(const char *dir, int obs_dim, int act_dim, ds_dataset *out,
     char p[3][4096];
     if (join(p[0], sizeof p[0], dir, "obs.npy") || join(p[1], sizeof p[1], dir, "act.npy") ||
         join(p[2], sizeof p[2], dir, "episode_ends.npy"))
-        return fail(err, "%s: path too long", dir);
+        return ds_fail(err, "%s: path too long", dir);
     ds_array o, a, e;
     memset(&a, 0, sizeof a);
     memset(&e, 0, sizeof e);
@@ -519,16 +520,16 @@ int ds_dataset_load(const char *dir, int obs_dim, int act_dim, ds_dataset *out,
     if (ds_npy_read(p[1], DS_FLOAT, &a, err) || ds_npy_read(p[2], DS_INT, &e, err))
         goto bad;
     if (o.ndim != 2 || a.ndim != 2) {
-        fail(err, "%s: obs.npy and act.npy must be 2-D (rows x dimensions)", dir);
+        ds_fail(err, "%s: obs.npy and act.npy must be 2-D (rows x dimensions)", dir);
         goto bad;
     }
     if (o.shape[0] != a.shape[0]) {
-        fail(err, "%s: obs.npy has %lld rows, act.npy %lld", dir, (long long)o.shape[0],
-             (long long)a.shape[0]);
+        ds_fail(err, "%s: obs.npy has %lld rows, act.npy %lld", dir, (long long)o.shape[0],
+                (long long)a.shape[0]);
         goto bad;
     }
     if (e.ndim != 1) {
-        fail(err, "%s: episode_ends.npy must be 1-D", dir);
+        ds_fail(err, "%s: episode_ends.npy must be 1-D", dir);
         goto bad;
     }
     out->n = o.shape[0];
@@ -554,7 +555,7 @@ int ds_dataset_save(const char *dir, const ds_dataset *d, char err[DS_ERRLEN])
 {
     char p[4096];
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-        return fail(err, "%s: %s", dir, strerror(errno));
+        return ds_fail(err, "%s: %s", dir, strerror(errno));
     if (join(p, sizeof p, dir, "obs.npy") ||
         ds_npy_write_f32(p, d->obs, 2, d->n, d->obs_dim, err))
         return -1;

@@ -29,6 +29,13 @@ typedef struct ds_array {
     int64_t *i;
 } ds_array;
 
+/* A message into err (printf format); returns -1. The readers' one way to fail. */
+int ds_fail(char err[DS_ERRLEN], const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Largest element count the reader accepts (2^31 - 1 rows x columns). */
 #define DS_MAX_ELEMENTS ((int64_t)1 << 31)
 

@@ -11,19 +11,9 @@
  * episode ends increasing to N) by ds_dataset_check. */
 #include "dataset.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char err[DS_ERRLEN], const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, DS_ERRLEN, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int ds_is_hdf5(const char *path)
 {
@@ -54,8 +44,8 @@ int ds_hdf5_load(const char *path, const char *obs_keys, int obs_dim, int act_di
     (void)obs_dim;
     (void)act_dim;
     memset(out, 0, sizeof *out);
-    return fail(err, "%s: an HDF5 file, but this build has no HDF5 support (install "
-                     "libhdf5-dev and configure with meson -Dhdf5=enabled)", path);
+    return ds_fail(err, "%s: an HDF5 file, but this build has no HDF5 support (install "
+                        "libhdf5-dev and configure with meson -Dhdf5=enabled)", path);
 }
 
 #else
@@ -99,28 +89,28 @@ static int read_matrix(hid_t loc, const char *name, const char *where, int64_t *
 {
     *out = NULL;
     if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
-        return fail(err, "%s: no dataset '%s'", where, name);
+        return ds_fail(err, "%s: no dataset '%s'", where, name);
     hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
     if (d < 0)
-        return fail(err, "%s: '%s' is not a readable dataset", where, name);
+        return ds_fail(err, "%s: '%s' is not a readable dataset", where, name);
     hid_t s = H5Dget_space(d), t = H5Dget_type(d), mt = -1;
     int rc = -1;
     hsize_t dims[2] = {0, 1};
     int rank = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
     H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
     if (rank < 1 || rank > 2) {
-        fail(err, "%s: '%s' has rank %d, expected 1 or 2", where, name, rank);
+        ds_fail(err, "%s: '%s' has rank %d, expected 1 or 2", where, name, rank);
         goto done;
     }
     if (H5Sget_simple_extent_dims(s, dims, NULL) < 0 || dims[1] < 1 || dims[1] > 65536 ||
         dims[0] > (hsize_t)(DS_MAX_ELEMENTS / (int64_t)dims[1])) {
-        fail(err, "%s: '%s' has a bad shape", where, name);
+        ds_fail(err, "%s: '%s' has a bad shape", where, name);
         goto done;
     }
     size_t count = (size_t)dims[0] * (size_t)dims[1];
     float *x = malloc((count ? count : 1) * sizeof *x);
     if (!x) {
-        fail(err, "%s: out of memory for '%s'", where, name);
+        ds_fail(err, "%s: out of memory for '%s'", where, name);
         goto done;
     }
     if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
@@ -134,12 +124,12 @@ static int read_matrix(hid_t loc, const char *name, const char *where, int64_t *
         free(b);
     } else {
         free(x);
-        fail(err, "%s: '%s' holds neither numbers nor booleans", where, name);
+        ds_fail(err, "%s: '%s' holds neither numbers nor booleans", where, name);
         goto done;
     }
     if (rc) {
         free(x);
-        fail(err, "%s: reading '%s' failed (libhdf5)", where, name);
+        ds_fail(err, "%s: reading '%s' failed (libhdf5)", where, name);
         goto done;
     }
     *rows = (int64_t)dims[0];
@@ -190,8 +180,8 @@ static int read_d4rl(hid_t f, const char *path, ds_dataset *d, char err[DS_ERRLE
         read_matrix(f, "actions", path, &na, &a, &d->act, err))
         return -1;
     if (no != na)
-        return fail(err, "%s: 'observations' has %lld rows, 'actions' %lld", path,
-                    (long long)no, (long long)na);
+        return ds_fail(err, "%s: 'observations' has %lld rows, 'actions' %lld", path,
+                       (long long)no, (long long)na);
     d->n = no;
     d->obs_dim = (int)o;
     d->act_dim = (int)a;
@@ -199,7 +189,7 @@ static int read_d4rl(hid_t f, const char *path, ds_dataset *d, char err[DS_ERRLE
     unsigned char *end = calloc((size_t)no + 1, 1);
     if (!d->ends || !end) {
         free(end);
-        return fail(err, "%s: out of memory", path);
+        return ds_fail(err, "%s: out of memory", path);
     }
     static const char *const flags[2] = {"terminals", "timeouts"};
     for (int k = 0; k < 2; k++) {
@@ -213,8 +203,8 @@ static int read_d4rl(hid_t f, const char *path, ds_dataset *d, char err[DS_ERRLE
         if (nt != no || ct != 1) {
             free(v);
             free(end);
-            return fail(err, "%s: '%s' has %lld x %lld values, expected %lld", path, flags[k],
-                        (long long)nt, (long long)ct, (long long)no);
+            return ds_fail(err, "%s: '%s' has %lld x %lld values, expected %lld", path, flags[k],
+                           (long long)nt, (long long)ct, (long long)no);
         }
         for (int64_t r = 0; r < no; r++)
             end[r] |= v[r] != 0.0f;
@@ -316,14 +306,14 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
 {
     hid_t data = H5Gopen2(f, "data", H5P_DEFAULT);
     if (data < 0)
-        return fail(err, "%s: 'data' is not a group", path);
+        return ds_fail(err, "%s: 'data' is not a group", path);
     int rc = -1;
     names demos = {0}, keys = {0};
     fbuf ob = {0}, ab = {0};
     int64_t *ends = NULL;
     char where[512];
     if (list_group(data, &demos)) {
-        fail(err, "%s: cannot list the group 'data'", path);
+        ds_fail(err, "%s: cannot list the group 'data'", path);
         goto done;
     }
     int nd = 0;
@@ -334,12 +324,12 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
             free(demos.s[k]);
     demos.n = nd;
     if (nd == 0) {
-        fail(err, "%s: the group 'data' holds no demo_K groups", path);
+        ds_fail(err, "%s: the group 'data' holds no demo_K groups", path);
         goto done;
     }
     qsort(demos.s, (size_t)nd, sizeof *demos.s, by_demo_index);
     if (!(ends = malloc((size_t)nd * sizeof *ends))) {
-        fail(err, "%s: out of memory", path);
+        ds_fail(err, "%s: out of memory", path);
         goto done;
     }
     if (obs_keys) {
@@ -347,11 +337,11 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
         const char *p = obs_keys;
         while (next_key(&p, key, sizeof key))
             if (collect(0, key, NULL, &keys)) {
-                fail(err, "%s: out of memory", path);
+                ds_fail(err, "%s: out of memory", path);
                 goto done;
             }
         if (keys.n == 0) {
-            fail(err, "%s: the observation key list '%s' is empty", path, obs_keys);
+            ds_fail(err, "%s: the observation key list '%s' is empty", path, obs_keys);
             goto done;
         }
     }
@@ -361,13 +351,13 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
         snprintf(where, sizeof where, "%s: data/%s", path, demos.s[k]);
         hid_t g = H5Gopen2(data, demos.s[k], H5P_DEFAULT);
         if (g < 0) {
-            fail(err, "%s is not a group", where);
+            ds_fail(err, "%s is not a group", where);
             goto done;
         }
         hid_t og = H5Lexists(g, "obs", H5P_DEFAULT) > 0 ? H5Gopen2(g, "obs", H5P_DEFAULT) : -1;
         if (og < 0) {
             H5Gclose(g);
-            fail(err, "%s: no group 'obs'", where);
+            ds_fail(err, "%s: no group 'obs'", where);
             goto done;
         }
         if (k == 0 && !obs_keys) { /* every low-dimensional key, in name order */
@@ -375,7 +365,7 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
             if (list_group(og, &all)) {
                 H5Gclose(og);
                 H5Gclose(g);
-                fail(err, "%s: cannot list 'obs'", where);
+                ds_fail(err, "%s: cannot list 'obs'", where);
                 goto done;
             }
             for (int j = 0; j < all.n; j++) {
@@ -390,7 +380,7 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
                     names_free(&all);
                     H5Gclose(og);
                     H5Gclose(g);
-                    fail(err, "%s: out of memory", path);
+                    ds_fail(err, "%s: out of memory", path);
                     goto done;
                 }
             }
@@ -398,7 +388,7 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
             if (keys.n == 0) {
                 H5Gclose(og);
                 H5Gclose(g);
-                fail(err, "%s: 'obs' holds no dataset of rank 1 or 2", where);
+                ds_fail(err, "%s: 'obs' holds no dataset of rank 1 or 2", where);
                 goto done;
             }
         }
@@ -413,8 +403,8 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
             free(act);
             H5Gclose(og);
             H5Gclose(g);
-            fail(err, "%s: 'actions' has %lld x %lld values (the first demo: %d columns)",
-                 where, (long long)t, (long long)a, act_dim);
+            ds_fail(err, "%s: 'actions' has %lld x %lld values (the first demo: %d columns)",
+                    where, (long long)t, (long long)a, act_dim);
             goto done;
         }
         act_dim = (int)a;
@@ -427,25 +417,25 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
             if (read_matrix(og, keys.s[j], where, &tr, &width[j], &cols[j], err)) {
                 bad = 1;
             } else if (tr != t) {
-                fail(err, "%s: obs/%s has %lld rows, 'actions' %lld", where, keys.s[j],
-                     (long long)tr, (long long)t);
+                ds_fail(err, "%s: obs/%s has %lld rows, 'actions' %lld", where, keys.s[j],
+                        (long long)tr, (long long)t);
                 bad = 1;
             } else if (row + width[j] > 65536) {
-                fail(err, "%s: the observation keys are wider than 65536", where);
+                ds_fail(err, "%s: the observation keys are wider than 65536", where);
                 bad = 1;
             } else {
                 row += (int)width[j];
             }
         }
         if (!bad && k > 0 && row != obs_dim) {
-            fail(err, "%s: observation rows of %d values, the first demo's of %d", where,
-                 row, obs_dim);
+            ds_fail(err, "%s: observation rows of %d values, the first demo's of %d", where,
+                    row, obs_dim);
             bad = 1;
         }
         obs_dim = row;
         float *line = bad ? NULL : malloc((size_t)row * sizeof *line);
         if (!bad && !line) {
-            fail(err, "%s: out of memory", path);
+            ds_fail(err, "%s: out of memory", path);
             bad = 1;
         }
         for (int64_t r = 0; !bad && r < t; r++) {
@@ -454,12 +444,12 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
                 for (int64_t q = 0; q < width[j]; q++)
                     line[c++] = cols[j][r * width[j] + q];
             if (fbuf_push(&ob, line, (size_t)row)) {
-                fail(err, "%s: too large, or out of memory", path);
+                ds_fail(err, "%s: too large, or out of memory", path);
                 bad = 1;
             }
         }
         if (!bad && fbuf_push(&ab, act, (size_t)(t * a))) {
-            fail(err, "%s: too large, or out of memory", path);
+            ds_fail(err, "%s: too large, or out of memory", path);
             bad = 1;
         }
         free(line);
@@ -500,17 +490,17 @@ static int read_file(const char *path, const char *obs_keys, ds_dataset *d, char
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* libhdf5 prints its error stack otherwise */
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
-        return fail(err, "%s: libhdf5 cannot open it (not HDF5, or damaged)", path);
+        return ds_fail(err, "%s: libhdf5 cannot open it (not HDF5, or damaged)", path);
     int rc;
     if (H5Lexists(f, "data", H5P_DEFAULT) > 0)
         rc = read_robomimic(f, path, obs_keys, d, err);
     else if (H5Lexists(f, "observations", H5P_DEFAULT) > 0)
-        rc = obs_keys ? fail(err, "%s: observation keys are for robomimic files (a 'data' "
-                                  "group); this one has the D4RL layout", path)
+        rc = obs_keys ? ds_fail(err, "%s: observation keys are for robomimic files (a 'data' "
+                                     "group); this one has the D4RL layout", path)
                       : read_d4rl(f, path, d, err);
     else
-        rc = fail(err, "%s: neither a robomimic file (group 'data') nor a D4RL one "
-                       "(datasets 'observations' and 'actions')", path);
+        rc = ds_fail(err, "%s: neither a robomimic file (group 'data') nor a D4RL one "
+                          "(datasets 'observations' and 'actions')", path);
     H5Fclose(f);
     return rc;
 }
@@ -596,13 +586,13 @@ int ds_hdf5_load(const char *path, const char *obs_keys, int obs_dim, int act_di
     memset(out, 0, sizeof *out);
     int fd[2];
     if (pipe(fd) != 0)
-        return fail(err, "%s: pipe: %s", path, strerror(errno));
+        return ds_fail(err, "%s: pipe: %s", path, strerror(errno));
     fflush(NULL); /* nothing buffered is written twice */
     pid_t pid = fork();
     if (pid < 0) {
         close(fd[0]);
         close(fd[1]);
-        return fail(err, "%s: fork: %s", path, strerror(errno));
+        return ds_fail(err, "%s: fork: %s", path, strerror(errno));
     }
     if (pid == 0) {
         close(fd[0]);
@@ -616,13 +606,13 @@ int ds_hdf5_load(const char *path, const char *obs_keys, int obs_dim, int act_di
     int rc = read_all(fd[0], &w, sizeof w, deadline);
     if (rc == 0 && w.status != 0) {
         w.err[DS_ERRLEN - 1] = '\0';
-        fail(err, "%s", w.err[0] ? w.err : "the HDF5 reader failed");
+        ds_fail(err, "%s", w.err[0] ? w.err : "the HDF5 reader failed");
         rc = -3; /* the child's own message */
     } else if (rc == 0) {
         if (w.n < 1 || w.episodes < 1 || w.episodes > w.n || w.obs_dim < 1 ||
             w.obs_dim > 65536 || w.act_dim < 1 || w.act_dim > 65536 ||
             w.n > DS_MAX_ELEMENTS / w.obs_dim || w.n > DS_MAX_ELEMENTS / w.act_dim) {
-            fail(err, "%s: the HDF5 reader sent a bad shape", path);
+            ds_fail(err, "%s: the HDF5 reader sent a bad shape", path);
             rc = -3;
         } else {
             out->n = w.n;
@@ -633,7 +623,7 @@ int ds_hdf5_load(const char *path, const char *obs_keys, int obs_dim, int act_di
             out->act = malloc((size_t)w.n * (size_t)w.act_dim * sizeof(float));
             out->ends = malloc((size_t)w.episodes * sizeof(int64_t));
             if (!out->obs || !out->act || !out->ends) {
-                fail(err, "%s: out of memory", path);
+                ds_fail(err, "%s: out of memory", path);
                 rc = -3;
             } else if ((rc = read_all(fd[0], out->obs, (size_t)w.n * (size_t)w.obs_dim * 4,
                                       deadline)) == 0 &&
@@ -650,15 +640,15 @@ int ds_hdf5_load(const char *path, const char *obs_keys, int obs_dim, int act_di
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     if (rc == -2) {
-        fail(err, "%s: libhdf5 did not finish reading it within %d s (a damaged file?)", path,
-             g_timeout_s);
+        ds_fail(err, "%s: libhdf5 did not finish reading it within %d s (a damaged file?)", path,
+                g_timeout_s);
     } else if (WIFSIGNALED(st)) {
-        fail(err, "%s: libhdf5 crashed reading it (signal %d): the file is damaged", path,
-             WTERMSIG(st));
+        ds_fail(err, "%s: libhdf5 crashed reading it (signal %d): the file is damaged", path,
+                WTERMSIG(st));
         rc = -1;
     } else if (rc == -1) {
-        fail(err, "%s: the HDF5 reader stopped early (exit status %d)", path,
-             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        ds_fail(err, "%s: the HDF5 reader stopped early (exit status %d)", path,
+                WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     }
     if (rc) {
         ds_dataset_free(out);

@@ -305,16 +305,25 @@ static fpo_policy *linear_flow(float c)
     return p;
 }
 
-static double integration_error(fpo_policy *p, fpo_integrator integ, int steps, float c)
+/* A sampler of p with seed 11 for batches of up to n rows. */
+static fpo_sampler *seeded_sampler(const fpo_policy *p, fpo_integrator integ, int steps,
+                                   int record_path, int n)
 {
     fpo_sampler_config sc;
     fpo_sampler_config_init(&sc);
     sc.integrator = integ;
     sc.steps = steps;
-    sc.max_batch = 64;
+    sc.record_path = record_path;
+    sc.max_batch = n;
     sc.seed = 11;
     fpo_sampler *s;
     ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+    return s;
+}
+
+static double integration_error(fpo_policy *p, fpo_integrator integ, int steps, float c)
+{
+    fpo_sampler *s = seeded_sampler(p, integ, steps, 0, 64);
     float obs[64] = {0}, raw[64], x1[64];
     ck_assert_int_eq(fpo_sampler_act(s, p, obs, 64, NULL, raw), FPO_OK);
     /* The same seed replays the same x_1 ~ N(0, 1): read it with a 0-velocity copy. */
@@ -348,17 +357,10 @@ START_TEST(sampler_convergence_orders)
 }
 END_TEST
 
-/* Raw actions of a fresh sampler (seed 11) on the linear flow. */
+/* Raw actions of a fresh sampler (seed 11, 10 steps) on the linear flow. */
 static void sample_linear(fpo_policy *p, fpo_integrator integ, int record_path, float *raw)
 {
-    fpo_sampler_config sc;
-    fpo_sampler_config_init(&sc);
-    sc.integrator = integ;
-    sc.record_path = record_path;
-    sc.max_batch = 16;
-    sc.seed = 11;
-    fpo_sampler *s;
-    ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+    fpo_sampler *s = seeded_sampler(p, integ, 10, record_path, 16);
     float obs[16] = {0};
     ck_assert_int_eq(fpo_sampler_act(s, p, obs, 16, NULL, raw), FPO_OK);
     fpo_sampler_destroy(s);

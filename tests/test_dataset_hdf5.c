@@ -33,6 +33,14 @@ static void put(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int rank,
     H5Sclose(s);
 }
 
+/* A new empty file named from the template (its XXXXXX replaced). */
+static void temp_file(char *path)
+{
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+}
+
 /* h5py's bool: an enum of int8 with FALSE = 0, TRUE = 1. */
 static hid_t bool_type(void)
 {
@@ -76,9 +84,7 @@ static void write_d4rl(const char *path, int flags, int gzip, double nan_at)
 START_TEST(d4rl_layout)
 {
     char path[] = "/tmp/fpo_h5_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    temp_file(path);
     char err[DS_ERRLEN];
     ds_dataset d;
     write_d4rl(path, 1, 0, -1);
@@ -156,9 +162,7 @@ static void write_robomimic(const char *path, int bad_rows)
 START_TEST(robomimic_layout)
 {
     char path[] = "/tmp/fpo_h5_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    temp_file(path);
     char err[DS_ERRLEN];
     ds_dataset d;
     write_robomimic(path, 0);
@@ -221,9 +225,7 @@ static void quit_hook(void) { _exit(3); }
 START_TEST(reader_crash_and_hang)
 {
     char path[] = "/tmp/fpo_h5_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    temp_file(path);
     write_d4rl(path, 1, 0, -1);
     char err[DS_ERRLEN];
     ds_dataset d;
@@ -248,9 +250,7 @@ END_TEST
 START_TEST(truncations_and_bit_flips)
 {
     char path[] = "/tmp/fpo_h5_XXXXXX", cut[64];
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    temp_file(path);
     snprintf(cut, sizeof cut, "%s.cut", path);
     write_d4rl(path, 1, 1, -1);
     FILE *f = fopen(path, "rb");
