@@ -2,8 +2,9 @@
  * libhdf5 when meson found it (-Dhdf5, DS_HAVE_HDF5).
  *
  * libhdf5 is not a hardened parser: random bit flips of a small file crash it
- * (SIGSEGV) or hang it about once in a thousand tries. So the file is read in
- * a child process (fork), which sends the arrays back through a pipe; a
+ * (SIGSEGV) or hang it now and then (4 of the 1500 reads of
+ * tests/test_dataset_hdf5.c). So the file is read in a child process
+ * (fork), which sends the arrays back through a pipe; a
  * crash, a hang (no answer within the time limit) or a malformed answer of
  * the child is an error with a message here, never a crash of the host. The
  * parent trusts nothing it receives: sizes are bounded before anything is
@@ -152,23 +153,23 @@ typedef struct fbuf {
     size_t n, cap;
 } fbuf;
 
-static int fbuf_push(fbuf *b, const float *x, size_t n)
+/* Room for n more floats at the end (NULL: too large, or out of memory). */
+static float *fbuf_extend(fbuf *b, size_t n)
 {
     if (n > (size_t)DS_MAX_ELEMENTS - b->n)
-        return -1;
+        return NULL;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
         while (cap < b->n + n)
             cap *= 2;
         float *y = realloc(b->x, cap * sizeof *y);
         if (!y)
-            return -1;
+            return NULL;
         b->x = y;
         b->cap = cap;
     }
-    memcpy(b->x + b->n, x, n * sizeof *x);
     b->n += n;
-    return 0;
+    return b->x + b->n - n;
 }
 
 /* D4RL: observations (N x O), actions (N x A), and optional terminals and
@@ -225,11 +226,8 @@ typedef struct names {
     int n, cap;
 } names;
 
-static herr_t collect(hid_t g, const char *name, const ds_link_info *info, void *u)
+static int names_push(names *nm, const char *name)
 {
-    (void)g;
-    (void)info;
-    names *nm = u;
     if (nm->n == nm->cap) {
         int cap = nm->cap ? 2 * nm->cap : 16;
         char **s = realloc(nm->s, (size_t)cap * sizeof *s);
@@ -242,6 +240,13 @@ static herr_t collect(hid_t g, const char *name, const ds_link_info *info, void 
         return -1;
     nm->n++;
     return 0;
+}
+
+static herr_t collect(hid_t g, const char *name, const ds_link_info *info, void *u)
+{
+    (void)g;
+    (void)info;
+    return names_push(u, name);
 }
 
 static void names_free(names *nm)
@@ -297,10 +302,101 @@ static const char *next_key(const char **p, char *out, size_t cap)
     return out;
 }
 
+/* Every rank-1 and rank-2 dataset of the group og, in name order (images,
+ * rank 4, are left out). */
+static int low_dim_keys(hid_t og, const char *where, names *keys, char err[DS_ERRLEN])
+{
+    names all;
+    if (list_group(og, &all))
+        return ds_fail(err, "%s: cannot list 'obs'", where);
+    int rc = 0;
+    for (int j = 0; rc == 0 && j < all.n; j++) {
+        hid_t ds = H5Dopen2(og, all.s[j], H5P_DEFAULT);
+        hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
+        int r = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+        if (sp >= 0)
+            H5Sclose(sp);
+        if (ds >= 0)
+            H5Dclose(ds);
+        if ((r == 1 || r == 2) && names_push(keys, all.s[j]))
+            rc = ds_fail(err, "%s: out of memory", where);
+    }
+    names_free(&all);
+    if (rc == 0 && keys->n == 0)
+        rc = ds_fail(err, "%s: 'obs' holds no dataset of rank 1 or 2", where);
+    return rc;
+}
+
+/* One demo (the group g, its observations og): its actions appended to ab
+ * and the keys' values, side by side, to ob as its observation rows; *t its
+ * steps. *obs_dim and *act_dim: 0 before the first demo (then set here),
+ * else what this demo must match. */
+static int read_demo(hid_t g, hid_t og, const names *keys, const char *where, fbuf *ob,
+                     fbuf *ab, int *obs_dim, int *act_dim, int64_t *t, char err[DS_ERRLEN])
+{
+    int64_t a;
+    float *act;
+    if (read_matrix(g, "actions", where, t, &a, &act, err))
+        return -1;
+    int rc = -1, row = 0;
+    float **cols = calloc((size_t)keys->n, sizeof *cols);
+    int64_t *width = calloc((size_t)keys->n, sizeof *width);
+    if (!cols || !width) {
+        ds_fail(err, "%s: out of memory", where);
+        goto out;
+    }
+    if (*t < 1 || (*act_dim && a != *act_dim)) {
+        ds_fail(err, "%s: 'actions' has %lld x %lld values (the first demo: %d columns)", where,
+                (long long)*t, (long long)a, *act_dim);
+        goto out;
+    }
+    for (int j = 0; j < keys->n; j++) {
+        int64_t tr;
+        if (read_matrix(og, keys->s[j], where, &tr, &width[j], &cols[j], err))
+            goto out;
+        if (tr != *t) {
+            ds_fail(err, "%s: obs/%s has %lld rows, 'actions' %lld", where, keys->s[j],
+                    (long long)tr, (long long)*t);
+            goto out;
+        }
+        if (row + width[j] > 65536) {
+            ds_fail(err, "%s: the observation keys are wider than 65536", where);
+            goto out;
+        }
+        row += (int)width[j];
+    }
+    if (*obs_dim && row != *obs_dim) {
+        ds_fail(err, "%s: observation rows of %d values, the first demo's of %d", where, row,
+                *obs_dim);
+        goto out;
+    }
+    float *o = fbuf_extend(ob, (size_t)(*t * row));
+    float *ac = o ? fbuf_extend(ab, (size_t)(*t * a)) : NULL;
+    if (!ac) {
+        ds_fail(err, "%s: too large, or out of memory", where);
+        goto out;
+    }
+    for (int64_t r = 0; r < *t; r++)
+        for (int j = 0; j < keys->n; j++)
+            for (int64_t q = 0; q < width[j]; q++)
+                *o++ = cols[j][r * width[j] + q];
+    memcpy(ac, act, (size_t)(*t * a) * sizeof *ac);
+    *obs_dim = row;
+    *act_dim = (int)a;
+    rc = 0;
+out:
+    for (int j = 0; cols && j < keys->n; j++)
+        free(cols[j]);
+    free(cols);
+    free(width);
+    free(act);
+    return rc;
+}
+
 /* robomimic: data/demo_K (in the order of K), each with actions (T x A) and
  * obs/KEY (T or T x d). The observation row is the keys' values side by side:
- * obs_keys' order, or every rank-1 and rank-2 dataset of the first demo's
- * obs group in name order (images, rank 4, are left out). */
+ * obs_keys' order, or those of low_dim_keys of the first demo. Every demo is
+ * one episode. */
 static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_dataset *d,
                           char err[DS_ERRLEN])
 {
@@ -311,7 +407,6 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
     names demos = {0}, keys = {0};
     fbuf ob = {0}, ab = {0};
     int64_t *ends = NULL;
-    char where[512];
     if (list_group(data, &demos)) {
         ds_fail(err, "%s: cannot list the group 'data'", path);
         goto done;
@@ -336,7 +431,7 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
         char key[256];
         const char *p = obs_keys;
         while (next_key(&p, key, sizeof key))
-            if (collect(0, key, NULL, &keys)) {
+            if (names_push(&keys, key)) {
                 ds_fail(err, "%s: out of memory", path);
                 goto done;
             }
@@ -348,118 +443,25 @@ static int read_robomimic(hid_t f, const char *path, const char *obs_keys, ds_da
     int obs_dim = 0, act_dim = 0;
     int64_t n = 0;
     for (int k = 0; k < nd; k++) {
+        char where[512];
         snprintf(where, sizeof where, "%s: data/%s", path, demos.s[k]);
         hid_t g = H5Gopen2(data, demos.s[k], H5P_DEFAULT);
-        if (g < 0) {
-            ds_fail(err, "%s is not a group", where);
-            goto done;
-        }
-        hid_t og = H5Lexists(g, "obs", H5P_DEFAULT) > 0 ? H5Gopen2(g, "obs", H5P_DEFAULT) : -1;
-        if (og < 0) {
-            H5Gclose(g);
-            ds_fail(err, "%s: no group 'obs'", where);
-            goto done;
-        }
-        if (k == 0 && !obs_keys) { /* every low-dimensional key, in name order */
-            names all;
-            if (list_group(og, &all)) {
-                H5Gclose(og);
-                H5Gclose(g);
-                ds_fail(err, "%s: cannot list 'obs'", where);
-                goto done;
-            }
-            for (int j = 0; j < all.n; j++) {
-                hid_t ds = H5Dopen2(og, all.s[j], H5P_DEFAULT);
-                hid_t sp = ds >= 0 ? H5Dget_space(ds) : -1;
-                int r = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-                if (sp >= 0)
-                    H5Sclose(sp);
-                if (ds >= 0)
-                    H5Dclose(ds);
-                if ((r == 1 || r == 2) && collect(0, all.s[j], NULL, &keys)) {
-                    names_free(&all);
-                    H5Gclose(og);
-                    H5Gclose(g);
-                    ds_fail(err, "%s: out of memory", path);
-                    goto done;
-                }
-            }
-            names_free(&all);
-            if (keys.n == 0) {
-                H5Gclose(og);
-                H5Gclose(g);
-                ds_fail(err, "%s: 'obs' holds no dataset of rank 1 or 2", where);
-                goto done;
-            }
-        }
-        int64_t t, a;
-        float *act;
-        if (read_matrix(g, "actions", where, &t, &a, &act, err)) {
+        hid_t og = g >= 0 && H5Lexists(g, "obs", H5P_DEFAULT) > 0
+                       ? H5Gopen2(g, "obs", H5P_DEFAULT)
+                       : -1;
+        int64_t t = 0;
+        int bad;
+        if (g < 0)
+            bad = ds_fail(err, "%s is not a group", where);
+        else if (og < 0)
+            bad = ds_fail(err, "%s: no group 'obs'", where);
+        else /* without obs_keys: the first demo's low-dimensional keys */
+            bad = (keys.n == 0 && low_dim_keys(og, where, &keys, err)) ||
+                  read_demo(g, og, &keys, where, &ob, &ab, &obs_dim, &act_dim, &t, err);
+        if (og >= 0)
             H5Gclose(og);
+        if (g >= 0)
             H5Gclose(g);
-            goto done;
-        }
-        if (t < 1 || (k > 0 && a != act_dim)) {
-            free(act);
-            H5Gclose(og);
-            H5Gclose(g);
-            ds_fail(err, "%s: 'actions' has %lld x %lld values (the first demo: %d columns)",
-                    where, (long long)t, (long long)a, act_dim);
-            goto done;
-        }
-        act_dim = (int)a;
-        /* This demo's observation rows, key by key into a T x obs_dim block. */
-        float **cols = calloc((size_t)keys.n, sizeof *cols);
-        int64_t *width = calloc((size_t)keys.n, sizeof *width);
-        int row = 0, bad = !cols || !width;
-        for (int j = 0; !bad && j < keys.n; j++) {
-            int64_t tr;
-            if (read_matrix(og, keys.s[j], where, &tr, &width[j], &cols[j], err)) {
-                bad = 1;
-            } else if (tr != t) {
-                ds_fail(err, "%s: obs/%s has %lld rows, 'actions' %lld", where, keys.s[j],
-                        (long long)tr, (long long)t);
-                bad = 1;
-            } else if (row + width[j] > 65536) {
-                ds_fail(err, "%s: the observation keys are wider than 65536", where);
-                bad = 1;
-            } else {
-                row += (int)width[j];
-            }
-        }
-        if (!bad && k > 0 && row != obs_dim) {
-            ds_fail(err, "%s: observation rows of %d values, the first demo's of %d", where,
-                    row, obs_dim);
-            bad = 1;
-        }
-        obs_dim = row;
-        float *line = bad ? NULL : malloc((size_t)row * sizeof *line);
-        if (!bad && !line) {
-            ds_fail(err, "%s: out of memory", path);
-            bad = 1;
-        }
-        for (int64_t r = 0; !bad && r < t; r++) {
-            int c = 0;
-            for (int j = 0; j < keys.n; j++)
-                for (int64_t q = 0; q < width[j]; q++)
-                    line[c++] = cols[j][r * width[j] + q];
-            if (fbuf_push(&ob, line, (size_t)row)) {
-                ds_fail(err, "%s: too large, or out of memory", path);
-                bad = 1;
-            }
-        }
-        if (!bad && fbuf_push(&ab, act, (size_t)(t * a))) {
-            ds_fail(err, "%s: too large, or out of memory", path);
-            bad = 1;
-        }
-        free(line);
-        for (int j = 0; cols && j < keys.n; j++)
-            free(cols[j]);
-        free(cols);
-        free(width);
-        free(act);
-        H5Gclose(og);
-        H5Gclose(g);
         if (bad)
             goto done;
         n += t;
