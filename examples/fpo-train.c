@@ -41,7 +41,7 @@ typedef struct opts {
     uint64_t seed;
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
     float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
-    float bound, bound_coef, spike_clip, anchor, anchor_drift; /* NAN: the library's default */
+    float bound, bound_coef, spike_clip, anchor, anchor_drift, cfm_clamp; /* NAN: the library's default */
     float dppo_sigma;     /* NAN: the library's default */
     int dppo_final_half;
     float init_std;                      /* NAN: the task's default */
@@ -111,7 +111,7 @@ static const char log_header[] =
     "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
     "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
     "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
-    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm,successes,anchor\n";
+    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm,successes,anchor,cfm_above_clamp\n";
 
 /* The share of its best by which a run's training return may end below it
  * before fpo-train warns (the stability benchmark's target: final >= 0.8 of
@@ -169,7 +169,7 @@ static void usage(FILE *f)
             "  --lr X --clip X --gamma X --lambda X --reward-scale X --entropy X\n"
             "  --value-coef X --max-grad-norm X\n"
             "  --n-mc N              (t, eps) pairs per transition (FPO)\n"
-            "  --t-dist grid|uniform|beta\n"
+            "  --t-dist uniform|grid|beta  the pairs' times (default uniform)\n"
             "  --cfm eps|u|elbo      CFM loss (FPO; default: the task's)\n"
             "  --ratio avg|per-sample  FPO ratio (per-sample = FPO++; default: the task's)\n"
             "  --aspo, --no-aspo     FPO++ asymmetric objective for negative advantages, or not\n"
@@ -196,6 +196,8 @@ static void usage(FILE *f)
             "  --anchor-drift R      FPO: adaptive anchor, off while the flow's CFM loss stays\n"
             "                        near its lowest, the full --anchor at R x it (e.g. 1.2;\n"
             "                        default 0: the anchor at every update)\n"
+            "  --cfm-clamp L         FPO: per-pair CFM losses clamped to at most L in the ratio\n"
+            "                        (default 10; 0 = off)\n"
             "  --bound X --bound-coef C  FPO saturation penalty: advantages of actions beyond\n"
             "                        +-X lowered by C x mean squared excess (default 3, 0 = off)\n"
             "  --spike-clip K        scale down steps whose gradient norm exceeds K x its running\n"
@@ -390,7 +392,7 @@ static void progress_report(run_log *L, const fpo_progress *p)
     if (L->csv) {
         fprintf(L->csv,
                 "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
-                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g,%lld,%.6g\n",
+                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g,%lld,%.6g,%.6g\n",
                 (long long)p->iteration, (long long)p->env_steps, p->elapsed_seconds,
                 p->rollout_seconds, p->update_seconds, (long long)p->episodes->episodes,
                 p->episodes->episodes ? p->episodes->mean_return : NAN, p->mean_return,
@@ -400,7 +402,8 @@ static void progress_report(run_log *L, const fpo_progress *p)
                 (long long)p->update->rollbacks, p->update->lr, p->update->cfm_loss_old,
                 p->update->bound_fraction, (long long)p->update->spike_steps,
                 p->update->cfm_loss_max, p->update->grad_norm,
-                (long long)p->episodes->successes, p->update->anchor_coef);
+                (long long)p->episodes->successes, p->update->anchor_coef,
+                p->update->cfm_above_clamp);
     }
     curve_add(L, (double)p->env_steps, p->mean_return);
     if (L->quiet)
@@ -930,7 +933,7 @@ enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_M
        O_CLIP, O_GAMMA, O_LAMBDA, O_RS, O_ENT, O_VC, O_MGN, O_NMC, O_TD, O_CFM, O_RATIO,
        O_ASPO, O_SAMP, O_SSTEPS, O_SDE, O_ACTOR, O_CRITIC, O_EVAL, O_EVALEP, O_MDIR, O_QUIET,
        O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_CHUNK, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
-       O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CKPT, O_RESUME,
+       O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CFMCLAMP, O_CKPT, O_RESUME,
        O_CONFIG, O_LRSCHED, O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF, O_RECORD,
        O_RECNOISE, O_PRETRAIN, O_OBSKEYS, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE };
 static const struct option long_opts[] = {
@@ -950,6 +953,7 @@ static const struct option long_opts[] = {
     {"eval-every", 1, 0, O_EVALEVERY}, {"no-guard", 0, 0, O_NOGUARD},
     {"bound", 1, 0, O_BOUND}, {"bound-coef", 1, 0, O_BOUNDC}, {"spike-clip", 1, 0, O_SPIKE},
     {"preset", 1, 0, O_PRESET}, {"anchor", 1, 0, O_ANCHOR}, {"anchor-drift", 1, 0, O_ANCHOR_DRIFT},
+    {"cfm-clamp", 1, 0, O_CFMCLAMP},
     {"dppo-sigma", 1, 0, O_DSIGMA}, {"dppo-final-half", 0, 0, O_DHALF},
     {"checkpoint-every", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"config", 1, 0, O_CONFIG}, {"lr-schedule", 1, 0, O_LRSCHED},
@@ -1057,6 +1061,7 @@ static int apply_option(opts *o, int c, const char *arg)
     case O_SPIKE: if (num_f("spike-clip", arg, &o->spike_clip)) return 2; break;
     case O_ANCHOR: if (num_f("anchor", arg, &o->anchor)) return 2; break;
     case O_ANCHOR_DRIFT: if (num_f("anchor-drift", arg, &o->anchor_drift)) return 2; break;
+    case O_CFMCLAMP: if (num_f("cfm-clamp", arg, &o->cfm_clamp)) return 2; break;
     case O_DSIGMA: if (num_f("dppo-sigma", arg, &o->dppo_sigma)) return 2; break;
     case O_DHALF: o->dppo_final_half = arg && !strcmp(arg, "false") ? 0 : 1; break;
     case O_PRESET:
@@ -1273,7 +1278,7 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
         return -1;
     }
     const char *tf[] = {"false", "true"};
-    char fb[15][32];
+    char fb[16][32];
 #define FS(i, v) float_str(fb[i], sizeof fb[i], v)
     fprintf(f, "# fpo-train's resolved settings for this run: fpo-train --config %s\n"
                "[fpo-train]\n", path);
@@ -1295,6 +1300,8 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
             FS(11, oc->spike_clip));
     if (oc->anchor_drift != 0.0f)
         fprintf(f, "anchor-drift = %s\n", FS(14, oc->anchor_drift));
+    if (oc->algo == FPO_ALGO_FPO)
+        fprintf(f, "cfm-clamp = %s\n", FS(15, oc->cfm_clamp));
     if (oc->algo == FPO_ALGO_DPPO)
         fprintf(f, "dppo-sigma = %s\ndppo-final-half = %s\n", FS(14, oc->dppo_sigma),
                 tf[oc->dppo_final_half != 0]);
@@ -1348,7 +1355,7 @@ static int train_main(int argc, char **argv)
     o.steps = -1;
     o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
     o.max_grad_norm = o.value_coef = o.raw_clip = NAN;
-    o.bound = o.bound_coef = o.spike_clip = o.anchor = o.anchor_drift = o.dppo_sigma = NAN;
+    o.bound = o.bound_coef = o.spike_clip = o.anchor = o.anchor_drift = o.cfm_clamp = o.dppo_sigma = NAN;
     o.preset = -1;
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
     o.init_std = NAN;
@@ -1358,9 +1365,11 @@ static int train_main(int argc, char **argv)
         fpo_sampler_config_init(&d);
         o.integrator = d.integrator;
         o.sampler_steps = d.steps;
+        fpo_trainer_config tc0; /* and the pairs' time distribution */
+        fpo_trainer_config_init(&tc0);
+        o.t_dist = tc0.t_dist;
     }
     o.actor_layers = o.critic_layers = -1;
-    o.t_dist = FPO_T_GRID;
     o.critic_warmup = -1;
     /* A config file first (--config FILE, or the run's config.ini with
      * --resume DIR), then the flags, which override it. */
@@ -1525,6 +1534,8 @@ static int train_main(int argc, char **argv)
         oc.anchor_coef = o.anchor;
     if (!isnan(o.anchor_drift))
         oc.anchor_drift = o.anchor_drift;
+    if (!isnan(o.cfm_clamp))
+        oc.cfm_clamp = o.cfm_clamp;
     if (!isnan(o.dppo_sigma))
         oc.dppo_sigma = o.dppo_sigma;
     if (o.dppo_final_half)

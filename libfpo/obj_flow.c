@@ -14,7 +14,11 @@
 void fpo_flow_config_defaults(fpo_flow_config *f)
 {
     f->n_mc = 8;
-    f->t_dist = FPO_T_GRID;
+    /* Uniform, not the reference's grid 0.1, ..., 1.0: a sampler evaluates
+     * the field at its own times (midpoint 10 at 0.95, ..., 0.05), and a
+     * field fitted only on the grid drifts between and below its points
+     * (docs/stability.md, "The pairs' t"). */
+    f->t_dist = FPO_T_UNIFORM;
     f->t_beta = 1.5f;
     f->cfm_loss = FPO_CFM_EPS;
 }
@@ -163,20 +167,24 @@ float fpo_flow_row_begin(const fpo_objective *ob, const fpo_obj_batch *bt, size_
 }
 
 /* FPO's drift statistics of this rank's buffer, before any step: the sum of
- * l_old over all pairs, its largest value, and the count of actions at or
- * beyond +-bound. "At" matters: the samplers clamp x_0 to +-raw_clip, which
+ * l_old over all pairs, its largest value, the count of actions at or
+ * beyond +-bound, and the pairs above cfm_clamp (as a share of n_mc). "At" matters: the samplers clamp x_0 to +-raw_clip, which
  * is also bound's default (3), so a clamped action sits exactly on the
  * bound, and a strict test counted none of them. */
 void fpo_flow_drift(const fpo_objective *ob, const fpo_obj_batch *bt, int B, double *cfm_old,
-                    double *lmax, double *n_bound)
+                    double *lmax, double *n_bound, double *above)
 {
     int nmc = ob->flow.n_mc;
-    size_t np_ = (size_t)B * (size_t)nmc;
+    size_t np_ = (size_t)B * (size_t)nmc, na = 0;
     double s = 0.0;
     for (size_t q = 0; q < np_; q++) {
+        int sat;
         s += bt->old[q];
         *lmax = fmax(*lmax, (double)bt->old[q]);
+        (void)fpo_flow_ratio_l(ob, bt->old[q], &sat);
+        na += (size_t)sat;
     }
+    *above = (double)na / nmc; /* per transition, like cfm_old */
     int ad = bt->pv.act_dim, nb = 0;
     for (int i = 0; i < B; i++) {
         const float *a = bt->act + (size_t)i * (size_t)ad;

@@ -1,6 +1,7 @@
 /* FPO with the averaged ratio (the paper): one ratio per transition,
  * rho = exp(mean_k l_old,k - mean_k l_k) over its n_mc stored (t, eps)
- * pairs, in the clipped (or ASPO) surrogate. */
+ * pairs, the losses first clamped to at most cfm_clamp, in the clipped (or
+ * ASPO) surrogate. */
 #include <math.h>
 
 #include "objective.h"
@@ -22,17 +23,25 @@ static void fpo_loss(const fpo_objective *ob, const fpo_obj_batch *bt, const int
         float *dY = dYw + (size_t)r * (size_t)nmc * (size_t)ad;
         float ga = fpo_flow_row_begin(ob, bt, i, l, mb, &A, acc);
         double diff = 0.0;
-        for (int k = 0; k < nmc; k++)
-            diff += (double)lo[k] - (double)l[k];
+        unsigned sat[FPO_FLOW_MAX_NMC / 32 + 1] = {0}; /* pairs above cfm_clamp */
+        for (int k = 0; k < nmc; k++) {
+            int so, s;
+            diff += (double)fpo_flow_ratio_l(ob, lo[k], &so) - (double)fpo_flow_ratio_l(ob, l[k], &s);
+            sat[k / 32] |= (unsigned)s << (k % 32);
+        }
         float rho = expf((float)(diff / nmc));
         float slope;
         float obj = fpo_surrogate(c, rho, A, &slope, &acc->clipped);
         acc->policy_loss -= obj;
         fpo_obj_ratio_stat(acc, rho, diff / nmc);
-        /* dLoss/dl_k = slope * rho / (n * nmc) */
+        /* dLoss/dl_k = slope * rho / (n * nmc), and the anchor's alone for
+         * a pair above cfm_clamp */
         float g = slope * rho * mb->inv_n / (float)nmc + ga;
-        for (size_t q = 0; q < (size_t)nmc * (size_t)ad; q++)
-            dY[q] *= g;
+        for (int k = 0; k < nmc; k++) {
+            float gk = (sat[k / 32] >> (k % 32)) & 1u ? ga : g;
+            for (int q = 0; q < ad; q++)
+                dY[(size_t)k * (size_t)ad + (size_t)q] *= gk;
+        }
     }
 }
 

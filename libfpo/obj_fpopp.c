@@ -1,7 +1,8 @@
 /* FPO++: one ratio per stored (t, eps) pair, rho_k = exp(clamp(l_old,k -
- * l_k, -c, c)) with c = ratio_clamp, each in the clipped surrogate (ASPO
- * for negative advantages when aspo is set), averaged over the pairs. A
- * clamped pair passes no gradient through its ratio. */
+ * l_k, -c, c)) with c = ratio_clamp and the losses first clamped to at most
+ * cfm_clamp, each in the clipped surrogate (ASPO for negative advantages
+ * when aspo is set), averaged over the pairs. A pair clamped either way
+ * passes no gradient through its ratio. */
 #include <math.h>
 
 #include "objective.h"
@@ -25,8 +26,9 @@ static void fpopp_loss(const fpo_objective *ob, const fpo_obj_batch *bt, const i
         float ga = fpo_flow_row_begin(ob, bt, i, l, mb, &A, acc);
         double objsum = 0.0;
         for (int k = 0; k < nmc; k++) {
-            float d = lo[k] - l[k];
-            int clamped = d < -cl || d > cl;
+            int sat_old, sat;
+            float d = fpo_flow_ratio_l(ob, lo[k], &sat_old) - fpo_flow_ratio_l(ob, l[k], &sat);
+            int clamped = d < -cl || d > cl || sat;
             d = d < -cl ? -cl : (d > cl ? cl : d);
             float rho = expf(d);
             float slope;

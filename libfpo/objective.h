@@ -72,7 +72,7 @@ typedef struct fpo_obj_mb {
  * optimizer call it. */
 typedef struct fpo_flow_config {
     int n_mc;              /* (t, eps) pairs per transition: 8; 0 = none (Gaussian) */
-    fpo_t_dist t_dist;     /* GRID */
+    fpo_t_dist t_dist;     /* UNIFORM */
     float t_beta;          /* FPO_T_BETA: 1.5 */
     fpo_cfm_loss cfm_loss; /* EPS */
 } fpo_flow_config;
@@ -105,10 +105,11 @@ typedef struct fpo_obj_ops {
                  const fpo_obj_mb *mb, const float *Y, float *l, float *dY, float *gstd,
                  fpo_obj_acc *acc);
     /* Optional: drift statistics of the stored batch before any step (sum
-     * over transitions of their mean l_old, the largest l_old, and the count
-     * of stored actions at or beyond +-bound). */
+     * over transitions of their mean l_old, the largest l_old, the count of
+     * stored actions at or beyond +-bound, and the share of each
+     * transition's pairs whose l_old is above cfm_clamp, summed). */
     void (*drift)(const fpo_objective *ob, const fpo_obj_batch *bt, int B, double *cfm_old,
-                  double *lmax, double *n_bound);
+                  double *lmax, double *n_bound, double *above);
 } fpo_obj_ops;
 
 struct fpo_objective {
@@ -135,7 +136,7 @@ void fpo_flow_inputs(const fpo_objective *ob, const fpo_obj_batch *bt, const int
 void fpo_flow_store_old(const fpo_objective *ob, const fpo_obj_batch *bt, const int *idx, int n,
                         const float *Y, float *l);
 void fpo_flow_drift(const fpo_objective *ob, const fpo_obj_batch *bt, int B, double *cfm_old,
-                    double *lmax, double *n_bound);
+                    double *lmax, double *n_bound, double *above);
 /* Per-pair CFM losses l (n * n_mc) from the velocities Y and, if dY is
  * non-NULL, d l / d v per pair (scaled by the objective's slope later). */
 void fpo_flow_cfm_losses(const fpo_objective *ob, const fpo_obj_batch *bt, const int *idx, int n,
@@ -146,6 +147,15 @@ void fpo_flow_cfm_losses(const fpo_objective *ob, const fpo_obj_batch *bt, const
  * d loss / d l_k, which adds to the ratio term's factor on d l / d v. */
 float fpo_flow_row_begin(const fpo_objective *ob, const fpo_obj_batch *bt, size_t i,
                          const float *l, const fpo_obj_mb *mb, float *A, fpo_obj_acc *acc);
+/* A per-pair loss as the ratio sees it: clamped to at most cfm_clamp
+ * (fpo_optimizer_config.cfm_clamp; 0 = as is). *sat is set when the loss
+ * was above it: the pair then passes no gradient through its ratio. */
+static inline float fpo_flow_ratio_l(const fpo_objective *ob, float l, int *sat)
+{
+    float c = ob->cfg->cfm_clamp;
+    *sat = c > 0.0f && l > c;
+    return *sat ? c : l;
+}
 
 /* The adaptive anchor (fpo_optimizer_config.anchor_drift): after each
  * update, its cfm_loss_old (the same on every rank) sets the next update's

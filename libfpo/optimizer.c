@@ -52,6 +52,11 @@ static void optimizer_defaults(fpo_optimizer_config *cfg, fpo_algo algo)
     /* The fixed anchor: the adaptive one (anchor_drift 1.2) let finger-spin's
      * flow drift at the cpu preset (docs/stability.md, "An adaptive anchor"). */
     cfg->anchor_drift = 0.0f;
+    /* The loss clamp: 10 is above every per-pair loss of a healthy run on
+     * the tasks (their largest per update, cfm_loss_max, is 15-25 while the
+     * mean is 0.3-0.7) and below the ones that led finger-spin's collapses
+     * (docs/stability.md, "The loss clamp"). */
+    cfg->cfm_clamp = algo == FPO_ALGO_FPO ? 10.0f : 0.0f;
     /* DPPO's settings (obj_dppo.c). */
     cfg->dppo_sigma = 0.1f;
     cfg->dppo_final_half = 0;
@@ -219,6 +224,9 @@ static int check_config(fpo_errbuf *err, const fpo_optimizer_config *c)
     if (!(c->anchor_drift == 0.0f || (c->anchor_drift > 1.0f && c->anchor_drift <= 100.0f)))
         return fpo_fail(err, FPO_ERANGE, "anchor_drift must be 0 (off) or in (1, 100], got %g",
                         (double)c->anchor_drift);
+    if (!(c->cfm_clamp == 0.0f || (c->cfm_clamp > 0.0f && c->cfm_clamp <= 1e6f)))
+        return fpo_fail(err, FPO_ERANGE, "cfm_clamp must be 0 (off) or in (0, 1e6], got %g",
+                        (double)c->cfm_clamp);
     if (!(c->anchor_coef >= 0.0f && c->anchor_coef <= 100.0f))
         return fpo_fail(err, FPO_ERANGE, "anchor_coef must be in [0, 100], got %g",
                         (double)c->anchor_coef);
@@ -280,6 +288,8 @@ uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_
     }
     if (c->anchor_drift != 0.0f) /* likewise: 0 leaves 0.1.0's fingerprint */
         h = fpo_fingerprint(h, &c->anchor_drift, sizeof c->anchor_drift);
+    if (c->cfm_clamp != 0.0f) /* likewise */
+        h = fpo_fingerprint(h, &c->cfm_clamp, sizeof c->cfm_clamp);
     return fpo_fingerprint(h, &c->seed, sizeof c->seed);
 }
 

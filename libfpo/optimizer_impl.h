@@ -79,7 +79,7 @@ struct fpo_optimizer {
 
 /* Statistics summed over the steps of an update (this rank's rows). */
 enum { T_POLICY, T_VALUE, T_ENTROPY, T_RATIO, T_NRATIO, T_CLIPPED, T_KL, T_CFM, T_CFM_OLD,
-       T_BOUND, T_ROWS, T_COUNT };
+       T_BOUND, T_ROWS, T_ABOVE, T_COUNT };
 
 /* ---- exchange.c: every exchange of the optimizer over ranks ---- */
 /* Grow the exchange buffer for epochs x mbs (allocates only when tunables

@@ -47,7 +47,9 @@ static void pretrain_defaults(fpo_pretrain_config *c)
     c->holdout = 0.1f;
     c->seed = 1;
     c->n_mc = 0; /* the flow objectives' default (fpo_flow_config_defaults) */
-    c->t_dist = FPO_T_GRID;
+    fpo_flow_config f;
+    fpo_flow_config_defaults(&f);
+    c->t_dist = f.t_dist; /* as the trainer's: pretrain with fine-tuning's times */
     c->cfm_loss = FPO_CFM_EPS;
     c->update_obs_stats = 1;
     c->progress = NULL;

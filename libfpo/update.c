@@ -657,7 +657,8 @@ static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_sta
     double ratio_max = -DBL_MAX, ratio_min = DBL_MAX;
     double gn_sum = 0.0, last_cfm_n = 0.0, cfm_max = 0.0;
     if (o->obj.ops->drift) {
-        o->obj.ops->drift(&o->obj, &bt, o->B, &tot[T_CFM_OLD], &cfm_max, &tot[T_BOUND]);
+        o->obj.ops->drift(&o->obj, &bt, o->B, &tot[T_CFM_OLD], &cfm_max, &tot[T_BOUND],
+                          &tot[T_ABOVE]);
         tot[T_ROWS] = o->B;
     }
     for (int ep = 0; ep < epochs; ep++) {
@@ -756,6 +757,7 @@ static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_sta
         st.cfm_loss_old = tot[T_CFM_OLD] / tot[T_ROWS];
         st.bound_fraction = tot[T_BOUND] / tot[T_ROWS];
         st.cfm_loss_max = cfm_max;
+        st.cfm_above_clamp = tot[T_ABOVE] / tot[T_ROWS];
     }
     if (o->obj.ops->drift) {
         st.anchor_coef = fpo_flow_anchor_coef(&o->obj);

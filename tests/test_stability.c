@@ -55,6 +55,7 @@ static void fill(fpo_buffer *b, float reward_big)
 }
 
 static float anchor_coef_; /* anchor_coef of the next make() */
+static float cfm_clamp_;   /* cfm_clamp of the next make() (0: off) */
 
 static setup make(fpo_ratio_mode mode, float bound_coef, float spike_clip)
 {
@@ -90,6 +91,7 @@ static setup make(fpo_ratio_mode mode, float bound_coef, float spike_clip)
     oc.spike_clip = spike_clip;
     oc.anchor_coef = anchor_coef_;
     oc.anchor_drift = 0.0f; /* the fixed anchor; the adaptive one has tests of its own */
+    oc.cfm_clamp = cfm_clamp_; /* off unless a test sets it: it has tests of its own */
     ck_assert_int_eq(fpo_optimizer_create(&s.o, s.p, s.b, &oc), FPO_OK);
     return s;
 }
@@ -299,7 +301,28 @@ START_TEST(drift_statistics)
     for (int k = 0; k < N * T; k++)
         beyond += k % 3 == 0 || k % 7 == 1;
     ck_assert_close(st1.bound_fraction, (double)beyond / (N * T), 1e-12);
+    ck_assert_double_eq(st1.cfm_above_clamp, 0.0); /* the clamp off */
     unmake(&s);
+    /* cfm_above_clamp, the share of pairs whose l_old is above cfm_clamp: all
+     * of them below every loss, none at the largest loss itself (above, not
+     * at), and at least one pair of the 4 x 32 just below it. */
+    const float clamps[3] = {1e-6f, (float)st1.cfm_loss_max,
+                             nextafterf((float)st1.cfm_loss_max, 0.0f)};
+    for (int k = 0; k < 3; k++) {
+        cfm_clamp_ = clamps[k];
+        s = make(FPO_RATIO_PER_SAMPLE, 1.0f, 4.0f);
+        cfm_clamp_ = 0.0f;
+        fpo_update_stats st = {sizeof st};
+        ck_assert_int_eq(fpo_optimizer_update(s.o, s.p, s.b, &st), FPO_OK);
+        ck_assert_double_eq(st.cfm_loss_max, st1.cfm_loss_max); /* the same l_old */
+        if (k == 0)
+            ck_assert_double_eq(st.cfm_above_clamp, 1.0);
+        else if (k == 1)
+            ck_assert_double_eq(st.cfm_above_clamp, 0.0);
+        else
+            ck_assert(st.cfm_above_clamp >= 1.0 / (4 * N * T) && st.cfm_above_clamp < 0.5);
+        unmake(&s);
+    }
 }
 END_TEST
 
@@ -419,6 +442,96 @@ START_TEST(adaptive_anchor_in_updates)
 }
 END_TEST
 
+/* Moves the actor a little away from theta_old (seeded), as
+ * actor_fd_worst does, so that ratios differ from 1. */
+static void nudge_actor(setup *s, unsigned seed)
+{
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(s->p, &info), FPO_OK);
+    size_t np = info.actor_params;
+    float *theta = malloc(np * sizeof(float));
+    ck_assert_int_eq(fpo_policy_get_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    srand(seed);
+    for (size_t i = 0; i < np; i++)
+        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
+    ck_assert_int_eq(fpo_policy_set_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    free(theta);
+}
+
+/* The loss at nudged parameters: loss, actor gradient (np floats), ratios. */
+static void nudged_loss(float clamp, fpo_ratio_mode mode, double *loss, float *g, double r[3],
+                        size_t *np)
+{
+    cfm_clamp_ = clamp;
+    setup s = make(mode, 0.0f, 4.0f);
+    cfm_clamp_ = 0.0f;
+    fpo_update_stats st = {sizeof st};
+    ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
+    nudge_actor(&s, 9);
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(s.p, &info), FPO_OK);
+    float *all = malloc((info.actor_params + info.critic_params) * sizeof(float));
+    int idx[N * T];
+    for (int i = 0; i < N * T; i++)
+        idx[i] = i;
+    ck_assert_int_eq(fpo_optimizer_loss_grad(s.o, s.p, s.b, idx, N * T, loss, all, r), FPO_OK);
+    memcpy(g, all, info.actor_params * sizeof(float)); /* the actor's part comes first */
+    *np = info.actor_params;
+    free(all);
+    unmake(&s);
+}
+
+/* The loss clamp (cfm_clamp), with the anchor off (make's default), in
+ * both ratio modes:
+ *  - a clamp below every per-pair loss makes every ratio exactly 1 and the
+ *    actor's gradient exactly 0, where without it the ratios spread and
+ *    the gradient is not 0;
+ *  - a clamp above every per-pair loss changes nothing, bit for bit;
+ *  - a clamp inside the losses' range changes the loss, and its gradient
+ *    still matches finite differences. */
+START_TEST(cfm_clamp_hand_computed_and_gradient)
+{
+    fpo_ratio_mode mode = _i ? FPO_RATIO_PER_SAMPLE : FPO_RATIO_AVERAGED;
+    enum { MAXP = 4096 };
+    static float g_off[MAXP], g_low[MAXP], g_high[MAXP];
+    double l_off, l_low, l_high, r_off[3], r_low[3], r_high[3];
+    size_t np;
+    nudged_loss(0.0f, mode, &l_off, g_off, r_off, &np);
+    ck_assert(np <= MAXP);
+    nudged_loss(1e-6f, mode, &l_low, g_low, r_low, &np);
+    nudged_loss(1e6f, mode, &l_high, g_high, r_high, &np);
+    ck_assert(r_off[1] < r_off[2]); /* off: the nudge spread the ratios */
+    double gnorm = 0.0;
+    for (size_t i = 0; i < np; i++)
+        gnorm += fabs(g_off[i]);
+    ck_assert(gnorm > 1e-4);
+    ck_assert_double_eq(r_low[1], 1.0); /* every loss above 1e-6: every ratio 1 */
+    ck_assert_double_eq(r_low[2], 1.0);
+    for (size_t i = 0; i < np; i++)
+        ck_assert_msg(g_low[i] == 0.0f, "actor gradient %zu is %g", i, (double)g_low[i]);
+    ck_assert(memcmp(g_high, g_off, np * sizeof(float)) == 0);
+    ck_assert(l_high == l_off);
+
+    /* a clamp at the mean per-pair loss: some pairs above it, some below */
+    setup s = make(mode, 0.0f, 4.0f);
+    fpo_update_stats st = {sizeof st};
+    ck_assert_int_eq(fpo_optimizer_update(s.o, s.p, s.b, &st), FPO_OK);
+    unmake(&s);
+    ck_assert(st.cfm_loss_max > st.cfm_loss_old);
+    double l_mid, r_mid[3];
+    static float g_mid[MAXP];
+    nudged_loss((float)st.cfm_loss_old, mode, &l_mid, g_mid, r_mid, &np);
+    ck_assert(l_mid != l_off);
+    cfm_clamp_ = (float)st.cfm_loss_old;
+    s = make(mode, 0.0f, 4.0f);
+    cfm_clamp_ = 0.0f;
+    ck_assert_int_eq(fpo_optimizer_prepare(s.o, s.p, s.b, &st), FPO_OK);
+    double worst = actor_fd_worst(&s, 7);
+    ck_assert_msg(worst < 2e-2, "worst relative error %g", worst);
+    unmake(&s);
+}
+END_TEST
+
 START_TEST(bad_settings_are_rejected)
 {
     setup s = make(FPO_RATIO_PER_SAMPLE, 1.0f, 4.0f);
@@ -447,8 +560,20 @@ START_TEST(bad_settings_are_rejected)
     ck_assert_float_eq(oc.bound_coef, 0.0f);
     ck_assert_float_eq(oc.spike_clip, 4.0f);
     ck_assert_float_eq(oc.anchor_coef, 0.1f);
+    ck_assert_float_eq(oc.cfm_clamp, 10.0f);
     fpo_optimizer_config_init(&oc, FPO_ALGO_PPO);
     ck_assert_float_eq(oc.anchor_coef, 0.0f);
+    ck_assert_float_eq(oc.cfm_clamp, 0.0f);
+    fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
+    oc.minibatches = 1;
+    const float bad_clamp[] = {-1.0f, NAN, INFINITY, 2e6f};
+    for (int i = 0; i < 4; i++) {
+        oc.cfm_clamp = bad_clamp[i];
+        fpo_optimizer *o = NULL;
+        ck_assert_int_eq(fpo_optimizer_create(&o, s.p, s.b, &oc), FPO_ERANGE);
+        ck_assert_ptr_null(o);
+        ck_assert(strstr(fpo_last_errmsg(), "cfm_clamp") != NULL);
+    }
     fpo_optimizer_config_init(&oc, FPO_ALGO_FPO);
     oc.minibatches = 1;
     const float bad_anchor[] = {-0.1f, NAN, 101.0f};
@@ -482,6 +607,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, drift_statistics);
     tcase_add_test(tc, adaptive_anchor_hand_computed);
     tcase_add_test(tc, adaptive_anchor_in_updates);
+    tcase_add_loop_test(tc, cfm_clamp_hand_computed_and_gradient, 0, 2);
     tcase_add_test(tc, bad_settings_are_rejected);
     suite_add_tcase(s, tc);
     return s;

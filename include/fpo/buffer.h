@@ -21,8 +21,9 @@ typedef struct fpo_buffer fpo_buffer;
 
 /* How the flow times t_i of the stored pairs are drawn. */
 typedef enum fpo_t_dist {
-    FPO_T_GRID = 0,    /* uniform over {0.1, 0.2, ..., 1.0} (reference) */
-    FPO_T_UNIFORM = 1, /* U(0, 1) */
+    FPO_T_GRID = 0,    /* uniform over {0.1, 0.2, ..., 1.0} (reference; fits
+                        * only the times Euler with 10 steps evaluates) */
+    FPO_T_UNIFORM = 1, /* U(0, 1): the default (0.2.0) */
     FPO_T_BETA = 2     /* Beta(1, t_beta) mapped onto [0.005, 0.995] (FPO++) */
 } fpo_t_dist;
 
@@ -33,7 +34,7 @@ typedef struct fpo_buffer_config {
     int obs_dim;         /* required */
     int act_dim;         /* required */
     int n_mc;            /* (t, eps) pairs per transition: 8; 0 for Gaussian */
-    fpo_t_dist t_dist;   /* GRID */
+    fpo_t_dist t_dist;   /* UNIFORM */
     float t_beta;        /* for FPO_T_BETA: 1.5 */
     uint64_t seed;
     const fpo_allocator *allocator;

@@ -127,6 +127,16 @@ typedef struct fpo_optimizer_config {
      * flow stays consistent and anchor_coef from r = anchor_drift on
      * (docs/stability.md, which measured 1.2). 0 (the default) or (1, 100]. */
     float anchor_drift;
+    /* FPO (since LIBFPO_1.1, 0.2.0): the loss clamp. In the ratio each
+     * per-pair CFM loss, l_old and l alike, is clamped to at most cfm_clamp
+     * before they are differenced, so a pair whose loss is above it passes
+     * no gradient through its ratio. Such pairs are actions the flow's own
+     * field at small t does not explain; their ratio is noise, and its
+     * growth led finger-spin's late collapses (docs/stability.md, "The loss
+     * clamp"). The anchor and the reported losses use the unclamped losses.
+     * 10 for FPO (default), 0 for PPO and DPPO (unused); 0 = off, else
+     * (0, 1e6]. */
+    float cfm_clamp;
 } fpo_optimizer_config;
 
 /* What one update did, for the host to log. */
@@ -171,6 +181,11 @@ typedef struct fpo_update_stats {
     /* Since LIBFPO_1.1: */
     double anchor_coef;      /* FPO: the anchor's coefficient in force in this update
                               * (anchor_coef, or its adaptive share: anchor_drift) */
+    double cfm_above_clamp;  /* FPO (0.2.0): the share of the stored pairs whose loss
+                              * under theta_old is above cfm_clamp (0 when it is off):
+                              * actions the flow's own field does not explain. It
+                              * rose first, 100x, before finger-spin's collapses
+                              * (docs/stability.md, "The loss clamp") */
 } fpo_update_stats;
 
 /* Fill *cfg with the defaults of algo, for a struct of size bytes (pass sizeof *cfg),

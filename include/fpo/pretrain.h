@@ -48,8 +48,7 @@ typedef struct fpo_pretrain_config {
     /* Flow policies: (t, eps) pairs per row and step, 0 = the library's
      * default (8, as FPO's n_mc); and the loss form (FPO_CFM_EPS by default,
      * as the optimizer's: pretrain with the form fine-tuning will use). The
-     * pairs' times come from t_dist (the default 0 is the grid, as the
-     * trainer's). */
+     * pairs' times come from t_dist (default: uniform, as the trainer's). */
     int n_mc;
     fpo_t_dist t_dist;
     fpo_cfm_loss cfm_loss;

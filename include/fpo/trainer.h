@@ -72,7 +72,7 @@ typedef struct fpo_trainer_config {
     const fpo_sampler_config *sampler;   /* rollout sampler */
     const fpo_optimizer_config *optimizer;
     int n_mc;                 /* (t, eps) pairs per transition: 8 */
-    fpo_t_dist t_dist;        /* GRID */
+    fpo_t_dist t_dist;        /* UNIFORM */
     fpo_progress_fn progress;
     void *progress_user;
     const fpo_allocator *allocator;

@@ -180,7 +180,8 @@ class fpo_optimizer_config(Structure):
                 ("anchor_coef", c_float),
                 ("dppo_sigma", c_float),
                 ("dppo_final_half", c_int),
-                ("anchor_drift", c_float)]
+                ("anchor_drift", c_float),
+                ("cfm_clamp", c_float)]
 
 
 class fpo_update_stats(Structure):
@@ -206,7 +207,8 @@ class fpo_update_stats(Structure):
                 ("bound_fraction", c_double),
                 ("cfm_loss_old", c_double),
                 ("cfm_loss_max", c_double),
-                ("anchor_coef", c_double)]
+                ("anchor_coef", c_double),
+                ("cfm_above_clamp", c_double)]
 
 
 class fpo_key_info(Structure):

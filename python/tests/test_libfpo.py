@@ -300,7 +300,7 @@ class LayoutTest(unittest.TestCase):
         self.assertAlmostEqual(o.clip_eps, 0.1, places=6)
         self.assertAlmostEqual(o.entropy_coef, 0.01, places=6)
         t, _ = _ffi.config_init(_ffi.fpo_trainer_config)
-        self.assertEqual((t.num_envs, t.horizon, t.threads, t.n_mc, t.t_dist), (16, 64, 1, 8, 0))
+        self.assertEqual((t.num_envs, t.horizon, t.threads, t.n_mc, t.t_dist), (16, 64, 1, 8, 1))
         self.assertFalse(t.env)
         self.assertFalse(t.progress)
 
