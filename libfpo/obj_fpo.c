@@ -23,12 +23,8 @@ static void fpo_loss(const fpo_objective *ob, const fpo_obj_batch *bt, const int
         float *dY = dYw + (size_t)r * (size_t)nmc * (size_t)ad;
         float ga = fpo_flow_row_begin(ob, bt, i, l, mb, &A, acc);
         double diff = 0.0;
-        unsigned sat[FPO_FLOW_MAX_NMC / 32 + 1] = {0}; /* pairs above cfm_clamp */
-        for (int k = 0; k < nmc; k++) {
-            int so, s;
-            diff += (double)fpo_flow_ratio_l(ob, lo[k], &so) - (double)fpo_flow_ratio_l(ob, l[k], &s);
-            sat[k / 32] |= (unsigned)s << (k % 32);
-        }
+        for (int k = 0; k < nmc; k++)
+            diff += (double)fpo_flow_ratio_l(ob, lo[k], NULL) - (double)fpo_flow_ratio_l(ob, l[k], NULL);
         float rho = expf((float)(diff / nmc));
         float slope;
         float obj = fpo_surrogate(c, rho, A, &slope, &acc->clipped);
@@ -38,7 +34,9 @@ static void fpo_loss(const fpo_objective *ob, const fpo_obj_batch *bt, const int
          * a pair above cfm_clamp */
         float g = slope * rho * mb->inv_n / (float)nmc + ga;
         for (int k = 0; k < nmc; k++) {
-            float gk = (sat[k / 32] >> (k % 32)) & 1u ? ga : g;
+            int sat;
+            (void)fpo_flow_ratio_l(ob, l[k], &sat);
+            float gk = sat ? ga : g;
             for (int q = 0; q < ad; q++)
                 dY[(size_t)k * (size_t)ad + (size_t)q] *= gk;
         }

@@ -26,8 +26,8 @@ static void fpopp_loss(const fpo_objective *ob, const fpo_obj_batch *bt, const i
         float ga = fpo_flow_row_begin(ob, bt, i, l, mb, &A, acc);
         double objsum = 0.0;
         for (int k = 0; k < nmc; k++) {
-            int sat_old, sat;
-            float d = fpo_flow_ratio_l(ob, lo[k], &sat_old) - fpo_flow_ratio_l(ob, l[k], &sat);
+            int sat;
+            float d = fpo_flow_ratio_l(ob, lo[k], NULL) - fpo_flow_ratio_l(ob, l[k], &sat);
             int clamped = d < -cl || d > cl || sat;
             d = d < -cl ? -cl : (d > cl ? cl : d);
             float rho = expf(d);

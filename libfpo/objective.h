@@ -148,13 +148,16 @@ void fpo_flow_cfm_losses(const fpo_objective *ob, const fpo_obj_batch *bt, const
 float fpo_flow_row_begin(const fpo_objective *ob, const fpo_obj_batch *bt, size_t i,
                          const float *l, const fpo_obj_mb *mb, float *A, fpo_obj_acc *acc);
 /* A per-pair loss as the ratio sees it: clamped to at most cfm_clamp
- * (fpo_optimizer_config.cfm_clamp; 0 = as is). *sat is set when the loss
- * was above it: the pair then passes no gradient through its ratio. */
+ * (fpo_optimizer_config.cfm_clamp; 0 = as is). *sat (if not NULL) is set
+ * when the loss was above it: the pair then passes no gradient through its
+ * ratio. */
 static inline float fpo_flow_ratio_l(const fpo_objective *ob, float l, int *sat)
 {
     float c = ob->cfg->cfm_clamp;
-    *sat = c > 0.0f && l > c;
-    return *sat ? c : l;
+    int above = c > 0.0f && l > c;
+    if (sat)
+        *sat = above;
+    return above ? c : l;
 }
 
 /* The adaptive anchor (fpo_optimizer_config.anchor_drift): after each

@@ -52,9 +52,9 @@ static void optimizer_defaults(fpo_optimizer_config *cfg, fpo_algo algo)
     /* The fixed anchor: the adaptive one (anchor_drift 1.2) let finger-spin's
      * flow drift at the cpu preset (docs/stability.md, "An adaptive anchor"). */
     cfg->anchor_drift = 0.0f;
-    /* The loss clamp: 10 is above every per-pair loss of a healthy run on
-     * the tasks (their largest per update, cfm_loss_max, is 15-25 while the
-     * mean is 0.3-0.7) and below the ones that led finger-spin's collapses
+    /* The loss clamp: 10 is near the largest per-pair loss of a healthy
+     * update on the tasks (cfm_loss_max's median over a run 6-11, the mean
+     * 0.3-0.7) and far below the ones that led finger-spin's collapses
      * (docs/stability.md, "The loss clamp"). */
     cfg->cfm_clamp = algo == FPO_ALGO_FPO ? 10.0f : 0.0f;
     /* DPPO's settings (obj_dppo.c). */

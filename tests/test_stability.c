@@ -149,6 +149,22 @@ START_TEST(bound_penalty_hand_computed)
 }
 END_TEST
 
+/* Moves the actor a little away from theta_old (seeded), so that ratios
+ * differ from 1. */
+static void nudge_actor(setup *s, unsigned seed)
+{
+    fpo_policy_info info = {sizeof info};
+    ck_assert_int_eq(fpo_policy_get_info(s->p, &info), FPO_OK);
+    size_t np = info.actor_params;
+    float *theta = malloc(np * sizeof(float));
+    ck_assert_int_eq(fpo_policy_get_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    srand(seed);
+    for (size_t i = 0; i < np; i++)
+        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
+    ck_assert_int_eq(fpo_policy_set_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
+    free(theta);
+}
+
 /* The worst relative error between the actor gradient of the loss and
  * central differences over about 50 actor parameters, at parameters moved a
  * little away from theta_old (so ratios differ from 1 and some are clipped).
@@ -159,11 +175,8 @@ static double actor_fd_worst(setup *s, unsigned seed)
     ck_assert_int_eq(fpo_policy_get_info(s->p, &info), FPO_OK);
     size_t np = info.actor_params;
     float *theta = malloc(np * sizeof(float)), *g = malloc((np + info.critic_params) * sizeof(float));
+    nudge_actor(s, seed);
     ck_assert_int_eq(fpo_policy_get_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
-    srand(seed);
-    for (size_t i = 0; i < np; i++)
-        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
-    ck_assert_int_eq(fpo_policy_set_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
     int idx[N * T];
     for (int i = 0; i < N * T; i++)
         idx[i] = i;
@@ -441,22 +454,6 @@ START_TEST(adaptive_anchor_in_updates)
     anchor_coef_ = 0.0f;
 }
 END_TEST
-
-/* Moves the actor a little away from theta_old (seeded), as
- * actor_fd_worst does, so that ratios differ from 1. */
-static void nudge_actor(setup *s, unsigned seed)
-{
-    fpo_policy_info info = {sizeof info};
-    ck_assert_int_eq(fpo_policy_get_info(s->p, &info), FPO_OK);
-    size_t np = info.actor_params;
-    float *theta = malloc(np * sizeof(float));
-    ck_assert_int_eq(fpo_policy_get_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
-    srand(seed);
-    for (size_t i = 0; i < np; i++)
-        theta[i] += 0.02f * ((float)rand() / RAND_MAX - 0.5f);
-    ck_assert_int_eq(fpo_policy_set_params(s->p, FPO_NET_ACTOR, theta, np), FPO_OK);
-    free(theta);
-}
 
 /* The loss at nudged parameters: loss, actor gradient (np floats), ratios. */
 static void nudged_loss(float clamp, fpo_ratio_mode mode, double *loss, float *g, double r[3],
