@@ -69,6 +69,8 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
             oc->aspo = d->aspo;
             if (d->anchor != 0.0f)
                 oc->anchor_coef = d->anchor > 0.0f ? d->anchor : 0.0f;
+            if (d->anchor_drift != 0.0f)
+                oc->anchor_drift = d->anchor_drift;
         }
     }
     if (tc) {

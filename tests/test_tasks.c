@@ -619,6 +619,53 @@ START_TEST(task_configs_keep_each_algorithms_objective)
 }
 END_TEST
 
+/* A task's anchor settings reach FPO's optimizer config, and only FPO's: 0
+ * keeps the library's default, a negative anchor turns it off. The configs
+ * are checked by the library itself, by creating an optimizer with them. */
+START_TEST(task_configs_anchor)
+{
+    int n;
+    const task_info *const *list = task_list(&n);
+    fpo_optimizer_config ref;
+    fpo_optimizer_config_init(&ref, FPO_ALGO_FPO);
+    for (int i = 0; i < n; i++) {
+        const task_defaults *d = &list[i]->defaults;
+        fpo_policy_config pc;
+        fpo_optimizer_config oc;
+        fpo_trainer_config tc;
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_FPO, &pc, &oc, &tc);
+        float want = d->anchor == 0.0f ? ref.anchor_coef : (d->anchor > 0.0f ? d->anchor : 0.0f);
+        ck_assert_msg(oc.anchor_coef == want, "%s: anchor_coef %g, want %g", list[i]->name,
+                      (double)oc.anchor_coef, (double)want);
+        ck_assert_float_eq(oc.anchor_drift, d->anchor_drift != 0.0f ? d->anchor_drift
+                                                                     : ref.anchor_drift);
+        fpo_policy *p = NULL;
+        fpo_buffer *b = NULL;
+        fpo_optimizer *o = NULL;
+        fpo_buffer_config bc;
+        fpo_buffer_config_init(&bc);
+        bc.num_envs = tc.num_envs;
+        bc.horizon = tc.horizon;
+        bc.obs_dim = list[i]->table->obs_dim;
+        bc.act_dim = list[i]->table->act_dim;
+        bc.n_mc = tc.n_mc;
+        pc.obs_dim = bc.obs_dim;
+        pc.act_dim = bc.act_dim;
+        ck_assert_int_eq(fpo_policy_create(&p, &pc), 0);
+        ck_assert_int_eq(fpo_buffer_create(&b, &bc), 0);
+        int rc = fpo_optimizer_create(&o, p, b, &oc);
+        ck_assert_msg(rc == 0, "%s: %s", list[i]->name, fpo_last_errmsg());
+        fpo_optimizer_destroy(o);
+        fpo_buffer_destroy(b);
+        fpo_policy_destroy(p);
+        /* Gaussian PPO has no anchor */
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_PPO, NULL, &oc, NULL);
+        ck_assert_float_eq(oc.anchor_coef, 0.0f);
+        ck_assert_float_eq(oc.anchor_drift, 0.0f);
+    }
+}
+END_TEST
+
 /* A task's initial std reaches Gaussian PPO's learned std only: a fixed std
  * wins, and flow policies keep the library's default. */
 START_TEST(task_configs_gauss_init_std)
@@ -792,6 +839,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(rg, registry_defaults_are_sane);
     tcase_add_test(rg, task_configs_keep_each_algorithms_objective);
     tcase_add_test(rg, task_configs_gauss_init_std);
+    tcase_add_test(rg, task_configs_anchor);
     tcase_add_test(rg, presets_cpu_and_paper);
     tcase_add_test(rg, registry_open_close);
     suite_add_tcase(s, rg);

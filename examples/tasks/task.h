@@ -31,6 +31,7 @@ typedef struct task_defaults {
     fpo_ratio_mode ratio;
     int aspo;
     float anchor;          /* FPO's anchor_coef: 0 = the library's default, < 0 = off */
+    float anchor_drift;    /* FPO's anchor_drift: 0 = the library's default (a fixed anchor) */
     float gauss_fixed_std; /* > 0: Gaussian PPO uses this fixed std */
     float gauss_init_std;  /* > 0: Gaussian PPO's learned std starts here; 0 = the library's */
     float entropy_coef;    /* Gaussian PPO */
