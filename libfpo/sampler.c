@@ -28,6 +28,8 @@ struct fpo_sampler {
     float *scratch; /* MLP scratch */
     fpo_rng *rows;  /* per-row streams of the call in progress [max_batch] */
     float *path;    /* record_path: the chains of the last act [max_batch x (steps + 1) x act_dim] */
+    float *corr;    /* noise_corr: each row's last noise [max_batch x act_dim] */
+    int corr_rows;  /* rows 0..corr_rows-1 of corr hold a draw */
 };
 
 #define FPO_MAX_SAMPLER_STEPS 1000
@@ -63,6 +65,9 @@ static int check_sampling(fpo_errbuf *err, const fpo_sampler_config *c)
     if (c->record_path != 0 && c->record_path != 1)
         return fpo_fail(err, FPO_ERANGE, "record_path must be 0 or 1, got %lld",
                         (long long)c->record_path);
+    if (!(c->noise_corr >= 0.0f && c->noise_corr < 1.0f))
+        return fpo_fail(err, FPO_ERANGE, "noise_corr must be in [0, 1), got %g",
+                        (double)c->noise_corr);
     if (c->record_path && c->integrator != FPO_INTEGRATOR_EULER &&
         c->integrator != FPO_INTEGRATOR_AUTO)
         return fpo_fail(err, FPO_ERANGE,
@@ -91,6 +96,7 @@ static void sampler_free(fpo_sampler *s)
     fpo_mem_free(&m, s->scratch);
     fpo_mem_free(&m, s->rows);
     fpo_mem_free(&m, s->path);
+    fpo_mem_free(&m, s->corr);
     fpo_mem_free(&m, s);
 }
 
@@ -98,16 +104,17 @@ double fpo_sampler_estimate_bytes(const fpo_mlp *actor, const fpo_mlp *critic, i
                                   int act_dim, int max_batch, int path_steps)
 {
     /* The blocks of fpo_sampler_create, in its order: the handle, the
-     * scratch, the per-row streams and (record_path) the chains of
-     * steps + 1 states; each block rounded up to FPO_ALIGN (alloc.c). */
+     * scratch, the per-row streams, (record_path) the chains of steps + 1
+     * states and the rows' last noise; each block rounded up to FPO_ALIGN
+     * (alloc.c). */
     double B = max_batch, sa = 2.0 * B * actor->max_width + 16.0,
            sc = 2.0 * B * critic->max_width + 16.0;
-    double floats = B * actor->dims[0] + 2.0 * B * act_dim + 2.0 * B * actor->dims[actor->n_layers] +
+    double floats = B * actor->dims[0] + 3.0 * B * act_dim + 2.0 * B * actor->dims[actor->n_layers] +
                     B * obs_dim + (sa > sc ? sa : sc);
     if (path_steps > 0)
         floats += B * ((double)path_steps + 1.0) * act_dim;
     return (double)sizeof(fpo_sampler) + 4.0 * floats + B * (double)sizeof(fpo_rng) +
-           10.0 * FPO_ALIGN;
+           11.0 * FPO_ALIGN;
 }
 
 int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler_config *cfg)
@@ -162,8 +169,9 @@ int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo_sampler
     if (c.record_path)
         s->path = fpo_mem_calloc(&mem, B * ((size_t)c.steps + 1) * (size_t)s->act_dim,
                                  sizeof(float));
+    s->corr = fpo_mem_calloc(&mem, B * (size_t)s->act_dim, sizeof(float));
     if (!s->X || !s->x || !s->xe || !s->v1 || !s->v2 || !s->nobs || !s->scratch || !s->rows ||
-        (c.record_path && !s->path)) {
+        (c.record_path && !s->path) || !s->corr) {
         sampler_free(s);
         return fpo_fail(NULL, FPO_ENOMEM, "out of memory allocating sampler scratch");
     }
@@ -202,6 +210,9 @@ int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg)
     s->cfg.init_noise = c.init_noise;
     s->cfg.sde_noise = c.sde_noise;
     s->cfg.deterministic = c.deterministic;
+    if (c.noise_corr != s->cfg.noise_corr)
+        s->corr_rows = 0;
+    s->cfg.noise_corr = c.noise_corr;
     return FPO_OK;
 }
 
@@ -210,6 +221,7 @@ int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed)
     if (!s)
         return FPO_NULL_ARG("s");
     fpo_rng_init(&s->rng, seed, 0x73616d706c6572ull);
+    s->corr_rows = 0;
     return FPO_OK;
 }
 
@@ -258,6 +270,26 @@ static void row_normals(fpo_sampler *s, float *out, int n, int d)
         fpo_rng_normal(&s->rows[r], out + (size_t)r * (size_t)d, (size_t)d);
 }
 
+/* The noise an action starts from, for n rows of act_dim values: fresh
+ * standard normals, or with noise_corr = rho the next step of each row's
+ * AR(1) process, rho z_prev + sqrt(1 - rho^2) z_new (N(0, I) again). A row
+ * without a previous draw starts from its fresh one. */
+static void row_noise(fpo_sampler *s, float *out, int n)
+{
+    size_t d = (size_t)s->act_dim;
+    row_normals(s, out, n, s->act_dim);
+    float rho = s->cfg.noise_corr;
+    if (rho <= 0.0f)
+        return;
+    float q = sqrtf(1.0f - rho * rho);
+    size_t carried = (size_t)(n < s->corr_rows ? n : s->corr_rows) * d;
+    for (size_t i = 0; i < carried; i++)
+        out[i] = rho * s->corr[i] + q * out[i];
+    memcpy(s->corr, out, (size_t)n * d * sizeof(float));
+    if (n > s->corr_rows)
+        s->corr_rows = n;
+}
+
 /* Copy the current x of every row into state k of its chain. */
 static void record_state(fpo_sampler *s, int n, int k)
 {
@@ -279,7 +311,7 @@ static void flow_sample(fpo_sampler *s, const fpo_policy *p, int n)
     if (zero)
         memset(x, 0, m * sizeof(float));
     else
-        row_normals(s, x, n, s->act_dim);
+        row_noise(s, x, n);
     int K = c->steps;
     float dt = -1.0f / (float)K;
     if (c->record_path) {
@@ -339,7 +371,7 @@ static void gaussian_sample(fpo_sampler *s, const fpo_policy *p, int n)
     fpo_mlp_forward_direct(&p->actor, p->params, s->X, n, s->v1, s->scratch);
     if (!s->cfg.deterministic) {
         fork_rows(s, n);
-        row_normals(s, s->xe, n, ad);
+        row_noise(s, s->xe, n);
     }
     for (int r = 0; r < n; r++) {
         const float *y = s->v1 + (size_t)r * (size_t)od;

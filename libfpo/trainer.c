@@ -333,6 +333,8 @@ int fpo_trainer_create(fpo_trainer **out, const fpo_trainer_config *cfg)
                             (int)sc.init_noise, sc.deterministic};
         uint32_t fp = fpo_fingerprint(FPO_FINGERPRINT_INIT, ints, sizeof ints);
         fp = fpo_fingerprint(fp, &sc.sde_noise, sizeof sc.sde_noise);
+        if (sc.noise_corr != 0.0f) /* only when set: older settings keep their fingerprint */
+            fp = fpo_fingerprint(fp, &sc.noise_corr, sizeof sc.noise_corr);
         fp = fpo_fingerprint(fp, &c.seed, sizeof c.seed);
         fp = fpo_optimizer_config_fingerprint(&oc, fp);
         if (c.critic_warmup) /* only when set: older settings keep their fingerprint */

@@ -461,6 +461,149 @@ START_TEST(zero_noise_is_deterministic)
 }
 END_TEST
 
+/* z of the last call on n rows of one observation: (raw - mean) / std. */
+static void gaussian_z(fpo_sampler *s, const fpo_policy *p, const float *obs, int n,
+                       const float *mean, float std, float *z)
+{
+    static float raw[2 * 4000];
+    ck_assert_int_eq(fpo_sampler_act(s, p, obs, n, NULL, raw), FPO_OK);
+    for (int i = 0; i < 2 * n; i++)
+        z[i] = (raw[i] - mean[i % 2]) / std;
+}
+
+static double corr_of(const float *a, const float *b, int m)
+{
+    double sa = 0, sb = 0, sab = 0, saa = 0, sbb = 0;
+    for (int i = 0; i < m; i++) {
+        sa += a[i], sb += b[i], sab += (double)a[i] * b[i];
+        saa += (double)a[i] * a[i], sbb += (double)b[i] * b[i];
+    }
+    double ca = saa / m - (sa / m) * (sa / m), cb = sbb / m - (sb / m) * (sb / m);
+    return (sab / m - (sa / m) * (sb / m)) / sqrt(ca * cb);
+}
+
+START_TEST(correlated_noise)
+{
+    /* noise_corr = rho: row r's noise is an AR(1) process over act calls,
+     * N(0, I) at every call with correlation rho^k between calls k apart.
+     * Read back from a Gaussian policy with a fixed std: z = (raw - mean) /
+     * std, the mean from a deterministic sampler. */
+    enum { N = 4000 };
+    const float std = 0.3f;
+    fpo_policy_config pc;
+    fpo_policy_config_init(&pc);
+    pc.kind = FPO_POLICY_GAUSSIAN;
+    pc.std_mode = FPO_STD_FIXED;
+    pc.init_std = std;
+    pc.obs_dim = 2;
+    pc.act_dim = 2;
+    fpo_policy *p;
+    ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+    static float obs[2 * N], z1[2 * N], z2[2 * N], z3[2 * N], w[2 * N];
+    for (int i = 0; i < N; i++)
+        obs[2 * i] = 0.3f, obs[2 * i + 1] = -0.2f;
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    ck_assert_float_eq(sc.noise_corr, 0.0f);
+    sc.max_batch = N;
+    sc.deterministic = 1;
+    fpo_sampler *s;
+    ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+    float mean[2];
+    ck_assert_int_eq(fpo_sampler_act(s, p, obs, 1, NULL, mean), FPO_OK);
+    fpo_sampler_destroy(s);
+
+    for (int c = 0; c < 2; c++) {
+        float rho = c ? 0.8f : 0.0f;
+        sc.deterministic = 0;
+        sc.noise_corr = rho;
+        sc.seed = 11;
+        ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+        gaussian_z(s, p, obs, N, mean, std, z1);
+        gaussian_z(s, p, obs, N, mean, std, z2);
+        gaussian_z(s, p, obs, N, mean, std, z3);
+        double v = 0.0;
+        for (int i = 0; i < 2 * N; i++)
+            v += (double)z3[i] * z3[i] / (2 * N);
+        ck_assert_msg(fabs(v - 1.0) < 0.06, "rho %g: variance %g at the third call", rho, v);
+        double c12 = corr_of(z1, z2, 2 * N), c13 = corr_of(z1, z3, 2 * N);
+        ck_assert_msg(fabs(c12 - rho) < 0.04, "rho %g: corr(z1, z2) = %g", rho, c12);
+        ck_assert_msg(fabs(c13 - rho * rho) < 0.04, "rho %g: corr(z1, z3) = %g", rho, c13);
+        /* reseed restarts the rows' processes: the first call again */
+        ck_assert_int_eq(fpo_sampler_reseed(s, 11), FPO_OK);
+        gaussian_z(s, p, obs, N, mean, std, w);
+        ck_assert_mem_eq(w, z1, sizeof w);
+        fpo_sampler_destroy(s);
+    }
+    /* Rows that no earlier call reached start from their fresh draw: after a
+     * call on row 0 alone, the next call's rows 1.. are those of a sampler
+     * without correlation (same seed, same call count). */
+    {
+        fpo_sampler *sr, *s0;
+        sc.deterministic = 0;
+        sc.seed = 3;
+        sc.noise_corr = 0.8f;
+        ck_assert_int_eq(fpo_sampler_create(&sr, p, &sc), FPO_OK);
+        sc.noise_corr = 0.0f;
+        ck_assert_int_eq(fpo_sampler_create(&s0, p, &sc), FPO_OK);
+        gaussian_z(sr, p, obs, 1, mean, std, z1);
+        gaussian_z(s0, p, obs, 1, mean, std, z2);
+        ck_assert_mem_eq(z1, z2, 2 * sizeof(float));
+        gaussian_z(sr, p, obs, 3, mean, std, z1);
+        gaussian_z(s0, p, obs, 3, mean, std, z2);
+        ck_assert(memcmp(z1, z2, 2 * sizeof(float)) != 0); /* row 0 carried over */
+        ck_assert_mem_eq(z1 + 2, z2 + 2, 4 * sizeof(float)); /* rows 1-2 fresh */
+        /* and keep their draw through a call that does not reach them */
+        gaussian_z(sr, p, obs, 1, mean, std, z1);
+        gaussian_z(s0, p, obs, 1, mean, std, z2);
+        gaussian_z(sr, p, obs, 3, mean, std, z1);
+        gaussian_z(s0, p, obs, 3, mean, std, z2);
+        ck_assert(memcmp(z1 + 2, z2 + 2, 4 * sizeof(float)) != 0);
+        fpo_sampler_destroy(sr);
+        fpo_sampler_destroy(s0);
+    }
+    /* Ranges, at create and at reconfigure. */
+    const float bad[] = {1.0f, -0.1f, 1.5f, NAN};
+    sc.noise_corr = 0.0f;
+    ck_assert_int_eq(fpo_sampler_create(&s, p, &sc), FPO_OK);
+    for (int i = 0; i < 4; i++) {
+        fpo_sampler_config b = sc;
+        b.noise_corr = bad[i];
+        fpo_sampler *t = NULL;
+        ck_assert_int_eq(fpo_sampler_create(&t, p, &b), FPO_ERANGE);
+        ck_assert_ptr_null(t);
+        ck_assert_int_eq(fpo_sampler_reconfigure(s, &b), FPO_ERANGE);
+        ck_assert_ptr_nonnull(strstr(fpo_sampler_errmsg(s), "noise_corr"));
+    }
+    fpo_sampler_destroy(s);
+    fpo_policy_destroy(p);
+
+    /* A flow policy: its initial point follows the same process. The first
+     * call is the uncorrelated sampler's; the second differs from it. */
+    fpo_policy_config_init(&pc);
+    pc.obs_dim = 2;
+    pc.act_dim = 2;
+    ck_assert_int_eq(fpo_policy_create(&p, &pc), FPO_OK);
+    fpo_sampler_config_init(&sc);
+    sc.max_batch = 8;
+    sc.seed = 5;
+    fpo_sampler *s0, *s1;
+    ck_assert_int_eq(fpo_sampler_create(&s0, p, &sc), FPO_OK);
+    sc.noise_corr = 0.9f;
+    ck_assert_int_eq(fpo_sampler_create(&s1, p, &sc), FPO_OK);
+    float a0[16], a1[16];
+    ck_assert_int_eq(fpo_sampler_act(s0, p, obs, 8, NULL, a0), FPO_OK);
+    ck_assert_int_eq(fpo_sampler_act(s1, p, obs, 8, NULL, a1), FPO_OK);
+    ck_assert_mem_eq(a0, a1, sizeof a0);
+    ck_assert_int_eq(fpo_sampler_act(s0, p, obs, 8, NULL, a0), FPO_OK);
+    ck_assert_int_eq(fpo_sampler_act(s1, p, obs, 8, NULL, a1), FPO_OK);
+    ck_assert(memcmp(a0, a1, sizeof a0) != 0);
+    fpo_sampler_destroy(s0);
+    fpo_sampler_destroy(s1);
+    fpo_policy_destroy(p);
+}
+END_TEST
+
 START_TEST(direct_forward_matches_blis_forward)
 {
     const fpo_activation acts[3] = {FPO_ACT_SILU, FPO_ACT_RELU, FPO_ACT_TANH};
@@ -1434,6 +1577,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(math, dppo_step_logp_hand_computed);
     tcase_add_test(math, sampler_convergence_orders);
     tcase_add_test(math, zero_noise_is_deterministic);
+    tcase_add_test(math, correlated_noise);
     tcase_add_test(math, auto_integrator_resolves);
     tcase_add_test(math, direct_forward_matches_blis_forward);
     tcase_add_loop_test(math, checkpoint_round_trip, 0, 2);

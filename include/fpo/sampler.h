@@ -72,6 +72,23 @@ typedef struct fpo_sampler_config {
      * Fixed at create. (64 bits so that it starts after release 0.1.0's
      * struct, tail padding included: docs/abi.md.) */
     int64_t record_path;
+    /* Since 0.2.0: how much of each row's noise carries over from one act
+     * call to the next, in [0, 1); 0 (default) draws it afresh every call.
+     * With noise_corr = rho > 0, row r's draw at call k is
+     *   z_k = rho z_{k-1} + sqrt(1 - rho^2) N(0, I),
+     * still N(0, I) at every call, so each action is a sample of the policy
+     * (all that FPO's and PPO's per-step ratios use), while consecutive
+     * actions of a row stay correlated for about 1 / (1 - rho) calls:
+     * exploration that holds a choice for a while. Flow policies: the
+     * initial point x_1 (not the SDE noise); Gaussian: the z of mean +
+     * std z. No effect with FPO_NOISE_ZERO or deterministic. A row's process
+     * starts afresh at create, at reseed, when reconfigure changes
+     * noise_corr, and at the first call that reaches that row; it runs on
+     * across episode ends (the sampler does not see them). A rollout
+     * setting: not part of a policy's deployment defaults.
+     * docs/stability.md, "Correlated exploration noise": on
+     * finger-turn-easy, 0.9 lets the flow settle on one direction. */
+    float noise_corr;
 } fpo_sampler_config;
 
 /* Fill *cfg with the defaults, for a struct of size bytes (pass sizeof *cfg),
@@ -89,8 +106,9 @@ FPO_API int fpo_sampler_create(fpo_sampler **out, const fpo_policy *p, const fpo
 FPO_API void fpo_sampler_destroy(fpo_sampler *s);
 FPO_API const char *fpo_sampler_errmsg(const fpo_sampler *s);
 
-/* Change integrator, steps, init_noise, sde_noise or deterministic without
- * reallocating (max_batch, seed, allocator and row_offset are ignored). */
+/* Change integrator, steps, init_noise, sde_noise, deterministic or
+ * noise_corr without reallocating (max_batch, seed, allocator and
+ * row_offset are ignored). */
 FPO_API int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cfg);
 /* The sampler settings a policy carries for deployment (saved in its
  * checkpoint): integrator, steps, init_noise, sde_noise and deterministic;
@@ -104,7 +122,7 @@ FPO_API int fpo_sampler_reconfigure(fpo_sampler *s, const fpo_sampler_config *cf
 FPO_API int fpo_policy_get_sampler_defaults(const fpo_policy *p, fpo_sampler_config *cfg);
 FPO_API int fpo_policy_set_sampler_defaults(fpo_policy *p, const fpo_sampler_config *cfg);
 
-/* Restart the random stream. */
+/* Restart the random stream (and the rows' correlated noise). */
 FPO_API int fpo_sampler_reseed(fpo_sampler *s, uint64_t seed);
 
 /* Actions for n observations (n * obs_dim floats, raw, unnormalized).

@@ -538,7 +538,8 @@ class Sampler(_Handle):
     ``Sampler(policy, **options)`` with the fields of ``fpo_sampler_config``:
     ``integrator`` ("auto", the default: midpoint; "euler", "heun", "midpoint"), ``steps``, ``init_noise``
     ("random", "zero"), ``sde_noise``, ``deterministic``, ``max_batch``,
-    ``seed``.  A sampler keeps a reference to ``policy`` and acts with it
+    ``seed``, ``noise_corr`` (0 <= rho < 1: each row's noise carries over
+    from one call to the next, AR(1); 0 draws it afresh).  A sampler keeps a reference to ``policy`` and acts with it
     unless another policy of the same shapes is passed to :meth:`act`.
 
     Shapes: one observation (obs_dim numbers) gives one action (a list of
@@ -567,14 +568,14 @@ class Sampler(_Handle):
         self._od, self._ad = info.obs_dim, info.act_dim * policy.chunk
 
     def reconfigure(self, **options):
-        """Change integrator, steps, init_noise, sde_noise or deterministic
-        (max_batch and seed are ignored by the library)."""
+        """Change integrator, steps, init_noise, sde_noise, deterministic or
+        noise_corr (max_batch and seed are ignored by the library)."""
         cfg, keep = sampler_config(**options)
         self._check(lib.fpo_sampler_reconfigure(self._handle, byref(cfg)),
                     "fpo_sampler_reconfigure")
 
     def reseed(self, seed):
-        """Restart the random stream."""
+        """Restart the random stream (and the rows' correlated noise)."""
         self._check(lib.fpo_sampler_reseed(self._handle, int(seed)), "fpo_sampler_reseed")
 
     def _shape(self, obs):

@@ -130,7 +130,8 @@ class fpo_sampler_config(Structure):
                 ("seed", c_uint64),
                 ("allocator", c_void_p),
                 ("row_offset", c_int),
-                ("record_path", c_int64)]
+                ("record_path", c_int64),
+                ("noise_corr", c_float)]  # since 0.2.0
 
 
 class fpo_buffer_config(Structure):
