@@ -41,6 +41,7 @@ typedef struct opts {
     uint64_t seed;
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
     float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
+    float noise_corr; /* NAN: the task's */
     float bound, bound_coef, spike_clip, anchor, anchor_drift, cfm_clamp; /* NAN: the library's default */
     float dppo_sigma;     /* NAN: the library's default */
     int dppo_final_half;
@@ -176,6 +177,8 @@ static void usage(FILE *f)
             "  --sampler auto|euler|heun|midpoint  --sampler-steps K  --sde-noise X\n"
             "                        (default auto: midpoint, Euler for DPPO; Euler's samples are\n"
             "                        narrower than the flow, docs/stability.md)\n"
+            "  --noise-corr X        rollout noise carried from step to step, AR(1), in [0, 1)\n"
+            "                        (default: the task's for FPO, else 0)\n"
             );
     fprintf(f,
             "  --actor L:W --critic L:W  hidden layers and width\n"
@@ -935,7 +938,7 @@ enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_M
        O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_CHUNK, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
        O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CFMCLAMP, O_CKPT, O_RESUME,
        O_CONFIG, O_LRSCHED, O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF, O_RECORD,
-       O_RECNOISE, O_PRETRAIN, O_OBSKEYS, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE };
+       O_RECNOISE, O_PRETRAIN, O_OBSKEYS, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE, O_NOISECORR };
 static const struct option long_opts[] = {
     {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -945,7 +948,8 @@ static const struct option long_opts[] = {
     {"entropy", 1, 0, O_ENT}, {"value-coef", 1, 0, O_VC}, {"max-grad-norm", 1, 0, O_MGN},
     {"n-mc", 1, 0, O_NMC}, {"t-dist", 1, 0, O_TD}, {"cfm", 1, 0, O_CFM},
     {"ratio", 1, 0, O_RATIO}, {"aspo", 0, 0, O_ASPO}, {"sampler", 1, 0, O_SAMP},
-    {"sampler-steps", 1, 0, O_SSTEPS}, {"sde-noise", 1, 0, O_SDE}, {"actor", 1, 0, O_ACTOR},
+    {"sampler-steps", 1, 0, O_SSTEPS}, {"sde-noise", 1, 0, O_SDE}, {"noise-corr", 1, 0, O_NOISECORR},
+    {"actor", 1, 0, O_ACTOR},
     {"critic", 1, 0, O_CRITIC}, {"eval", 1, 0, O_EVAL}, {"eval-episodes", 1, 0, O_EVALEP},
     {"model-dir", 1, 0, O_MDIR}, {"quiet", 0, 0, O_QUIET}, {"list", 0, 0, O_LIST},
     {"help", 0, 0, O_HELP}, {"raw-clip", 1, 0, O_RAWCLIP}, {"chunk", 1, 0, O_CHUNK}, {"no-aspo", 0, 0, O_NOASPO},
@@ -1044,6 +1048,7 @@ static int apply_option(opts *o, int c, const char *arg)
     }
     case O_SSTEPS: if (num_int("sampler-steps", arg, 1, &o->sampler_steps)) return 2; break;
     case O_SDE: if (num_f("sde-noise", arg, &o->sde_noise)) return 2; break;
+    case O_NOISECORR: if (num_f("noise-corr", arg, &o->noise_corr)) return 2; break;
     case O_RAWCLIP: if (num_f("raw-clip", arg, &o->raw_clip)) return 2; break;
     case O_CHUNK: if (num_int("chunk", arg, 1, &o->chunk)) return 2; break;
     case O_SQUASH:
@@ -1305,8 +1310,8 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
     if (oc->algo == FPO_ALGO_DPPO)
         fprintf(f, "dppo-sigma = %s\ndppo-final-half = %s\n", FS(14, oc->dppo_sigma),
                 tf[oc->dppo_final_half != 0]);
-    fprintf(f, "sampler = %s\nsampler-steps = %d\nsde-noise = %s\n", samplers[sc->integrator],
-            sc->steps, FS(12, sc->sde_noise));
+    fprintf(f, "sampler = %s\nsampler-steps = %d\nsde-noise = %s\nnoise-corr = %s\n",
+            samplers[sc->integrator], sc->steps, FS(12, sc->sde_noise), FS(14, sc->noise_corr));
     fprintf(f, "actor = %d:%d\ncritic = %d:%d\ntime-emb = %s\nraw-clip = %s\n",
             pc->actor_layers, pc->actor_layers > 0 ? pc->actor_hidden[0] : 1, pc->critic_layers,
             pc->critic_layers > 0 ? pc->critic_hidden[0] : 1, time_embs[pc->time_embedding],
@@ -1358,7 +1363,7 @@ static int train_main(int argc, char **argv)
     o.bound = o.bound_coef = o.spike_clip = o.anchor = o.anchor_drift = o.cfm_clamp = o.dppo_sigma = NAN;
     o.preset = -1;
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
-    o.init_std = NAN;
+    o.init_std = o.noise_corr = NAN;
     o.squash = o.obs_norm = o.activation = -1;
     {
         fpo_sampler_config d; /* the library's defaults: the integrator and steps */
@@ -1564,10 +1569,12 @@ static int train_main(int argc, char **argv)
     if (o.pretrain_epochs <= 0)
         o.pretrain_epochs = pretrain_default_epochs();
     fpo_sampler_config sc;
-    fpo_sampler_config_init(&sc);
+    task_default_sampler(task, o.preset == 1 ? TASK_PRESET_PAPER : TASK_PRESET_CPU, o.algo, &sc);
     sc.integrator = o.integrator;
     sc.steps = o.sampler_steps;
     sc.sde_noise = o.sde_noise;
+    if (!isnan(o.noise_corr))
+        sc.noise_corr = o.noise_corr;
 
     tc.env_user = user;
     if (o.num_envs > 0)

@@ -82,3 +82,12 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
         tc->lr_schedule = d->lr_schedule;
     }
 }
+
+void task_default_sampler(const task_info *task, task_preset preset, fpo_algo algo,
+                          fpo_sampler_config *sc)
+{
+    const task_defaults d = task_preset_defaults(task, preset);
+    fpo_sampler_config_init(sc);
+    if (algo == FPO_ALGO_FPO)
+        sc->noise_corr = d.noise_corr;
+}

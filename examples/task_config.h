@@ -28,4 +28,10 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
                           fpo_policy_config *pc, fpo_optimizer_config *oc,
                           fpo_trainer_config *tc);
 
+/* Initialize sc (the rollout sampler's config) from the task's defaults
+ * under preset for algo: the task's noise_corr for FPO, the library's
+ * defaults otherwise. */
+void task_default_sampler(const task_info *task, task_preset preset, fpo_algo algo,
+                          fpo_sampler_config *sc);
+
 #endif

@@ -666,6 +666,43 @@ START_TEST(task_configs_anchor)
 }
 END_TEST
 
+/* A task's noise_corr reaches FPO's rollout sampler config, and only FPO's;
+ * the library accepts it (a sampler is created with it). */
+START_TEST(task_sampler_noise_corr)
+{
+    int n, seen = 0;
+    const task_info *const *list = task_list(&n);
+    fpo_sampler_config ref;
+    fpo_sampler_config_init(&ref);
+    for (int i = 0; i < n; i++) {
+        fpo_sampler_config sc;
+        task_default_sampler(list[i], TASK_PRESET_CPU, FPO_ALGO_FPO, &sc);
+        ck_assert_float_eq(sc.noise_corr, list[i]->defaults.noise_corr);
+        ck_assert_int_eq(sc.steps, ref.steps);
+        ck_assert_int_eq(sc.integrator, ref.integrator);
+        seen += sc.noise_corr != 0.0f;
+        fpo_policy_config pc;
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_FPO, &pc, NULL, NULL);
+        pc.obs_dim = list[i]->table->obs_dim;
+        pc.act_dim = list[i]->table->act_dim;
+        fpo_policy *p = NULL;
+        fpo_sampler *s = NULL;
+        ck_assert_int_eq(fpo_policy_create(&p, &pc), 0);
+        int rc = fpo_sampler_create(&s, p, &sc);
+        ck_assert_msg(rc == 0, "%s: %s", list[i]->name, fpo_last_errmsg());
+        fpo_sampler_destroy(s);
+        fpo_policy_destroy(p);
+        task_default_sampler(list[i], TASK_PRESET_PAPER, FPO_ALGO_FPO, &sc);
+        ck_assert_float_eq(sc.noise_corr, list[i]->defaults.noise_corr);
+        task_default_sampler(list[i], TASK_PRESET_CPU, FPO_ALGO_PPO, &sc);
+        ck_assert_float_eq(sc.noise_corr, 0.0f);
+    }
+    const task_info *fte = task_find("finger-turn-easy");
+    if (fte) /* MuJoCo tasks built */
+        ck_assert_int_ge(seen, 1);
+}
+END_TEST
+
 /* A task's initial std reaches Gaussian PPO's learned std only: a fixed std
  * wins, and flow policies keep the library's default. */
 START_TEST(task_configs_gauss_init_std)
@@ -840,6 +877,7 @@ Suite *fpo_test_suite(void)
     tcase_add_test(rg, task_configs_keep_each_algorithms_objective);
     tcase_add_test(rg, task_configs_gauss_init_std);
     tcase_add_test(rg, task_configs_anchor);
+    tcase_add_test(rg, task_sampler_noise_corr);
     tcase_add_test(rg, presets_cpu_and_paper);
     tcase_add_test(rg, registry_open_close);
     suite_add_tcase(s, rg);

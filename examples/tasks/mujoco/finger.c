@@ -196,7 +196,15 @@ const task_info task_finger_turn_easy = {
     .open = fi_open_turn_easy,
     .close = mjenv_close,
     .table = &fi_turn_table,
-    .defaults = MJENV_DEFAULTS,
+    /* Correlated rollout noise for FPO: with fresh noise at every step the
+     * flow never settled on a direction here (the less likely sign of an
+     * action drawn 38-41% of the time) and evaluated at 302 / 331 / 197 at
+     * 16M env steps against Gaussian PPO's 733 / 896 / 841; with noise_corr
+     * 0.9 it settles and evaluates at 690 / 817 / 667, every run at 0.95-1.00
+     * of its best. It hurt cheetah-run, finger-spin and reacher-hard, so it
+     * is this task's setting, not the library's (docs/stability.md,
+     * "Correlated exploration noise"). */
+    .defaults = {MJENV_DEFAULT_FIELDS, .noise_corr = 0.9f},
 };
 
 const task_info task_finger_turn_hard = {

@@ -136,17 +136,16 @@ extern const task_info *const task_mujoco_list[];
 extern const int task_mujoco_count;
 
 /* Training defaults shared by the ten tasks (see mjenv.c). */
-#define MJENV_DEFAULTS                                                              \
-    {                                                                               \
-        .num_envs = 16, .horizon = 64, .steps = 2000000, .gamma = 0.995f,           \
-        .gae_lambda = 0.95f, .lr = 3e-4f, .reward_scale = 1.0f, .clip_fpo = 0.05f, \
-        .clip_ppo = 0.1f, .epochs = 4, .epochs_fpo = 2, .minibatches = 8, .n_mc = 8, \
-        .actor_layers = 4, .actor_hidden = 32, .actor_act = FPO_ACT_SILU,           \
-        .critic_layers = 3, .critic_hidden = 128, .critic_act = FPO_ACT_SILU,       \
-        .cfm = FPO_CFM_EPS, .ratio = FPO_RATIO_PER_SAMPLE, .aspo = 1,               \
-        .gauss_fixed_std = 0.0f, .entropy_coef = 0.01f,                             \
-        .eval_episodes = 5, .lr_schedule = FPO_LR_LINEAR                            \
-    }
+#define MJENV_DEFAULT_FIELDS                                                        \
+    .num_envs = 16, .horizon = 64, .steps = 2000000, .gamma = 0.995f,               \
+    .gae_lambda = 0.95f, .lr = 3e-4f, .reward_scale = 1.0f, .clip_fpo = 0.05f,     \
+    .clip_ppo = 0.1f, .epochs = 4, .epochs_fpo = 2, .minibatches = 8, .n_mc = 8,    \
+    .actor_layers = 4, .actor_hidden = 32, .actor_act = FPO_ACT_SILU,               \
+    .critic_layers = 3, .critic_hidden = 128, .critic_act = FPO_ACT_SILU,           \
+    .cfm = FPO_CFM_EPS, .ratio = FPO_RATIO_PER_SAMPLE, .aspo = 1,                   \
+    .gauss_fixed_std = 0.0f, .entropy_coef = 0.01f,                                 \
+    .eval_episodes = 5, .lr_schedule = FPO_LR_LINEAR
+#define MJENV_DEFAULTS {MJENV_DEFAULT_FIELDS}
 
 /* A table for a task with the generic callbacks. */
 #define MJENV_TABLE(OBS, ACT)                                                           \
