@@ -43,6 +43,13 @@ int fpo_optimizer_create_for(fpo_optimizer **out, const fpo_policy *p, const fpo
 /* Fingerprint (coll.h) of the settings every rank must share, chained on h. */
 uint32_t fpo_optimizer_config_fingerprint(const fpo_optimizer_config *c, uint32_t h);
 fpo_rng *fpo_sampler_rng(fpo_sampler *s);
+/* The rows' correlated noise (fpo_sampler_config.noise_corr), for trainer
+ * checkpoints: returns the rows' last draws, *width floats per row, of
+ * which *rows rows are held (of at most *max_rows); *noise_corr is the
+ * setting (0: the state is unused). Writing *rows (at most *max_rows) and
+ * the floats restores it. */
+float *fpo_sampler_noise_state(fpo_sampler *s, int **rows, int *width, int *max_rows,
+                               float *noise_corr);
 /* The integrator s runs (FPO_INTEGRATOR_AUTO resolved). */
 fpo_integrator fpo_sampler_integrator(const fpo_sampler *s);
 fpo_rng *fpo_buffer_rng(fpo_buffer *b);

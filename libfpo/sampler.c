@@ -482,6 +482,16 @@ fpo_rng *fpo_sampler_rng(fpo_sampler *s)
     return &s->rng;
 }
 
+float *fpo_sampler_noise_state(fpo_sampler *s, int **rows, int *width, int *max_rows,
+                               float *noise_corr)
+{
+    *rows = &s->corr_rows;
+    *width = s->act_dim;
+    *max_rows = s->cfg.max_batch;
+    *noise_corr = s->cfg.noise_corr;
+    return s->corr;
+}
+
 fpo_integrator fpo_sampler_integrator(const fpo_sampler *s)
 {
     return s->cfg.integrator;

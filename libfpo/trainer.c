@@ -689,8 +689,13 @@ int fpo_trainer_run(fpo_trainer *t, int64_t total_steps)
 /* Format 2 (0.2.0) appends the adaptive anchor's state. It is written only
  * when the anchor is adaptive (anchor_drift > 0), so every other run's file
  * stays format 1 and readable by 0.1.0; format 1 files load with the
- * anchor's state fresh. */
-#define TRAINER_FORMAT 2u
+ * anchor's state fresh. Format 3 (0.2.0) is written only when the rollout
+ * sampler carries its noise over (noise_corr > 0): after format 1's fields a
+ * u32 of section bits (TRAINER_SEC_*), then the anchor's state if its bit is
+ * set, then the rows' noise (u32 rows, u32 width, f32 x rows x width). Files
+ * without either section keep the older formats (docs/checkpoint.md). */
+#define TRAINER_FORMAT 3u
+enum { TRAINER_SEC_ANCHOR = 1u, TRAINER_SEC_NOISE = 2u };
 
 static void put_rng(wbuf *w, const fpo_rng *r)
 {
@@ -741,7 +746,12 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
     fpo_optimizer_state(t->opt, &os);
     put_bytes(w, TRAINER_MAGIC, 8);
     int adaptive = os.cfg->anchor_drift != 0.0f;
-    put_u32(w, adaptive ? TRAINER_FORMAT : 1u);
+    int *nrows, width, max_rows;
+    float corr;
+    const float *noise =
+        fpo_sampler_noise_state(t->sampler, &nrows, &width, &max_rows, &corr);
+    int held = corr != 0.0f;
+    put_u32(w, held ? 3u : adaptive ? 2u : 1u);
     put_u32(w, FPO_VERSION);
     put_u64(w, (uint64_t)npol);
     put_bytes(w, pol, npol);
@@ -780,8 +790,16 @@ static void trainer_serialize(fpo_trainer *t, wbuf *w, const unsigned char *pol,
     put_u64(w, (uint64_t)t->env_steps);
     put_f64(w, t->recent_return);
     put_u32(w, (uint32_t)t->have_recent);
+    if (held)
+        put_u32(w, (adaptive ? TRAINER_SEC_ANCHOR : 0u) | TRAINER_SEC_NOISE);
     if (adaptive)
         fpo_flow_anchor_save(os.anchor, w);
+    if (held) {
+        put_u32(w, (uint32_t)*nrows);
+        put_u32(w, (uint32_t)width);
+        for (size_t i = 0; i < (size_t)*nrows * (size_t)width; i++)
+            put_f32(w, noise[i]);
+    }
     uint32_t crc = w->p && w->len <= w->cap ? crc32_update(0, w->p, w->len) : 0;
     put_u32(w, crc);
 }
@@ -939,8 +957,30 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
     uint32_t have_recent = get_u32(&r);
     fpo_anchor_state anchor;
     memset(&anchor, 0, sizeof anchor);
-    int anchor_bad = format >= 2 ? fpo_flow_anchor_load(&r, &anchor) : 0;
-    if (r.bad || r.pos != r.len || anchor_bad || !fpo_all_finite(m, os.n) ||
+    uint32_t sections = format == 2 ? TRAINER_SEC_ANCHOR : format >= 3 ? get_u32(&r) : 0u;
+    int anchor_bad = sections & TRAINER_SEC_ANCHOR ? fpo_flow_anchor_load(&r, &anchor) : 0;
+    /* The rows' correlated noise: read where it is, checked against this
+     * trainer's sampler; used if this trainer's sampler carries noise over. */
+    int *nrows, width, max_rows;
+    float corr;
+    float *noise = fpo_sampler_noise_state(t->sampler, &nrows, &width, &max_rows, &corr);
+    uint32_t saved_rows = 0, saved_width = 0;
+    size_t noise_at = 0;
+    if (sections & TRAINER_SEC_NOISE) {
+        saved_rows = get_u32(&r);
+        saved_width = get_u32(&r);
+        noise_at = r.pos;
+        if (!r.bad && (saved_rows > (uint32_t)max_rows || saved_width != (uint32_t)width)) {
+            rc = fpo_fail(&t->err, FPO_EMISMATCH,
+                          "%s: its rollout noise is %u rows of %u, this trainer's sampler has "
+                          "up to %d rows of %d", path, saved_rows, saved_width, max_rows, width);
+            goto out;
+        }
+        for (size_t i = 0; !r.bad && i < (size_t)saved_rows * saved_width; i++)
+            if (!isfinite(get_f32(&r)))
+                r.bad = 1;
+    }
+    if (r.bad || r.pos != r.len || anchor_bad || (sections & ~3u) || !fpo_all_finite(m, os.n) ||
         !fpo_all_finite(v, os.n)) {
         rc = fpo_fail(&t->err, FPO_EFORMAT, "%s: malformed trainer state", path);
         goto out;
@@ -965,6 +1005,16 @@ int fpo_trainer_restore(fpo_trainer *t, const char *path)
     *os.rng = rng_o;
     *fpo_buffer_rng(t->buffer) = rng_b;
     *fpo_sampler_rng(t->sampler) = rng_s;
+    /* The rows' noise: the file's when this trainer carries noise over and
+     * the file has it, else afresh (a run saved without it, or one resumed
+     * with another noise_corr: not a fixed setting). */
+    *nrows = 0;
+    if (corr != 0.0f && (sections & TRAINER_SEC_NOISE)) {
+        rbuf rn = {buf, n - 4, noise_at, 0};
+        for (size_t i = 0; i < (size_t)saved_rows * saved_width; i++)
+            noise[i] = get_f32(&rn);
+        *nrows = (int)saved_rows;
+    }
     memcpy(cur, ep, (size_t)ne * sizeof(uint64_t));
     t->iteration = iteration;
     t->env_steps = env_steps;

@@ -13,6 +13,7 @@
 #include "optimizer_impl.h"
 #include "toyenv.h"
 #include "policy_impl.h"
+#include "serial.h"
 #include "testutil.h"
 
 /* ---- GAE --------------------------------------------------------------------- */
@@ -1393,6 +1394,7 @@ static unsigned char *read_whole(const char *path, size_t *n)
 }
 
 static float walk_drift_ = -1.0f; /* anchor_drift of the next walk trainer (FPO); < 0: default */
+static float walk_corr_ = 0.0f;   /* the rollout sampler's noise_corr of the next walk trainer */
 
 static fpo_trainer *walk_trainer_aspo(float *state, fpo_algo algo, int aspo)
 {
@@ -1420,6 +1422,10 @@ static fpo_trainer *walk_trainer_aspo(float *state, fpo_algo algo, int aspo)
         oc.anchor_drift = walk_drift_;
         oc.anchor_coef = 0.5f;
     }
+    fpo_sampler_config sc;
+    fpo_sampler_config_init(&sc);
+    sc.noise_corr = walk_corr_;
+    tc.sampler = &sc;
     tc.policy = &pc;
     tc.optimizer = &oc;
     tc.n_mc = 4;
@@ -1435,11 +1441,14 @@ static fpo_trainer *walk_trainer(float *state, fpo_algo algo)
 
 /* _i: 0 FPO with its defaults (the fixed anchor) and 1 Gaussian PPO, both
  * format 1; 2 FPO with the adaptive anchor, whose state the checkpoint
- * carries: format 2. */
+ * carries: format 2; with correlated rollout noise (noise_corr), whose rows'
+ * state the checkpoint carries: format 3, 3 FPO, 4 FPO with the adaptive
+ * anchor too, 5 Gaussian PPO. */
 START_TEST(resume_equals_uninterrupted_run)
 {
-    fpo_algo algo = _i == 1 ? FPO_ALGO_PPO : FPO_ALGO_FPO;
-    walk_drift_ = _i == 2 ? 1.2f : -1.0f;
+    fpo_algo algo = _i == 1 || _i == 5 ? FPO_ALGO_PPO : FPO_ALGO_FPO;
+    walk_drift_ = _i == 2 || _i == 4 ? 1.2f : -1.0f;
+    walk_corr_ = _i >= 3 ? 0.8f : 0.0f;
     float s1[8], s2[8], s3[8];
     fpo_trainer *a = walk_trainer(s1, algo), *b = walk_trainer(s2, algo);
     ck_assert_int_eq(fpo_trainer_run(a, 3 * 32), FPO_OK);
@@ -1471,7 +1480,7 @@ START_TEST(resume_equals_uninterrupted_run)
         ck_assert_mem_eq(f1, f2, n1);
         uint32_t format = (uint32_t)f1[8] | (uint32_t)f1[9] << 8 | (uint32_t)f1[10] << 16 |
                           (uint32_t)f1[11] << 24;
-        ck_assert_uint_eq(format, _i == 2 ? 2u : 1u);
+        ck_assert_uint_eq(format, _i >= 3 ? 3u : _i == 2 ? 2u : 1u);
         free(f1);
         free(f2);
         unlink(path2);
@@ -1516,6 +1525,83 @@ START_TEST(resume_equals_uninterrupted_run)
     fpo_trainer_destroy(a);
     fpo_trainer_destroy(c);
     walk_drift_ = -1.0f;
+    walk_corr_ = 0.0f;
+}
+END_TEST
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Format 3's rows' noise section is checked like the rest: unknown section
+ * bits, a width or row count that does not fit the trainer's sampler, a
+ * non-finite value or bytes left over are refused (with a valid CRC), and
+ * the trainer is unchanged. noise_corr is not a fixed setting: the file
+ * restores into a trainer without it, and a file without the section into
+ * one with it. */
+START_TEST(noise_section_checked)
+{
+    float s1[8], s2[8];
+    walk_corr_ = 0.8f;
+    fpo_trainer *b = walk_trainer(s1, FPO_ALGO_FPO);
+    ck_assert_int_eq(fpo_trainer_run(b, 2 * 32), FPO_OK);
+    char path[] = "/tmp/fpo_noise_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(fpo_trainer_save(b, path), FPO_OK);
+    size_t n;
+    unsigned char *good = read_whole(path, &n), *bad = malloc(n);
+    /* the tail: sections, rows (4 envs), width (1), 4 floats, CRC */
+    size_t sec = n - 4 - 16 - 8 - 4;
+    ck_assert_uint_eq(good[sec], 2u);
+    ck_assert_uint_eq(good[sec + 4], 4u);
+    ck_assert_uint_eq(good[sec + 8], 1u);
+    fpo_trainer *c = walk_trainer(s2, FPO_ALGO_FPO);
+    struct {
+        size_t at;
+        uint32_t v;
+        int rc;
+    } cases[] = {{sec, 2u | 4u, FPO_EFORMAT}, {sec, 0u, FPO_EFORMAT},
+                 {sec + 4, 5u, FPO_EMISMATCH}, {sec + 8, 2u, FPO_EMISMATCH},
+                 {sec + 12, 0x7fc00000u, FPO_EFORMAT}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        memcpy(bad, good, n);
+        put_le32(bad + cases[k].at, cases[k].v);
+        put_le32(bad + n - 4, crc32_update(0, bad, n - 4));
+        FILE *f = fopen(path, "wb");
+        ck_assert_uint_eq(fwrite(bad, 1, n, f), n);
+        fclose(f);
+        ck_assert_int_eq(fpo_trainer_restore(c, path), cases[k].rc);
+        ck_assert_int_eq(fpo_trainer_env_steps(c), 0);
+    }
+    ck_assert_ptr_nonnull(strstr(fpo_trainer_errmsg(c), "malformed"));
+    /* the good file restores, also into a trainer without correlated noise */
+    FILE *f = fopen(path, "wb");
+    ck_assert_uint_eq(fwrite(good, 1, n, f), n);
+    fclose(f);
+    ck_assert_int_eq(fpo_trainer_restore(c, path), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_iterate(c, NULL), FPO_OK);
+    walk_corr_ = 0.0f;
+    fpo_trainer *d = walk_trainer(s2, FPO_ALGO_FPO);
+    ck_assert_int_eq(fpo_trainer_restore(d, path), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_iterate(d, NULL), FPO_OK);
+    /* and a file without the section into one with it */
+    ck_assert_int_eq(fpo_trainer_save(d, path), FPO_OK);
+    size_t n1;
+    unsigned char *f1 = read_whole(path, &n1);
+    ck_assert_uint_eq(f1[8], 1u);
+    free(f1);
+    ck_assert_int_eq(fpo_trainer_restore(b, path), FPO_OK);
+    ck_assert_int_eq(fpo_trainer_iterate(b, NULL), FPO_OK);
+    unlink(path);
+    free(good);
+    free(bad);
+    fpo_trainer_destroy(b);
+    fpo_trainer_destroy(c);
+    fpo_trainer_destroy(d);
 }
 END_TEST
 
@@ -1589,7 +1675,8 @@ Suite *fpo_test_suite(void)
     tcase_add_loop_test(upd, same_seed_same_parameters, 0, 6);
     tcase_add_test(upd, dppo_chain_logp_hand_computed);
     tcase_add_test(upd, dppo_buffer_needs_every_chain);
-    tcase_add_loop_test(upd, resume_equals_uninterrupted_run, 0, 2);
+    tcase_add_loop_test(upd, resume_equals_uninterrupted_run, 0, 6);
+    tcase_add_test(upd, noise_section_checked);
     tcase_add_test(upd, load_then_save_is_byte_identical);
     tcase_add_test(upd, huge_gradients_do_not_poison_adam);
     suite_add_tcase(s, upd);

@@ -85,7 +85,8 @@ typedef struct fpo_sampler_config {
      * starts afresh at create, at reseed, when reconfigure changes
      * noise_corr, and at the first call that reaches that row; it runs on
      * across episode ends (the sampler does not see them). A rollout
-     * setting: not part of a policy's deployment defaults.
+     * setting: not part of a policy's deployment defaults; a trainer's
+     * checkpoint keeps the rows' state (docs/checkpoint.md, format 3).
      * docs/stability.md, "Correlated exploration noise": on
      * finger-turn-easy, 0.9 lets the flow settle on one direction. */
     float noise_corr;
