@@ -35,6 +35,21 @@ ls "$TMP/halves" | grep -q tmp && fail "a temporary file was left behind"
 same_run "$TMP/straight" "$TMP/halves"
 [ "$(rows "$TMP/halves/log.csv" | wc -l)" = 9 ] || fail "log.csv of the resumed run: not 8 rows"
 
+# 1b. The same with correlated rollout noise, whose rows' state the checkpoint
+# carries (trainer format 3).
+"$FT" "${COMMON[@]}" --noise-corr 0.5 --steps $((8 * STEP)) --out "$TMP/straight-nc" >/dev/null ||
+    fail "straight run, --noise-corr"
+"$FT" "${COMMON[@]}" --noise-corr 0.5 --steps $((4 * STEP)) --checkpoint-every 3 \
+    --out "$TMP/halves-nc" >/dev/null || fail "first half, --noise-corr"
+[ "$(od -An -tu4 -j8 -N4 "$TMP/halves-nc/trainer.ckpt" | tr -d ' ')" = 3 ] ||
+    fail "trainer.ckpt with --noise-corr is not format 3"
+"$FT" "${COMMON[@]}" --noise-corr 0.5 --steps $((8 * STEP)) --resume "$TMP/halves-nc" >/dev/null ||
+    fail "resume, --noise-corr"
+same_run "$TMP/straight-nc" "$TMP/halves-nc"
+# and the noise matters: without it the run differs
+cmp -s "$TMP/straight/policy.fpo" "$TMP/straight-nc/policy.fpo" &&
+    fail "--noise-corr 0.5 gave the same policy as fresh noise"
+
 # 2. SIGINT during a long run.
 "$FT" "${COMMON[@]}" --steps 1000000000 --out "$TMP/int" >"$TMP/int.out" 2>&1 &
 pid=$!
