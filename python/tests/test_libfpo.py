@@ -451,6 +451,23 @@ class SamplerTest(unittest.TestCase):
             r.reseed(9)
             self.assertEqual([r.act(obs) for _ in range(5)], first)
 
+    def test_correlated_noise(self):
+        # noise_corr: the same first draw as fresh noise, then a different one
+        # (the row's noise carries over); reseed restarts the row's process.
+        p = libfpo.Policy(3, 1, seed=5)
+        obs = [0.3, -0.2, 0.5]
+        fresh = libfpo.Sampler(p, seed=9)
+        held = libfpo.Sampler(p, seed=9, noise_corr=0.9)
+        self.assertEqual(held.act(obs), fresh.act(obs))
+        second = held.act(obs)
+        self.assertNotEqual(second, fresh.act(obs))
+        held.reseed(9)
+        held.act(obs)
+        self.assertEqual(held.act(obs), second)
+        with self.assertRaises(libfpo.RangeError) as cm:
+            libfpo.Sampler(p, noise_corr=1.0)
+        self.assertIn("noise_corr", str(cm.exception))
+
     def test_nonfinite_observation(self):
         p = libfpo.Policy(3, 1)
         s = libfpo.Sampler(p)
