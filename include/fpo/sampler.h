@@ -84,7 +84,9 @@ typedef struct fpo_sampler_config {
      * std z. No effect with FPO_NOISE_ZERO or deterministic. A row's process
      * starts afresh at create, at reseed, when reconfigure changes
      * noise_corr, and at the first call that reaches that row; it runs on
-     * across episode ends (the sampler does not see them). A rollout
+     * across episode ends (the sampler does not see them). A row is a
+     * position in the call: pass the same environments in the same rows at
+     * every call (one sampler per environment if each is acted on alone). A rollout
      * setting: not part of a policy's deployment defaults; a trainer's
      * checkpoint keeps the rows' state (docs/checkpoint.md, format 3).
      * docs/stability.md, "Correlated exploration noise": on
