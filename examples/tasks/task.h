@@ -34,8 +34,8 @@ typedef struct task_defaults {
     float anchor_drift;    /* FPO's anchor_drift: 0 = the library's default (a fixed anchor) */
     /* FPO's rollout noise: the sampler's noise_corr (each environment's
      * noise carries over from one step to the next, AR(1)); 0 = none, the
-     * library's default. finger-turn-easy takes 0.9 (docs/stability.md,
-     * "Correlated exploration noise"). */
+     * library's default. finger-turn-easy and finger-turn-hard take 0.9
+     * (docs/stability.md, "Correlated exploration noise"). */
     float noise_corr;
     float gauss_fixed_std; /* > 0: Gaussian PPO uses this fixed std */
     float gauss_init_std;  /* > 0: Gaussian PPO's learned std starts here; 0 = the library's */
