@@ -87,6 +87,12 @@ static double minority(const fpo_policy *p, fpo_sampler *s)
     return m / (TEST * DRAWS * D);
 }
 
+/* KEY of a KEY=VALUE argument (its first n characters) is exactly name. */
+static int key_is(const char *k, size_t n, const char *name)
+{
+    return n == strlen(name) && !strncmp(k, name, n);
+}
+
 static int run(fpo_algo algo, uint64_t seed, int iters, double *out)
 {
     fpo_trainer_config tc;
@@ -104,23 +110,23 @@ static int run(fpo_algo algo, uint64_t seed, int iters, double *out)
         const char *k = over[i], *v = strchr(k, '=') + 1;
         size_t n = (size_t)(v - 1 - k);
         float f = (float)atof(v);
-        if (!strncmp(k, "lr", n))
+        if (key_is(k, n, "lr"))
             oc.lr = f;
-        else if (!strncmp(k, "clip", n))
+        else if (key_is(k, n, "clip"))
             oc.clip_eps = f;
-        else if (!strncmp(k, "epochs", n))
+        else if (key_is(k, n, "epochs"))
             oc.epochs = (int)f;
-        else if (!strncmp(k, "n_mc", n))
+        else if (key_is(k, n, "n_mc"))
             tc.n_mc = (int)f;
-        else if (!strncmp(k, "anchor", n))
+        else if (key_is(k, n, "anchor"))
             oc.anchor_coef = f;
-        else if (!strncmp(k, "anchor_drift", n))
+        else if (key_is(k, n, "anchor_drift"))
             oc.anchor_drift = f;
-        else if (!strncmp(k, "aspo", n))
+        else if (key_is(k, n, "aspo"))
             oc.aspo = (int)f;
-        else if (!strncmp(k, "ratio", n))
+        else if (key_is(k, n, "ratio"))
             oc.ratio_mode = !strcmp(v, "avg") ? FPO_RATIO_AVERAGED : FPO_RATIO_PER_SAMPLE;
-        else if (!strncmp(k, "cfm", n))
+        else if (key_is(k, n, "cfm"))
             oc.cfm_loss = !strcmp(v, "u") ? FPO_CFM_U : !strcmp(v, "elbo") ? FPO_CFM_ELBO : FPO_CFM_EPS;
         else {
             fprintf(stderr, "decide: unknown setting %s\n", k);
