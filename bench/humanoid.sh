@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FPO vs Gaussian PPO on humanoid-root-goal: the same env-step budget for both
+# FPO vs Gaussian PPO on humanoid-root-goal (or its PD variant, TASK=...): the same env-step budget for both
 # algorithms, several seeds, every saved policy evaluated with humanoid-eval
 # (success rate, alive steps, goal distance, turn histogram). The runs behind
 # the HumanoidRootGoal section of docs/results.md.
@@ -19,6 +19,8 @@
 #   EPISODES=100         humanoid-eval --episodes
 #   EVAL_SEED=1000       humanoid-eval --seed: the same episodes for every policy
 #   EXTRA="..."          extra fpo-train flags (use a separate RESULTS_DIR per variant)
+#   TASK=humanoid-root-goal  or humanoid-root-goal-pd (PD position targets); passed
+#                        to fpo-train and to humanoid-eval (use a separate RESULTS_DIR)
 #
 # Every run writes RESULTS_DIR/ALGO/seedS/{command.txt,stdout.txt,stderr.txt,
 # log.csv,policy.fpo,curve.svg,wall.txt} into ALGO/seedS.tmp, renamed when
@@ -43,7 +45,11 @@ nicelvl=${NICE:-10}
 episodes=${EPISODES:-100}
 eval_seed=${EVAL_SEED:-1000}
 extra=${EXTRA:-}
-task=humanoid-root-goal
+task=${TASK:-humanoid-root-goal}
+case $task in
+    humanoid-root-goal|humanoid-root-goal-pd) ;;
+    *) echo "humanoid.sh: TASK must be humanoid-root-goal or humanoid-root-goal-pd" >&2; exit 2 ;;
+esac
 
 train_one() { # algo seed
     local dir=$results/$1/seed$2 tmp=$results/$1/seed$2.tmp
@@ -79,7 +85,7 @@ eval_one() { # algo seed
         local out=$dir/eval-$mode.json
         [ -s "$out" ] && continue
         # shellcheck disable=SC2086
-        local cmd=(nice -n "$nicelvl" "$evalp" --episodes "$episodes" --seed "$eval_seed"
+        local cmd=(nice -n "$nicelvl" "$evalp" --task "$task" --episodes "$episodes" --seed "$eval_seed"
                    --threads "$threads" $flag --episodes-csv "$dir/episodes-$mode.csv" --json
                    "$dir/policy.fpo")
         if "${cmd[@]}" > "$out.tmp" 2> "$dir/eval-$mode.stderr"; then

@@ -46,7 +46,7 @@ static uint64_t humanoid_eval_noise_seed(uint64_t seed, long long i)
 }
 
 typedef struct opts {
-    const char *policy, *model_dir, *episodes_csv;
+    const char *policy, *model_dir, *episodes_csv, *task;
     long long episodes;
     uint64_t seed;
     int threads, sampled, json, csv, quiet;
@@ -82,6 +82,8 @@ static void usage(FILE *f)
             "distance, goals reached per episode and the left/right/no-turn histogram of\n"
             "first goals behind the humanoid.\n"
             "\n"
+            "  --task NAME      humanoid-root-goal (default; torques) or humanoid-root-goal-pd\n"
+            "                   (PD position targets): the task POLICY was trained on\n"
             "  --episodes N     episodes (default 100)\n"
             "  --seed S         episode i resets with seed S*1000003+i (default 1)\n"
             "  --sampled        sampled actions (flow: random initial noise; Gaussian: with its\n"
@@ -302,8 +304,8 @@ static void print_text(const opts *o, const char *kind, const fpo_sampler_config
 {
     const humanoid_summary *s = &r->s;
     static const char *const integ[] = {"Euler", "Heun", "midpoint"};
-    printf("%s: %s policy, %lld episodes, seed %llu, %s actions", o->policy, kind, s->episodes,
-           (unsigned long long)o->seed, o->sampled ? "sampled" : "deterministic");
+    printf("%s on %s: %s policy, %lld episodes, seed %llu, %s actions", o->policy, o->task, kind,
+           s->episodes, (unsigned long long)o->seed, o->sampled ? "sampled" : "deterministic");
     if (!strcmp(kind, "flow"))
         printf(" (%s initial noise, %s %d steps)", o->sampled ? "random" : "zero",
                (unsigned)sc->integrator < 3 ? integ[sc->integrator] : "?", sc->steps);
@@ -364,14 +366,16 @@ int main(int argc, char **argv)
     o.episodes = 100;
     o.seed = 1;
     o.threads = 1;
+    o.task = "humanoid-root-goal";
     enum { O_EPISODES = 256, O_SEED, O_SAMPLED, O_THREADS, O_MDIR, O_JSON, O_CSV, O_EPCSV,
-           O_HELP };
+           O_TASK, O_HELP };
     static const struct option lo[] = {
         {"episodes", 1, 0, O_EPISODES}, {"seed", 1, 0, O_SEED},
         {"sampled", 0, 0, O_SAMPLED},   {"threads", 1, 0, O_THREADS},
         {"model-dir", 1, 0, O_MDIR},    {"json", 0, 0, O_JSON},
         {"csv", 0, 0, O_CSV},           {"episodes-csv", 1, 0, O_EPCSV},
-        {"help", 0, 0, O_HELP},         {0, 0, 0, 0}};
+        {"task", 1, 0, O_TASK},         {"help", 0, 0, O_HELP},
+        {0, 0, 0, 0}};
     int c;
     long long v;
     opterr = 0; /* our own messages */
@@ -396,6 +400,14 @@ int main(int argc, char **argv)
         case O_JSON: o.json = 1; break;
         case O_CSV: o.csv = 1; break;
         case O_EPCSV: o.episodes_csv = optarg; break;
+        case O_TASK:
+            if (strcmp(optarg, "humanoid-root-goal") && strcmp(optarg, "humanoid-root-goal-pd")) {
+                fprintf(stderr, PROG ": --task wants humanoid-root-goal or humanoid-root-goal-pd, "
+                                     "got '%s'\n", optarg);
+                return 2;
+            }
+            o.task = optarg;
+            break;
         case O_HELP: usage(stdout); return 0;
         case ':':
             fprintf(stderr, PROG ": %s needs a value (see --help)\n", argv[optind - 1]);
@@ -443,9 +455,9 @@ int main(int argc, char **argv)
         fpo_policy_destroy(p);
         return 1;
     }
-    const task_info *task = task_find("humanoid-root-goal");
+    const task_info *task = task_find(o.task);
     if (!task) {
-        fprintf(stderr, PROG ": this build has no humanoid-root-goal task\n");
+        fprintf(stderr, PROG ": this build has no %s task\n", o.task);
         fpo_policy_destroy(p);
         return 1;
     }
@@ -456,7 +468,7 @@ int main(int argc, char **argv)
     S.p = p;
     char err[512] = "";
     if (task->open(&S.user, o.model_dir, err, sizeof err) != 0) {
-        fprintf(stderr, PROG ": cannot open humanoid-root-goal: %s\n", err);
+        fprintf(stderr, PROG ": cannot open %s: %s\n", o.task, err);
         fpo_policy_destroy(p);
         return 1;
     }

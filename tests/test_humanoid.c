@@ -450,8 +450,163 @@ START_TEST(falls_and_terminates)
 }
 END_TEST
 
+/* humanoid-root-goal-pd: one control step is five physics steps, each with
+ * ctrl = clip(KP (target - q) - KD qvel, -1, 1) from the state before it and
+ * target = clip(qpos0 + FRACTION x range width x a, range), recomputed here
+ * from the model with plain MuJoCo; the state matches the task's to 1e-9.
+ * Same reset as the torque task for a seed; same observation layout. */
+START_TEST(pd_targets_hand_computed)
+{
+    if (access(DEBIAN_MODEL, R_OK) != 0)
+        return;
+    const task_info *tp = task_find("humanoid-root-goal-pd");
+    ck_assert_ptr_nonnull(tp);
+    ck_assert_int_eq(tp->table->obs_dim, NO);
+    ck_assert_int_eq(tp->table->act_dim, NA);
+    ck_assert_int_eq(memcmp(&tp->defaults, &T()->defaults, sizeof tp->defaults), 0);
+    char err[512] = "";
+    void *user, *env, *tuser, *tenv;
+    ck_assert_msg(tp->open(&user, NULL, err, sizeof err) == 0, "open: %s", err);
+    ck_assert_msg(T()->open(&tuser, NULL, err, sizeof err) == 0, "open: %s", err);
+    ck_assert_int_eq(tp->table->create(user, 0, &env), 0);
+    ck_assert_int_eq(T()->table->create(tuser, 0, &tenv), 0);
+    mjModel *m = load_model();
+    mjData *h = mj_makeData(m);
+    ck_assert_ptr_nonnull(h);
+    float o[NO], to[NO], a[NA], r;
+    unsigned f = 0;
+    ck_assert_int_eq(tp->table->reset(user, env, 7, o), 0);
+    ck_assert_int_eq(T()->table->reset(tuser, tenv, 7, to), 0);
+    ck_assert_int_eq(memcmp(o, to, (NO - 1) * sizeof o[0]), 0); /* v* is 0 while standing */
+    ck_assert(o[NO - 1] == 0.0f);
+    uint64_t rs = 99;
+    double max_ctrl_seen = 0.0;
+    int steps = 0;
+    for (int k = 0; k < 30 && !f; k++) {
+        for (int i = 0; i < NA; i++)
+            a[i] = 1.2f * rng_action(&rs); /* beyond [-1, 1] too: clipped */
+        mjData *d = humanoid_env_data(env);
+        mj_copyData(h, m, d);
+        double target[NA];
+        for (int i = 0; i < NA; i++) {
+            int j = m->actuator_trnid[2 * i];
+            double lo = m->jnt_range[2 * j], hi = m->jnt_range[2 * j + 1];
+            double u = a[i] < -1.0f ? -1.0 : (a[i] > 1.0f ? 1.0 : (double)a[i]);
+            double t = m->qpos0[m->jnt_qposadr[j]] + HUMANOID_PD_RANGE_FRACTION * (hi - lo) * u;
+            target[i] = t < lo ? lo : (t > hi ? hi : t);
+        }
+        for (int sub = 0; sub < HUMANOID_SUBSTEPS; sub++) {
+            for (int i = 0; i < NA; i++) {
+                int j = m->actuator_trnid[2 * i];
+                double c = HUMANOID_PD_KP * (target[i] - h->qpos[m->jnt_qposadr[j]]) -
+                           HUMANOID_PD_KD * h->qvel[m->jnt_dofadr[j]];
+                h->ctrl[i] = c < -1.0 ? -1.0 : (c > 1.0 ? 1.0 : c);
+                if (fabs(c) > max_ctrl_seen)
+                    max_ctrl_seen = fabs(c);
+            }
+            mj_step(m, h);
+        }
+        ck_assert_int_eq(tp->table->step(user, env, a, o, &r, &f), 0);
+        d = humanoid_env_data(env);
+        for (int i = 0; i < m->nq; i++)
+            ck_assert_msg(fabs(h->qpos[i] - d->qpos[i]) <= 1e-9, "step %d qpos[%d]: %.12g vs %.12g",
+                          k, i, h->qpos[i], d->qpos[i]);
+        for (int i = 0; i < m->nv; i++)
+            ck_assert(fabs(h->qvel[i] - d->qvel[i]) <= 1e-9);
+        for (int i = 0; i < NA; i++)
+            ck_assert(fabs(h->ctrl[i] - d->ctrl[i]) <= 1e-12);
+        for (int i = 0; i < NO; i++)
+            ck_assert(isfinite(o[i]));
+        ck_assert(r >= 0.0f && r <= 1.0f);
+        steps++;
+    }
+    ck_assert_int_ge(steps, 5);
+    ck_assert(max_ctrl_seen > 1.0); /* the clip was exercised */
+    /* the same actions as torques give another state: the modes differ */
+    float a0[NA];
+    for (int i = 0; i < NA; i++)
+        a0[i] = 0.5f;
+    ck_assert_int_eq(tp->table->reset(user, env, 3, o), 0);
+    ck_assert_int_eq(T()->table->reset(tuser, tenv, 3, to), 0);
+    ck_assert_int_eq(tp->table->step(user, env, a0, o, &r, &f), 0);
+    ck_assert_int_eq(T()->table->step(tuser, tenv, a0, to, &r, &f), 0);
+    ck_assert(memcmp(o, to, sizeof o) != 0);
+    mj_deleteData(h);
+    mj_deleteModel(m);
+    tp->table->destroy(user, env);
+    T()->table->destroy(tuser, tenv);
+    tp->close(user);
+    T()->close(tuser);
+}
+END_TEST
+
+/* humanoid-root-goal-pd's standing phase: for the first
+ * HUMANOID_PD_STAND_PHASE steps the observed and rewarded command is v* = 0
+ * and the goal gives no bonus; then the drawn command (the torque task's for
+ * the same seed) is in force, and reaching the goal pays. */
+START_TEST(pd_standing_phase)
+{
+    if (access(DEBIAN_MODEL, R_OK) != 0)
+        return;
+    ck_assert_int_gt(HUMANOID_PD_STAND_PHASE, 0);
+    ck_assert_int_lt(HUMANOID_PD_STAND_PHASE, HUMANOID_MAX_STEPS);
+    const task_info *tp = task_find("humanoid-root-goal-pd");
+    ck_assert_ptr_nonnull(tp);
+    char err[512] = "";
+    void *user, *env, *tuser, *tenv;
+    ck_assert_msg(tp->open(&user, NULL, err, sizeof err) == 0, "open: %s", err);
+    ck_assert_msg(T()->open(&tuser, NULL, err, sizeof err) == 0, "open: %s", err);
+    ck_assert_int_eq(tp->table->create(user, 0, &env), 0);
+    ck_assert_int_eq(T()->table->create(tuser, 0, &tenv), 0);
+    mjModel *m = load_model();
+    uint64_t seed = find_seed(tuser, tenv, 300, -1, 0); /* a walking episode */
+    float o[NO], a[NA] = {0}, r;
+    unsigned f = 0;
+    ck_assert_int_eq(T()->table->reset(tuser, tenv, seed, o), 0);
+    double g0[2], v_drawn, v, g[2];
+    humanoid_env_goal(tenv, g0, &v_drawn);
+    ck_assert(v_drawn >= 0.5 && v_drawn <= 1.5);
+    ck_assert_int_eq(tp->table->reset(user, env, seed, o), 0);
+    humanoid_env_goal(env, g, &v);
+    ck_assert(v == 0.0 && g[0] == g0[0] && g[1] == g0[1]);
+    double z = humanoid_env_data(env)->qpos[2];
+    for (int k = 1; k <= HUMANOID_PD_STAND_PHASE + 1; k++) {
+        /* on the goal the whole time: no bonus until the phase is over */
+        pin_root(m, env, g0[0], g0[1], z, 0.0);
+        ck_assert_int_eq(tp->table->step(user, env, a, o, &r, &f), 0);
+        ck_assert_uint_eq(f, 0u);
+        humanoid_env_goal(env, g, &v);
+        if (k < HUMANOID_PD_STAND_PHASE) {
+            ck_assert_msg(o[NO - 1] == 0.0f && v == 0.0, "step %d: v* %g", k, (double)o[NO - 1]);
+            ck_assert_msg(r <= 1.0f, "step %d: reward %g", k, (double)r);
+            ck_assert(g[0] == g0[0] && g[1] == g0[1]);
+        } else if (k == HUMANOID_PD_STAND_PHASE) {
+            /* the command is in force from this step's observation on; the
+             * step itself was still scored as standing */
+            ck_assert(r <= 1.0f);
+            ck_assert_msg(v == v_drawn && o[NO - 1] == (float)v_drawn, "v* %g", v);
+        } else {
+            ck_assert_msg(r >= 10.0f, "reward %g after the phase", (double)r);
+            ck_assert(g[0] != g0[0] || g[1] != g0[1]); /* the next goal */
+        }
+    }
+    humanoid_episode ep;
+    ck_assert_int_eq(humanoid_env_episode(env, 0, &ep), 0);
+    ck_assert_int_eq(ep.goals_reached, 1);
+    ck_assert_int_eq(ep.stand, 0);
+    ck_assert(ep.speed_cmd == v_drawn);
+    mj_deleteModel(m);
+    tp->table->destroy(user, env);
+    T()->table->destroy(tuser, tenv);
+    tp->close(user);
+    T()->close(tuser);
+}
+END_TEST
+
 /* Held up by the root, the episode is truncated at exactly 400 steps; the
- * reward is the hand-computed one on the state reached. */
+ * reward is the hand-computed one on the state reached. A stand episode held
+ * at its start succeeds (FPO_STEP_SUCCESS with the truncation); a walking
+ * one that reached no goal does not. */
 START_TEST(truncates_at_400)
 {
     void *user, *env;
@@ -459,50 +614,56 @@ START_TEST(truncates_at_400)
         return;
     const fpo_env_table *tb = T()->table;
     ck_assert_int_eq(tb->create(user, 0, &env), 0);
-    uint64_t seed = find_seed(user, env, 0, -1, 0);
-    float o[NO], a[NA], r;
-    unsigned f = 0;
-    ck_assert_int_eq(tb->reset(user, env, seed, o), 0);
-    mjData *d = humanoid_env_data(env);
     mjModel *m = load_model();
-    double z = d->qpos[2];
-    uint64_t s = 11;
-    for (int k = 1; k <= HUMANOID_MAX_STEPS; k++) {
-        pin_root(m, env, 0.0, 0.0, z, 0.0);
-        for (int i = 0; i < NA; i++)
-            a[i] = 0.3f * rng_action(&s);
-        ck_assert_int_eq(tb->step(user, env, a, o, &r, &f), 0);
-        ck_assert_uint_eq(f, k == HUMANOID_MAX_STEPS ? FPO_STEP_TRUNCATED : 0u);
-        ck_assert(o[21] > 1.3f);
-        /* the reward by hand */
-        double goal[2], v, vp, vq, u[NA];
-        humanoid_env_goal(env, goal, &v);
-        double xy[2] = {d->xpos[3], d->xpos[4]}, vel[2] = {d->subtree_linvel[3],
-                                                           d->subtree_linvel[4]};
-        humanoid_velocity_split(xy, goal, vel, &vp, &vq);
-        for (int i = 0; i < NA; i++)
-            u[i] = a[i];
-        double want = humanoid_reward(d->xpos[3 * 2 + 2], d->xmat[9 + 8], vp, vq, v, u, NA);
-        ck_assert_close(r, want, 1e-6);
-        /* COM velocity and root velocity in the heading frame */
-        double h = atan2(d->xmat[9 + 3], d->xmat[9]), c = cos(h), sn = sin(h);
-        ck_assert_close(o[37], c * vel[0] + sn * vel[1], 1e-5);
-        ck_assert_close(o[38], -sn * vel[0] + c * vel[1], 1e-5);
-        ck_assert_close(o[39], d->subtree_linvel[5], 1e-5);
-        ck_assert_close(o[40], c * d->qvel[0] + sn * d->qvel[1], 1e-5);
-        ck_assert_close(o[41], -sn * d->qvel[0] + c * d->qvel[1], 1e-5);
-        for (int i = 2; i < 27; i++)
-            ck_assert_close(o[40 + i], d->qvel[i], 1e-5);
-        for (int i = 0; i < 21; i++)
-            ck_assert_close(o[i], d->qpos[7 + i], 1e-6);
+    for (int stand = 0; stand <= 1; stand++) {
+        uint64_t seed = find_seed(user, env, 0, -1, stand);
+        float o[NO], a[NA], r;
+        unsigned f = 0;
+        ck_assert_int_eq(tb->reset(user, env, seed, o), 0);
+        mjData *d = humanoid_env_data(env);
+        double z = d->qpos[2];
+        uint64_t s = 11;
+        for (int k = 1; k <= HUMANOID_MAX_STEPS; k++) {
+            pin_root(m, env, 0.0, 0.0, z, 0.0);
+            for (int i = 0; i < NA; i++)
+                a[i] = 0.3f * rng_action(&s);
+            ck_assert_int_eq(tb->step(user, env, a, o, &r, &f), 0);
+            ck_assert_uint_eq(f, k == HUMANOID_MAX_STEPS
+                                     ? FPO_STEP_TRUNCATED | (stand ? FPO_STEP_SUCCESS : 0u)
+                                     : 0u);
+            ck_assert(o[21] > 1.3f);
+            /* the reward by hand */
+            double goal[2], v, vp, vq, u[NA];
+            humanoid_env_goal(env, goal, &v);
+            double xy[2] = {d->xpos[3], d->xpos[4]}, vel[2] = {d->subtree_linvel[3],
+                                                               d->subtree_linvel[4]};
+            humanoid_velocity_split(xy, goal, vel, &vp, &vq);
+            for (int i = 0; i < NA; i++)
+                u[i] = a[i];
+            double want = humanoid_reward(d->xpos[3 * 2 + 2], d->xmat[9 + 8], vp, vq, v, u, NA);
+            ck_assert_close(r, want, 1e-6);
+            /* COM velocity and root velocity in the heading frame */
+            double h = atan2(d->xmat[9 + 3], d->xmat[9]), c = cos(h), sn = sin(h);
+            ck_assert_close(o[37], c * vel[0] + sn * vel[1], 1e-5);
+            ck_assert_close(o[38], -sn * vel[0] + c * vel[1], 1e-5);
+            ck_assert_close(o[39], d->subtree_linvel[5], 1e-5);
+            ck_assert_close(o[40], c * d->qvel[0] + sn * d->qvel[1], 1e-5);
+            ck_assert_close(o[41], -sn * d->qvel[0] + c * d->qvel[1], 1e-5);
+            for (int i = 2; i < 27; i++)
+                ck_assert_close(o[40 + i], d->qvel[i], 1e-5);
+            for (int i = 0; i < 21; i++)
+                ck_assert_close(o[i], d->qpos[7 + i], 1e-6);
+        }
+        ck_assert_int_ne(tb->step(user, env, a, o, &r, &f), 0);
+        humanoid_episode ep;
+        ck_assert_int_eq(humanoid_env_episode(env, 1, &ep), 0);
+        ck_assert_int_eq(ep.steps, 400);
+        ck_assert_int_eq(ep.alive_steps, 400);
+        ck_assert_int_eq(ep.truncated, 1);
+        ck_assert_int_eq(ep.terminated, 0);
+        ck_assert_int_eq(ep.stand, stand);
+        ck_assert_int_eq(humanoid_episode_success(&ep), stand);
     }
-    ck_assert_int_ne(tb->step(user, env, a, o, &r, &f), 0);
-    humanoid_episode ep;
-    ck_assert_int_eq(humanoid_env_episode(env, 1, &ep), 0);
-    ck_assert_int_eq(ep.steps, 400);
-    ck_assert_int_eq(ep.alive_steps, 400);
-    ck_assert_int_eq(ep.truncated, 1);
-    ck_assert_int_eq(ep.terminated, 0);
     mj_deleteModel(m);
     tb->destroy(user, env);
     T()->close(user);
@@ -740,6 +901,8 @@ Suite *fpo_test_suite(void)
     tcase_add_test(tc, open_model_paths);
     tcase_add_test(tc, reset_observation_layout);
     tcase_add_test(tc, falls_and_terminates);
+    tcase_add_test(tc, pd_targets_hand_computed);
+    tcase_add_test(tc, pd_standing_phase);
     tcase_add_test(tc, truncates_at_400);
     tcase_add_test(tc, reaching_a_goal);
     tcase_add_test(tc, reproducible_for_a_seed);

@@ -208,12 +208,14 @@ typedef struct ref {
     double ret;
 } ref;
 
-static void run_reference(const char *policy, int sampled, uint64_t seed, int n, ref *r)
+static void run_reference(const char *task, const char *policy, int sampled, uint64_t seed,
+                          int n, ref *r)
 {
     ck_assert_int_le(n, 64);
     memset(r, 0, sizeof *r);
     humanoid_summary_init(&r->s);
-    const task_info *t = task_find("humanoid-root-goal");
+    const task_info *t = task_find(task ? task : "humanoid-root-goal");
+    ck_assert_ptr_nonnull(t);
     void *user = NULL;
     char err[512];
     ck_assert_msg(t->open(&user, NULL, err, sizeof err) == 0, "open: %s", err);
@@ -325,15 +327,20 @@ static void check_episodes_csv(const char *path, const ref *r, int n, uint64_t s
     free(csv);
 }
 
-static void agree_case(const char *policy, int sampled, const char *kind)
+/* task: NULL for the default (no --task), else passed as --task. */
+static void agree_case(const char *policy, int sampled, const char *kind, const char *task)
 {
     const int n = 24;
     const uint64_t seed = 7;
     char csvp[320];
     snprintf(csvp, sizeof csvp, "%s/episodes.csv", dir);
     char *out, *err;
-    const char *args[12];
+    const char *args[14];
     int k = 0;
+    if (task) {
+        args[k++] = "--task";
+        args[k++] = task;
+    }
     args[k++] = "--episodes";
     args[k++] = "24";
     args[k++] = "--seed";
@@ -353,7 +360,7 @@ static void agree_case(const char *policy, int sampled, const char *kind)
     ck_assert_msg(strstr(out, want), "%s not in %s", want, out);
     ck_assert(strstr(out, sampled ? "\"mode\":\"sampled\"" : "\"mode\":\"deterministic\""));
     ref r;
-    run_reference(policy, sampled, seed, n, &r);
+    run_reference(task, policy, sampled, seed, n, &r);
     check_json_against(out, &r, n);
     check_episodes_csv(csvp, &r, n, seed);
     /* the tiny policies fall: the episodes must differ in length and
@@ -374,7 +381,22 @@ START_TEST(flow_deterministic_agrees_with_summary)
 {
     if (!have_model())
         return;
-    agree_case(flow_path, 0, "flow");
+    agree_case(flow_path, 0, "flow", NULL);
+}
+END_TEST
+
+/* --task humanoid-root-goal-pd evaluates on the PD task: its numbers are the
+ * PD reference's, which differ from the torque task's for the same policy. */
+START_TEST(pd_task_agrees_with_summary)
+{
+    if (!have_model())
+        return;
+    agree_case(flow_path, 0, "flow", "humanoid-root-goal-pd");
+    agree_case(gauss_path, 1, "Gaussian", "humanoid-root-goal-pd");
+    ref a, b;
+    run_reference("humanoid-root-goal-pd", flow_path, 0, 7, 24, &a);
+    run_reference(NULL, flow_path, 0, 7, 24, &b);
+    ck_assert(a.ret != b.ret);
 }
 END_TEST
 
@@ -382,7 +404,7 @@ START_TEST(flow_sampled_agrees_with_summary)
 {
     if (!have_model())
         return;
-    agree_case(flow_path, 1, "flow");
+    agree_case(flow_path, 1, "flow", NULL);
 }
 END_TEST
 
@@ -390,8 +412,8 @@ START_TEST(gaussian_agrees_with_summary)
 {
     if (!have_model())
         return;
-    agree_case(gauss_path, 0, "Gaussian");
-    agree_case(gauss_path, 1, "Gaussian");
+    agree_case(gauss_path, 0, "Gaussian", NULL);
+    agree_case(gauss_path, 1, "Gaussian", NULL);
 }
 END_TEST
 
@@ -511,6 +533,8 @@ START_TEST(bad_input)
     expect_error(2, "exactly one policy file", a8);
     const char *a9[] = {"--json", "--csv", small_path, NULL};
     expect_error(2, "exclude each other", a9);
+    const char *a9b[] = {"--task", "cheetah-run", small_path, NULL};
+    expect_error(2, "--task wants humanoid-root-goal or humanoid-root-goal-pd", a9b);
     char missing[320];
     snprintf(missing, sizeof missing, "%s/missing.fpo", dir);
     const char *a10[] = {missing, NULL};
@@ -557,6 +581,7 @@ Suite *fpo_test_suite(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, flow_deterministic_agrees_with_summary);
+    tcase_add_test(tc, pd_task_agrees_with_summary);
     tcase_add_test(tc, flow_sampled_agrees_with_summary);
     tcase_add_test(tc, gaussian_agrees_with_summary);
     tcase_add_test(tc, threads_do_not_matter);

@@ -45,7 +45,24 @@
  * simulation (reward 0, all-zero observation, as mjenv does); TRUNCATED at
  * 400 steps. Reset: qpos0 (the standing pose) with the root lowered so the
  * lowest foot point touches the floor, every hinge + U(-.02, .02) rad
- * (clipped to its range), zero velocities. */
+ * (clipped to its range), zero velocities.
+ *
+ * humanoid-root-goal-pd: the same model, observation, reward, goals and
+ * metrics, with two changes that make standing learnable (TASKS.md: the
+ * torque task's humanoid falls within ~60 steps after 4M steps of either
+ * algorithm):
+ *   - PD position targets: a_i sets joint i's target angle
+ *     clip(qpos0_i + HUMANOID_PD_RANGE_FRACTION (hi_i - lo_i) a_i, range);
+ *     before each of the 5 physics steps the motor gets
+ *     ctrl_i = clip(HUMANOID_PD_KP (target_i - q_i) - HUMANOID_PD_KD qvel_i,
+ *     -1, 1), so the torque limits are the torque task's (gear x 1). The
+ *     reward's small_control term acts on the action, here the target offset.
+ *   - A standing phase: for the first HUMANOID_PD_STAND_PHASE steps of every
+ *     episode the command in force is v* = 0 (observed, rewarded as a stand
+ *     command, no goal bonus); the drawn command takes over after it. The
+ *     goal point is observed throughout; an episode is a stand episode by its
+ *     drawn command, and the turn of a first goal behind is measured from the
+ *     end of the phase. */
 #include "humanoid.h"
 
 #include <math.h>
@@ -71,9 +88,19 @@ enum { HUM_TORSO, HUM_HEAD, HUM_LHAND, HUM_LFOOT, HUM_RHAND, HUM_RFOOT, HUM_NIDS
 
 typedef struct hum_inst hum_inst;
 
+typedef struct hum_pd_joint {
+    int qadr, vadr;       /* the actuated joint's qpos / qvel address */
+    double q0, lo, hi;    /* standing angle (qpos0), joint range */
+    double scale;         /* target offset per unit action (rad) */
+    double kp, kd;        /* gains in ctrl units: ctrl = kp err - kd qvel */
+} hum_pd_joint;
+
 typedef struct hum_shared {
     mjenv_shared *sh;  /* model (mjenv_open) */
     double root_z;     /* root height with the feet on the floor */
+    int pd;            /* actions are PD position targets (humanoid-root-goal-pd) */
+    int stand_phase;   /* the first this many steps of an episode command v* = 0 */
+    hum_pd_joint pdj[HUMANOID_ACT_DIM];
     hum_inst *inst[HUM_MAX_INDEX];
 } hum_shared;
 
@@ -84,8 +111,9 @@ struct hum_inst {
     double goal[2];
     double v_cmd;
     double start_xy[2];
-    /* turn measurement for the current goal */
-    int tracking, track_first, track_steps;
+    /* turn measurement for the current goal (pending: starts when the
+     * standing phase ends) */
+    int tracking, track_first, track_steps, track_pending;
     double track_angle, prev_heading;
     humanoid_episode cur, last;
     int has_last;
@@ -231,6 +259,12 @@ mjData *humanoid_env_data(void *env)
     return h ? h->base.d : NULL;
 }
 
+/* The speed command in force: 0 during the standing phase. */
+static double hum_command(const hum_inst *h)
+{
+    return h->base.t < h->owner->stand_phase ? 0.0 : h->v_cmd;
+}
+
 int humanoid_env_goal(const void *env, double goal[2], double *v_cmd)
 {
     const hum_inst *h = env;
@@ -241,7 +275,7 @@ int humanoid_env_goal(const void *env, double goal[2], double *v_cmd)
         goal[1] = h->goal[1];
     }
     if (v_cmd)
-        *v_cmd = h->v_cmd;
+        *v_cmd = hum_command(h);
     return 0;
 }
 
@@ -347,6 +381,7 @@ static void hum_sample_goal(const mjenv_shared *sh, hum_inst *h, int first)
         h->cur.initial_bearing = bearing;
     }
     h->tracking = 0;
+    h->track_pending = 0;
     if (h->v_cmd > 0.0 && fabs(bearing) > HUMANOID_BEHIND) {
         h->tracking = 1;
         h->track_first = first;
@@ -392,7 +427,7 @@ static void hum_observe(const mjenv_shared *sh, const hum_inst *h, float *obs)
     obs[k++] = (float)cos(bearing);
     obs[k++] = (float)sin(bearing);
     obs[k++] = (float)(fmin(dist, 5.0) / 5.0);
-    obs[k++] = (float)h->v_cmd;
+    obs[k++] = (float)hum_command(h);
 }
 
 static int hum_unstable(const mjData *d)
@@ -407,6 +442,55 @@ static int hum_finite(const float *x, int n)
         if (!isfinite(x[i]))
             return 0;
     return 1;
+}
+
+/* ---- PD position targets (humanoid-root-goal-pd) ------------------------------------- */
+
+static double hum_pd_target(const hum_pd_joint *j, double u)
+{
+    double q = j->q0 + j->scale * u;
+    return q < j->lo ? j->lo : (q > j->hi ? j->hi : q);
+}
+
+/* ctrl = clip(kp (target - q) - kd qvel, -1, 1): the motor's gear turns it
+ * into a torque, so the torque limits are the torque task's. */
+static void hum_pd_ctrl(const hum_shared *hs, mjData *d, const double *target)
+{
+    for (int i = 0; i < HUMANOID_ACT_DIM; i++) {
+        const hum_pd_joint *j = &hs->pdj[i];
+        double c = j->kp * (target[i] - d->qpos[j->qadr]) - j->kd * d->qvel[j->vadr];
+        d->ctrl[i] = c < -1.0 ? -1.0 : (c > 1.0 ? 1.0 : c);
+    }
+}
+
+/* Per-joint PD constants from the model: every actuator drives one limited
+ * hinge (checked); target = clip(qpos0 + HUMANOID_PD_RANGE_FRACTION x range
+ * width x action, range); gains HUMANOID_PD_KP / HUMANOID_PD_KD per unit of
+ * ctrl, the same for every joint in ctrl units, so each joint's torque gain
+ * scales with its motor's gear. */
+static int hum_pd_prepare(hum_shared *hs, char *err, size_t errlen)
+{
+    const mjModel *m = hs->sh->m;
+    for (int i = 0; i < m->nu; i++) {
+        int jn = m->actuator_trnid[2 * i];
+        if (m->actuator_trntype[i] != mjTRN_JOINT || jn < 0 || jn >= m->njnt ||
+            m->jnt_type[jn] != mjJNT_HINGE || !m->jnt_limited[jn]) {
+            if (err && errlen > 0)
+                snprintf(err, errlen, "humanoid.xml: actuator %d does not drive a limited hinge",
+                         i);
+            return 1;
+        }
+        hum_pd_joint *j = &hs->pdj[i];
+        j->qadr = m->jnt_qposadr[jn];
+        j->vadr = m->jnt_dofadr[jn];
+        j->lo = m->jnt_range[2 * jn];
+        j->hi = m->jnt_range[2 * jn + 1];
+        j->q0 = m->qpos0[j->qadr];
+        j->scale = HUMANOID_PD_RANGE_FRACTION * (j->hi - j->lo);
+        j->kp = HUMANOID_PD_KP;
+        j->kd = HUMANOID_PD_KD;
+    }
+    return 0;
 }
 
 /* ---- table callbacks ------------------------------------------------------------------ */
@@ -485,6 +569,10 @@ static int hum_reset(void *user, void *env, uint64_t seed, float *obs)
     h->tracking = 0;
     hum_torso_xy(sh, d, h->start_xy);
     hum_sample_goal(sh, h, 1);
+    if (h->tracking && hs->stand_phase > 0) {
+        h->tracking = 0; /* measured from the end of the standing phase */
+        h->track_pending = 1;
+    }
     h->cur.final_distance = h->cur.initial_distance;
     hum_observe(sh, h, obs);
     if (!hum_finite(obs, HUMANOID_OBS_DIM))
@@ -505,21 +593,31 @@ static int hum_step(void *user, void *env, const float *action, float *obs, floa
     const mjenv_shared *sh = hs->sh;
     const mjModel *m = sh->m;
     mjData *d = h->base.d;
-    double u[HUMANOID_ACT_DIM];
+    double u[HUMANOID_ACT_DIM], target[HUMANOID_ACT_DIM];
     for (int i = 0; i < m->nu; i++) {
         double a = (double)action[i];
         if (!isfinite(a))
             return 3;
         u[i] = a < -1.0 ? -1.0 : (a > 1.0 ? 1.0 : a);
-        d->ctrl[i] = u[i];
+        if (hs->pd)
+            target[i] = hum_pd_target(&hs->pdj[i], u[i]);
+        else
+            d->ctrl[i] = u[i];
     }
     /* positions and velocities are current (mj_forward at reset or mj_step1
-     * below): finish this step, then take the others whole */
+     * below): finish this step, then take the others whole. PD torques are
+     * recomputed from the state before every physics step. */
+    if (hs->pd)
+        hum_pd_ctrl(hs, d, target);
     mj_step2(m, d);
-    for (int k = 1; k < sh->repeat; k++)
+    for (int k = 1; k < sh->repeat; k++) {
+        if (hs->pd)
+            hum_pd_ctrl(hs, d, target);
         mj_step(m, d);
+    }
     mj_step1(m, d);
     mj_subtreeVel(m, d);
+    double v_cmd = hum_command(h); /* the command observed before this step */
     h->base.t++;
     h->cur.steps++;
 
@@ -536,7 +634,7 @@ static int hum_step(void *user, void *env, const float *action, float *obs, floa
         vel[0] = cv[0];
         vel[1] = cv[1];
         humanoid_velocity_split(xy, h->goal, vel, &v_par, &v_perp);
-        r = humanoid_reward(head_z, zz, v_par, v_perp, h->v_cmd, u, m->nu);
+        r = humanoid_reward(head_z, zz, v_par, v_perp, v_cmd, u, m->nu);
         humanoid_goal_polar(xy, heading, h->goal, &dist, &bearing);
         if (h->tracking) {
             h->track_angle += humanoid_wrap_angle(heading - h->prev_heading);
@@ -545,7 +643,12 @@ static int hum_step(void *user, void *env, const float *action, float *obs, floa
             if (fabs(bearing) < HUM_FRONT || h->track_steps >= HUMANOID_TURN_WINDOW)
                 hum_track_end(h);
         }
-        if (h->v_cmd > 0.0 && dist <= HUMANOID_REACH_RADIUS) {
+        if (h->track_pending && h->base.t >= hs->stand_phase) {
+            h->track_pending = 0;
+            h->tracking = 1;
+            h->prev_heading = heading;
+        }
+        if (v_cmd > 0.0 && dist <= HUMANOID_REACH_RADIUS) {
             r += HUMANOID_GOAL_BONUS;
             h->cur.goals_reached++;
             hum_track_end(h);
@@ -575,6 +678,8 @@ static int hum_step(void *user, void *env, const float *action, float *obs, floa
         hum_track_end(h);
         h->cur.terminated = (f & FPO_STEP_TERMINATED) != 0;
         h->cur.truncated = (f & FPO_STEP_TRUNCATED) != 0;
+        if (humanoid_episode_success(&h->cur))
+            f |= FPO_STEP_SUCCESS; /* counted in the trainer's episode statistics */
         h->last = h->cur;
         h->has_last = 1;
         h->completed++;
@@ -660,7 +765,7 @@ static void hum_close(void *user)
     free(hs);
 }
 
-static int hum_open(void **user, const char *model_dir, char *err, size_t errlen)
+static int hum_open_mode(void **user, const char *model_dir, char *err, size_t errlen, int pd)
 {
     if (err && errlen > 0)
         err[0] = '\0';
@@ -700,8 +805,24 @@ static int hum_open(void **user, const char *model_dir, char *err, size_t errlen
         return 1;
     }
     hs->root_z = hum_standing_root_z(hs->sh->m);
+    hs->pd = pd;
+    hs->stand_phase = pd ? HUMANOID_PD_STAND_PHASE : 0;
+    if (pd && hum_pd_prepare(hs, err, errlen) != 0) {
+        hum_close(hs);
+        return 1;
+    }
     *user = hs;
     return 0;
+}
+
+static int hum_open(void **user, const char *model_dir, char *err, size_t errlen)
+{
+    return hum_open_mode(user, model_dir, err, errlen, 0);
+}
+
+static int hum_open_pd(void **user, const char *model_dir, char *err, size_t errlen)
+{
+    return hum_open_mode(user, model_dir, err, errlen, 1);
 }
 
 static const fpo_env_table hum_table = {
@@ -717,6 +838,19 @@ static const fpo_env_table hum_table = {
     .destroy = hum_destroy,
 };
 
+/* Both actuation modes train with the same settings (measured on torques;
+ * the PD task's runs are in docs/results.md). */
+#define HUM_DEFAULTS                                                                           \
+    {                                                                                          \
+        .num_envs = 16, .horizon = 64, .steps = 3000000, .gamma = 0.99f, .gae_lambda = 0.95f, \
+        .lr = 3e-4f, .reward_scale = 1.0f, .clip_fpo = 0.05f, .clip_ppo = 0.1f,               \
+        .epochs = 4, /* FPO too: 2 epochs are not measured on this task */                    \
+        .minibatches = 8, .n_mc = 8, .actor_layers = 4, .actor_hidden = 64,                   \
+        .actor_act = FPO_ACT_SILU, .critic_layers = 3, .critic_hidden = 128,                  \
+        .critic_act = FPO_ACT_SILU, .cfm = FPO_CFM_EPS, .ratio = FPO_RATIO_PER_SAMPLE,        \
+        .aspo = 1, .gauss_fixed_std = 0.0f, .entropy_coef = 0.01f, .eval_episodes = 20,       \
+    }
+
 const task_info task_humanoid_root_goal = {
     .name = "humanoid-root-goal",
     .description = "humanoid walks to ground goals at a commanded speed, +10 per goal "
@@ -724,31 +858,15 @@ const task_info task_humanoid_root_goal = {
     .open = hum_open,
     .close = hum_close,
     .table = &hum_table,
-    .defaults =
-        {
-            .num_envs = 16,
-            .horizon = 64,
-            .steps = 3000000,
-            .gamma = 0.99f,
-            .gae_lambda = 0.95f,
-            .lr = 3e-4f,
-            .reward_scale = 1.0f,
-            .clip_fpo = 0.05f,
-            .clip_ppo = 0.1f,
-            .epochs = 4, /* FPO too: 2 epochs are not measured on this task */
-            .minibatches = 8,
-            .n_mc = 8,
-            .actor_layers = 4,
-            .actor_hidden = 64,
-            .actor_act = FPO_ACT_SILU,
-            .critic_layers = 3,
-            .critic_hidden = 128,
-            .critic_act = FPO_ACT_SILU,
-            .cfm = FPO_CFM_EPS,
-            .ratio = FPO_RATIO_PER_SAMPLE,
-            .aspo = 1,
-            .gauss_fixed_std = 0.0f,
-            .entropy_coef = 0.01f,
-            .eval_episodes = 20,
-        },
+    .defaults = HUM_DEFAULTS,
+};
+
+const task_info task_humanoid_root_goal_pd = {
+    .name = "humanoid-root-goal-pd",
+    .description = "humanoid-root-goal with PD joint-position targets instead of torques "
+                   "(MuJoCo, 400 steps)",
+    .open = hum_open_pd,
+    .close = hum_close,
+    .table = &hum_table,
+    .defaults = HUM_DEFAULTS,
 };

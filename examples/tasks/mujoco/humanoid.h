@@ -28,8 +28,17 @@
 #include "mjenv.h"
 #include "task.h"
 
-/* The task ("humanoid-root-goal"). */
+/* The task ("humanoid-root-goal"): actions are motor controls (torques).
+ * "humanoid-root-goal-pd" is the same task with PD position targets: action
+ * a_i in [-1, 1] sets joint i's target clip(qpos0_i + HUMANOID_PD_RANGE_FRACTION
+ * x (hi_i - lo_i) x a_i, [lo_i, hi_i]), and before every physics step the
+ * motor gets ctrl_i = clip(HUMANOID_PD_KP (target_i - q_i) - HUMANOID_PD_KD
+ * qvel_i, -1, 1) (x its gear: the torque task's limits); and with a standing
+ * phase: the first HUMANOID_PD_STAND_PHASE steps of an episode command
+ * v* = 0 (observed and rewarded; no goal bonus), then the drawn command
+ * holds. humanoid_env_goal reports the command in force. */
 extern const task_info task_humanoid_root_goal;
+extern const task_info task_humanoid_root_goal_pd;
 
 /* ---- constants --------------------------------------------------------------- */
 
@@ -49,6 +58,10 @@ extern const task_info task_humanoid_root_goal;
 #define HUMANOID_BEHIND 2.5           /* |bearing| above this: goal behind */
 #define HUMANOID_TURN_WINDOW 50       /* steps over which a turn is measured */
 #define HUMANOID_STAND_DRIFT 0.5      /* stand success: torso within this of start */
+#define HUMANOID_PD_RANGE_FRACTION 0.25 /* PD: target offset per unit action / range */
+#define HUMANOID_PD_KP 3.0            /* PD: ctrl per rad of position error */
+#define HUMANOID_PD_KD 0.1            /* PD: ctrl per rad/s of joint velocity */
+#define HUMANOID_PD_STAND_PHASE 100   /* PD: steps of v* = 0 at every episode start */
 
 /* ---- reward and geometry on plain numbers ----------------------------------- */
 
