@@ -172,7 +172,7 @@ def generate(runs, rel_svg, svg_dir, task="humanoid-root-goal"):
     md += ["## Results", "",
            "Every saved policy evaluated by `humanoid-eval` over %s episodes with `--seed %s` "
            "(the same initial poses, first goals and speed commands for every policy), "
-           "*deterministic* (flow: zero initial noise, 10 Euler steps; Gaussian: the mean) and "
+           "*deterministic* (flow: zero initial noise through the policy's own integrator; Gaussian: the mean) and "
            "*sampled* (`--sampled`). Cells: mean &plusmn; population std over the training seeds "
            "of each seed's number. Success: a walking episode reached at least one goal; a stand "
            "episode (v* = 0) lasted 400 steps within .5 m of its start. Budget: `--steps %s` for "
