@@ -450,6 +450,32 @@ START_TEST(falls_and_terminates)
 }
 END_TEST
 
+/* The PD task and the torque task, one instance each (the PD tests compare
+ * them on the same seeds). */
+static const task_info *TP(void)
+{
+    const task_info *t = task_find("humanoid-root-goal-pd");
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+
+static void pd_pair_open(void **user, void **env, void **tuser, void **tenv)
+{
+    char err[512] = "";
+    ck_assert_msg(TP()->open(user, NULL, err, sizeof err) == 0, "open: %s", err);
+    ck_assert_msg(T()->open(tuser, NULL, err, sizeof err) == 0, "open: %s", err);
+    ck_assert_int_eq(TP()->table->create(*user, 0, env), 0);
+    ck_assert_int_eq(T()->table->create(*tuser, 0, tenv), 0);
+}
+
+static void pd_pair_close(void *user, void *env, void *tuser, void *tenv)
+{
+    TP()->table->destroy(user, env);
+    T()->table->destroy(tuser, tenv);
+    TP()->close(user);
+    T()->close(tuser);
+}
+
 /* humanoid-root-goal-pd: one control step is five physics steps, each with
  * ctrl = clip(KP (target - q) - KD qvel, -1, 1) from the state before it and
  * target = clip(qpos0 + FRACTION x range width x a, range), recomputed here
@@ -459,8 +485,7 @@ START_TEST(pd_targets_hand_computed)
 {
     if (access(DEBIAN_MODEL, R_OK) != 0)
         return;
-    const task_info *tp = task_find("humanoid-root-goal-pd");
-    ck_assert_ptr_nonnull(tp);
+    const task_info *tp = TP();
     ck_assert_int_eq(tp->table->obs_dim, NO);
     ck_assert_int_eq(tp->table->act_dim, NA);
     /* the torque task's settings with FPO's anchor off */
@@ -468,12 +493,8 @@ START_TEST(pd_targets_hand_computed)
     ck_assert(want.anchor == 0.0f); /* the library's anchor on the torque task */
     want.anchor = -1.0f;
     ck_assert_int_eq(memcmp(&tp->defaults, &want, sizeof want), 0);
-    char err[512] = "";
     void *user, *env, *tuser, *tenv;
-    ck_assert_msg(tp->open(&user, NULL, err, sizeof err) == 0, "open: %s", err);
-    ck_assert_msg(T()->open(&tuser, NULL, err, sizeof err) == 0, "open: %s", err);
-    ck_assert_int_eq(tp->table->create(user, 0, &env), 0);
-    ck_assert_int_eq(T()->table->create(tuser, 0, &tenv), 0);
+    pd_pair_open(&user, &env, &tuser, &tenv);
     mjModel *m = load_model();
     mjData *h = mj_makeData(m);
     ck_assert_ptr_nonnull(h);
@@ -537,10 +558,7 @@ START_TEST(pd_targets_hand_computed)
     ck_assert(memcmp(o, to, sizeof o) != 0);
     mj_deleteData(h);
     mj_deleteModel(m);
-    tp->table->destroy(user, env);
-    T()->table->destroy(tuser, tenv);
-    tp->close(user);
-    T()->close(tuser);
+    pd_pair_close(user, env, tuser, tenv);
 }
 END_TEST
 
@@ -554,14 +572,9 @@ START_TEST(pd_standing_phase)
         return;
     ck_assert_int_gt(HUMANOID_PD_STAND_PHASE, 0);
     ck_assert_int_lt(HUMANOID_PD_STAND_PHASE, HUMANOID_MAX_STEPS);
-    const task_info *tp = task_find("humanoid-root-goal-pd");
-    ck_assert_ptr_nonnull(tp);
-    char err[512] = "";
+    const task_info *tp = TP();
     void *user, *env, *tuser, *tenv;
-    ck_assert_msg(tp->open(&user, NULL, err, sizeof err) == 0, "open: %s", err);
-    ck_assert_msg(T()->open(&tuser, NULL, err, sizeof err) == 0, "open: %s", err);
-    ck_assert_int_eq(tp->table->create(user, 0, &env), 0);
-    ck_assert_int_eq(T()->table->create(tuser, 0, &tenv), 0);
+    pd_pair_open(&user, &env, &tuser, &tenv);
     mjModel *m = load_model();
     uint64_t seed = find_seed(tuser, tenv, 300, -1, 0); /* a walking episode */
     float o[NO], a[NA] = {0}, r;
@@ -600,10 +613,7 @@ START_TEST(pd_standing_phase)
     ck_assert_int_eq(ep.stand, 0);
     ck_assert(ep.speed_cmd == v_drawn);
     mj_deleteModel(m);
-    tp->table->destroy(user, env);
-    T()->table->destroy(tuser, tenv);
-    tp->close(user);
-    T()->close(tuser);
+    pd_pair_close(user, env, tuser, tenv);
 }
 END_TEST
 
