@@ -92,7 +92,6 @@ typedef struct hum_pd_joint {
     int qadr, vadr;       /* the actuated joint's qpos / qvel address */
     double q0, lo, hi;    /* standing angle (qpos0), joint range */
     double scale;         /* target offset per unit action (rad) */
-    double kp, kd;        /* gains in ctrl units: ctrl = kp err - kd qvel */
 } hum_pd_joint;
 
 typedef struct hum_shared {
@@ -452,22 +451,23 @@ static double hum_pd_target(const hum_pd_joint *j, double u)
     return q < j->lo ? j->lo : (q > j->hi ? j->hi : q);
 }
 
-/* ctrl = clip(kp (target - q) - kd qvel, -1, 1): the motor's gear turns it
- * into a torque, so the torque limits are the torque task's. */
+/* ctrl = clip(KP (target - q) - KD qvel, -1, 1), the same gains for every
+ * joint in ctrl units: the motor's gear turns it into a torque, so each
+ * joint's torque gain scales with its gear and the torque limits are the
+ * torque task's. */
 static void hum_pd_ctrl(const hum_shared *hs, mjData *d, const double *target)
 {
     for (int i = 0; i < HUMANOID_ACT_DIM; i++) {
         const hum_pd_joint *j = &hs->pdj[i];
-        double c = j->kp * (target[i] - d->qpos[j->qadr]) - j->kd * d->qvel[j->vadr];
+        double c = HUMANOID_PD_KP * (target[i] - d->qpos[j->qadr]) -
+                   HUMANOID_PD_KD * d->qvel[j->vadr];
         d->ctrl[i] = c < -1.0 ? -1.0 : (c > 1.0 ? 1.0 : c);
     }
 }
 
-/* Per-joint PD constants from the model: every actuator drives one limited
+/* Per-joint PD targets from the model: every actuator drives one limited
  * hinge (checked); target = clip(qpos0 + HUMANOID_PD_RANGE_FRACTION x range
- * width x action, range); gains HUMANOID_PD_KP / HUMANOID_PD_KD per unit of
- * ctrl, the same for every joint in ctrl units, so each joint's torque gain
- * scales with its motor's gear. */
+ * width x action, range). */
 static int hum_pd_prepare(hum_shared *hs, char *err, size_t errlen)
 {
     const mjModel *m = hs->sh->m;
@@ -487,8 +487,6 @@ static int hum_pd_prepare(hum_shared *hs, char *err, size_t errlen)
         j->hi = m->jnt_range[2 * jn + 1];
         j->q0 = m->qpos0[j->qadr];
         j->scale = HUMANOID_PD_RANGE_FRACTION * (j->hi - j->lo);
-        j->kp = HUMANOID_PD_KP;
-        j->kd = HUMANOID_PD_KD;
     }
     return 0;
 }
