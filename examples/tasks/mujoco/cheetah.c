@@ -90,15 +90,5 @@ const task_info task_cheetah_run = {
      * best/final 653/652, 797/761, 810/806, CFM loss peak 1.04x-1.44x its
      * first, evaluation (deterministic) 683/847/856 against 615/661/687
      * without (docs/stability.md, "cheetah-run: a small adaptive anchor"). */
-    .defaults =
-        {
-            .num_envs = 16, .horizon = 64, .steps = 2000000, .gamma = 0.995f,
-            .gae_lambda = 0.95f, .lr = 3e-4f, .reward_scale = 1.0f, .clip_fpo = 0.05f,
-            .clip_ppo = 0.1f, .epochs = 4, .epochs_fpo = 2, .minibatches = 8, .n_mc = 8,
-            .actor_layers = 4, .actor_hidden = 32, .actor_act = FPO_ACT_SILU,
-            .critic_layers = 3, .critic_hidden = 128, .critic_act = FPO_ACT_SILU,
-            .cfm = FPO_CFM_EPS, .ratio = FPO_RATIO_PER_SAMPLE, .aspo = 1,
-            .gauss_fixed_std = 0.0f, .entropy_coef = 0.01f, .eval_episodes = 5,
-            .lr_schedule = FPO_LR_LINEAR, .anchor = 0.03f, .anchor_drift = 1.2f,
-        },
+    .defaults = {MJENV_DEFAULT_FIELDS, .anchor = 0.03f, .anchor_drift = 1.2f},
 };
