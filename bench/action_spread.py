@@ -13,7 +13,11 @@ sampler draws K actions as in training rollouts and the script prints, over all
   - decided: the share of cells whose minority sign has probability below 1%;
   - saturated: the share of drawn actions within 1% of a bound;
   - std: the mean over cells of the per-state standard deviation of the squashed
-    action in [-1, 1] (before the affine map onto the environment's bounds).
+    action in [-1, 1] (before the affine map onto the environment's bounds);
+  - raw std: the same of the unbounded action x_0 (after the sampler's clamp).
+--integrator and --steps pick the sampler (default: what the policy was trained
+with); comparing a run with --steps 200 against the default measures how far
+the rollout integrator's samples are from the flow's own distribution.
 Flow and Gaussian policies alike. Needs numpy and the Python binding
 (FPO_LIBRARY=path/to/libfpo.so if the library is not installed).
 """
@@ -34,10 +38,13 @@ def main():
     ap.add_argument("--samples", type=int, default=64)
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--integrator", choices=("euler", "heun", "midpoint"))
+    ap.add_argument("--steps", type=int)
     a = ap.parse_args()
     pol = libfpo.Policy.load(a.policy)
     obs = np.load(os.path.join(a.record_dir, "obs.npy")).astype(np.float32)[:: a.every]
-    s = libfpo.Sampler(pol, seed=a.seed, max_batch=len(obs))
+    opts = {k: v for k, v in (("integrator", a.integrator), ("steps", a.steps)) if v is not None}
+    s = libfpo.Sampler(pol, seed=a.seed, max_batch=len(obs), **opts)
     # The unbounded actions x_0: their sign is the bounded action's side of the
     # middle of its bounds, and the squash says where x_0 saturates.
     raw = np.stack([np.asarray(s.act(obs, raw=True)[1]) for _ in range(a.samples)])  # K x n x A
@@ -47,7 +54,8 @@ def main():
     print(f"{a.policy}: {len(obs)} states x {raw.shape[2]} dims x {a.samples} draws: "
           f"minority {minority.mean():.3f}  decided {(minority < 0.01).mean():.3f}  "
           f"saturated {(np.abs(squashed) > 0.99).mean():.3f}  "
-          f"std {squashed.std(axis=0).mean():.3f} (of the squashed action in [-1, 1])")
+          f"std {squashed.std(axis=0).mean():.3f} (of the squashed action in [-1, 1])  "
+          f"raw std {raw.std(axis=0).mean():.3f}")
 
 
 if __name__ == "__main__":

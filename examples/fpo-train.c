@@ -47,6 +47,7 @@ typedef struct opts {
     int dppo_final_half;
     float init_std;                      /* NAN: the task's default */
     int squash, obs_norm, activation;    /* -1: the task's default */
+    int adv_norm;                        /* -1: the library's default (on) */
     int preset;                          /* -1: cpu (the tasks' defaults) */
     int cfm, ratio_mode, aspo, sampler_steps, quiet, t_dist; /* -1: the task's default */
     int time_emb;                                            /* -1: the task's default */
@@ -194,6 +195,7 @@ static void usage(FILE *f)
             "  --activation silu|relu|tanh  hidden activation of actor and critic (default: the\n"
             "                        task's)\n"
             "  --no-obs-norm         do not normalize observations (running mean/std)\n"
+            "  --no-adv-norm         do not normalize advantages per minibatch (to mean 0, std 1)\n"
             "  --anchor C            FPO: C x the CFM loss of the stored pairs added to the loss\n"
             "                        (default: the task's, else 0.1; 0 = off)\n"
             "  --anchor-drift R      FPO: adaptive anchor, off while the flow's CFM loss stays\n"
@@ -938,7 +940,7 @@ enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_M
        O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_CHUNK, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
        O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CFMCLAMP, O_CKPT, O_RESUME,
        O_CONFIG, O_LRSCHED, O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF, O_RECORD,
-       O_RECNOISE, O_PRETRAIN, O_OBSKEYS, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE, O_NOISECORR };
+       O_RECNOISE, O_PRETRAIN, O_OBSKEYS, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE, O_NOISECORR, O_NOADVNORM };
 static const struct option long_opts[] = {
     {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -962,7 +964,7 @@ static const struct option long_opts[] = {
     {"checkpoint-every", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"config", 1, 0, O_CONFIG}, {"lr-schedule", 1, 0, O_LRSCHED},
     {"squash", 1, 0, O_SQUASH}, {"init-std", 1, 0, O_INITSTD}, {"activation", 1, 0, O_ACTIV},
-    {"no-obs-norm", 0, 0, O_NOOBSNORM},
+    {"no-obs-norm", 0, 0, O_NOOBSNORM}, {"no-adv-norm", 0, 0, O_NOADVNORM},
     {"record", 1, 0, O_RECORD}, {"record-noise", 1, 0, O_RECNOISE},
     {"pretrain", 1, 0, O_PRETRAIN}, {"pretrain-obs-keys", 1, 0, O_OBSKEYS},
     {"pretrain-epochs", 1, 0, O_PTEPOCHS},
@@ -1061,6 +1063,7 @@ static int apply_option(opts *o, int c, const char *arg)
         break;
     case O_INITSTD: if (num_f("init-std", arg, &o->init_std)) return 2; break;
     case O_NOOBSNORM: o->obs_norm = 0; break;
+    case O_NOADVNORM: o->adv_norm = 0; break;
     case O_BOUND: if (num_f("bound", arg, &o->bound)) return 2; break;
     case O_BOUNDC: if (num_f("bound-coef", arg, &o->bound_coef)) return 2; break;
     case O_SPIKE: if (num_f("spike-clip", arg, &o->spike_clip)) return 2; break;
@@ -1207,6 +1210,7 @@ static int ini_entry(void *user, const char *section, const char *name, const ch
         case O_KEEPBEST: x->o->keep_best = b; break;
         case O_NOGUARD: x->o->no_guard = b; break;
         case O_NOOBSNORM: x->o->obs_norm = !b; break;
+        case O_NOADVNORM: x->o->adv_norm = !b; break;
         case O_QUIET: x->o->quiet = b; break;
         case O_FINETUNE: x->o->finetune = b; break;
         default: break;
@@ -1299,10 +1303,10 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
             FS(3, oc->gae_lambda), FS(4, oc->reward_scale), FS(5, oc->entropy_coef),
             FS(6, oc->value_coef), FS(7, oc->max_grad_norm));
     fprintf(f, "cfm = %s\nratio = %s\naspo = %s\nanchor = %s\nbound = %s\n"
-               "bound-coef = %s\nspike-clip = %s\n",
+               "bound-coef = %s\nspike-clip = %s\nno-adv-norm = %s\n",
             cfms[oc->cfm_loss], ratios[oc->ratio_mode], tf[oc->aspo != 0],
             FS(8, oc->anchor_coef), FS(9, oc->bound), FS(10, oc->bound_coef),
-            FS(11, oc->spike_clip));
+            FS(11, oc->spike_clip), tf[!oc->normalize_advantages]);
     if (oc->anchor_drift != 0.0f)
         fprintf(f, "anchor-drift = %s\n", FS(14, oc->anchor_drift));
     if (oc->algo == FPO_ALGO_FPO)
@@ -1364,7 +1368,7 @@ static int train_main(int argc, char **argv)
     o.preset = -1;
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
     o.init_std = o.noise_corr = NAN;
-    o.squash = o.obs_norm = o.activation = -1;
+    o.squash = o.obs_norm = o.activation = o.adv_norm = -1;
     {
         fpo_sampler_config d; /* the library's defaults: the integrator and steps */
         fpo_sampler_config_init(&d);
@@ -1535,6 +1539,8 @@ static int train_main(int argc, char **argv)
         oc.bound_coef = o.bound_coef;
     if (!isnan(o.spike_clip))
         oc.spike_clip = o.spike_clip;
+    if (o.adv_norm >= 0)
+        oc.normalize_advantages = o.adv_norm;
     if (!isnan(o.anchor))
         oc.anchor_coef = o.anchor;
     if (!isnan(o.anchor_drift))

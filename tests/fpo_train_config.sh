@@ -38,15 +38,23 @@ diff <(grep -v '^#' "$TMP/a/config.ini") <(grep -v '^#' "$TMP/b/config.ini") >&2
 grep -q '^seed = 8$' "$TMP/c/config.ini" || fail "--seed did not override the file"
 grep -q '^lr = 0.0007$' "$TMP/c/config.ini" || fail "the file's lr was lost"
 
-# 2b. The policy's flags (--squash, --activation, --init-std, --no-obs-norm) reach
-# config.ini and repeat from it; the task's own values are written when not given.
+# 2b. The policy's flags (--squash, --activation, --init-std, --no-obs-norm) and
+# --no-adv-norm reach config.ini and repeat from it; the task's own values (the
+# library's, for the advantages) are written when not given.
 grep -q '^activation = relu$' "$TMP/a/config.ini" || fail "config.ini lacks the task's activation"
 grep -q '^squash = tanh$' "$TMP/a/config.ini" || fail "config.ini lacks squash = tanh"
 grep -q '^init-std' "$TMP/a/config.ini" && fail "an FPO run wrote init-std"
-"$FT" --task pendulum --algo ppo --num-envs 2 --horizon 200 --actor 1:16 --critic 1:16 \
-    --epochs 1 --minibatches 2 --eval-episodes 1 --steps 800 --squash clip --activation silu \
-    --init-std 0.7 --no-obs-norm --quiet --out "$TMP/p" >/dev/null || fail "ppo run with policy flags"
-for l in 'squash = clip' 'activation = silu' 'init-std = 0.7' 'no-obs-norm = true'; do
+grep -q '^no-adv-norm = false$' "$TMP/a/config.ini" || fail "config.ini lacks no-adv-norm = false"
+PFLAGS="--task pendulum --algo ppo --num-envs 2 --horizon 200 --actor 1:16 --critic 1:16
+    --epochs 1 --minibatches 2 --eval-episodes 1 --steps 800 --squash clip --activation silu
+    --init-std 0.7 --no-obs-norm --quiet"
+# shellcheck disable=SC2086
+"$FT" $PFLAGS --no-adv-norm --out "$TMP/p" >/dev/null || fail "ppo run with policy flags"
+# shellcheck disable=SC2086
+"$FT" $PFLAGS --out "$TMP/p2" >/dev/null || fail "ppo run with normalized advantages"
+cmp -s "$TMP/p/policy.fpo" "$TMP/p2/policy.fpo" && fail "--no-adv-norm did not change training"
+for l in 'squash = clip' 'activation = silu' 'init-std = 0.7' 'no-obs-norm = true' \
+    'no-adv-norm = true'; do
     grep -q "^$l\$" "$TMP/p/config.ini" || fail "config.ini lacks '$l'"
 done
 "$FT" --config "$TMP/p/config.ini" --out "$TMP/q" --quiet >/dev/null || fail "ppo rerun"
