@@ -41,6 +41,7 @@ typedef struct opts {
     uint64_t seed;
     int threads, num_envs, horizon, epochs, minibatches, n_mc, eval_episodes;
     float lr, clip, gamma, lambda, reward_scale, entropy, max_grad_norm, value_coef, sde_noise, raw_clip;
+    float adam_eps; /* NAN: the library's default */
     float noise_corr; /* NAN: the task's */
     float bound, bound_coef, spike_clip, anchor, anchor_drift, cfm_clamp; /* NAN: the library's default */
     float dppo_sigma;     /* NAN: the library's default */
@@ -196,6 +197,7 @@ static void usage(FILE *f)
             "                        task's)\n"
             "  --no-obs-norm         do not normalize observations (running mean/std)\n"
             "  --no-adv-norm         do not normalize advantages per minibatch (to mean 0, std 1)\n"
+            "  --adam-eps X          Adam's epsilon (default: the library's, 1e-8)\n"
             "  --anchor C            FPO: C x the CFM loss of the stored pairs added to the loss\n"
             "                        (default: the task's, else 0.1; 0 = off)\n"
             "  --anchor-drift R      FPO: adaptive anchor, off while the flow's CFM loss stays\n"
@@ -940,7 +942,7 @@ enum { O_ALGO = 256, O_STEPS, O_SEED, O_THREADS, O_OUT, O_NENV, O_HOR, O_EP, O_M
        O_LIST, O_TASK, O_HELP, O_RAWCLIP, O_CHUNK, O_NOASPO, O_TEMB, O_KEEPBEST, O_EVALEVERY,
        O_NOGUARD, O_BOUND, O_BOUNDC, O_SPIKE, O_PRESET, O_ANCHOR, O_ANCHOR_DRIFT, O_CFMCLAMP, O_CKPT, O_RESUME,
        O_CONFIG, O_LRSCHED, O_SQUASH, O_INITSTD, O_ACTIV, O_NOOBSNORM, O_DSIGMA, O_DHALF, O_RECORD,
-       O_RECNOISE, O_PRETRAIN, O_OBSKEYS, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE, O_NOISECORR, O_NOADVNORM };
+       O_RECNOISE, O_PRETRAIN, O_OBSKEYS, O_PTEPOCHS, O_INIT, O_CWARMUP, O_FINETUNE, O_NOISECORR, O_NOADVNORM, O_ADAMEPS };
 static const struct option long_opts[] = {
     {"task", 1, 0, O_TASK}, {"algo", 1, 0, O_ALGO}, {"steps", 1, 0, O_STEPS},
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, O_OUT},
@@ -965,6 +967,7 @@ static const struct option long_opts[] = {
     {"config", 1, 0, O_CONFIG}, {"lr-schedule", 1, 0, O_LRSCHED},
     {"squash", 1, 0, O_SQUASH}, {"init-std", 1, 0, O_INITSTD}, {"activation", 1, 0, O_ACTIV},
     {"no-obs-norm", 0, 0, O_NOOBSNORM}, {"no-adv-norm", 0, 0, O_NOADVNORM},
+    {"adam-eps", 1, 0, O_ADAMEPS},
     {"record", 1, 0, O_RECORD}, {"record-noise", 1, 0, O_RECNOISE},
     {"pretrain", 1, 0, O_PRETRAIN}, {"pretrain-obs-keys", 1, 0, O_OBSKEYS},
     {"pretrain-epochs", 1, 0, O_PTEPOCHS},
@@ -1022,6 +1025,7 @@ static int apply_option(opts *o, int c, const char *arg)
     case O_ENT: if (num_f("entropy", arg, &o->entropy)) return 2; break;
     case O_VC: if (num_f("value-coef", arg, &o->value_coef)) return 2; break;
     case O_MGN: if (num_f("max-grad-norm", arg, &o->max_grad_norm)) return 2; break;
+    case O_ADAMEPS: if (num_f("adam-eps", arg, &o->adam_eps)) return 2; break;
     case O_NMC: if (num_int("n-mc", arg, 1, &o->n_mc)) return 2; break;
     case O_TD:
         if ((o->t_dist = choice("t-dist", arg, t_dists, 3)) < 0)
@@ -1307,6 +1311,7 @@ static int write_config(const char *outdir, const opts *o, const task_info *task
             cfms[oc->cfm_loss], ratios[oc->ratio_mode], tf[oc->aspo != 0],
             FS(8, oc->anchor_coef), FS(9, oc->bound), FS(10, oc->bound_coef),
             FS(11, oc->spike_clip), tf[!oc->normalize_advantages]);
+    fprintf(f, "adam-eps = %s\n", FS(0, oc->adam_eps));
     if (oc->anchor_drift != 0.0f)
         fprintf(f, "anchor-drift = %s\n", FS(14, oc->anchor_drift));
     if (oc->algo == FPO_ALGO_FPO)
@@ -1363,7 +1368,7 @@ static int train_main(int argc, char **argv)
     o.threads = 1;
     o.steps = -1;
     o.lr = o.clip = o.gamma = o.lambda = o.reward_scale = o.entropy = NAN;
-    o.max_grad_norm = o.value_coef = o.raw_clip = NAN;
+    o.max_grad_norm = o.value_coef = o.raw_clip = o.adam_eps = NAN;
     o.bound = o.bound_coef = o.spike_clip = o.anchor = o.anchor_drift = o.cfm_clamp = o.dppo_sigma = NAN;
     o.preset = -1;
     o.cfm = o.ratio_mode = o.aspo = o.time_emb = -1;
@@ -1533,6 +1538,8 @@ static int train_main(int argc, char **argv)
         oc.value_coef = o.value_coef;
     if (!isnan(o.max_grad_norm))
         oc.max_grad_norm = o.max_grad_norm;
+    if (!isnan(o.adam_eps))
+        oc.adam_eps = o.adam_eps;
     if (!isnan(o.bound))
         oc.bound = o.bound;
     if (!isnan(o.bound_coef))

@@ -215,7 +215,10 @@ static int check_config(fpo_errbuf *err, const fpo_optimizer_config *c)
     if (!(c->adam_beta1 >= 0.0f && c->adam_beta1 < 1.0f) ||
         !(c->adam_beta2 >= 0.0f && c->adam_beta2 < 1.0f) ||
         !(c->adam_eps > 0.0f && isfinite(c->adam_eps)))
-        return fpo_fail(err, FPO_ERANGE, "Adam betas must be in [0, 1) and eps > 0");
+        return fpo_fail(err, FPO_ERANGE,
+                        "adam_beta1 and adam_beta2 must be in [0, 1) and adam_eps finite and "
+                        "> 0, got %g, %g, %g",
+                        (double)c->adam_beta1, (double)c->adam_beta2, (double)c->adam_eps);
     if (!(c->bound_coef >= 0.0f && c->bound_coef <= 1000.0f))
         return fpo_fail(err, FPO_ERANGE, "bound_coef must be in [0, 1000], got %g",
                         (double)c->bound_coef);

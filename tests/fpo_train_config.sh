@@ -53,6 +53,16 @@ PFLAGS="--task pendulum --algo ppo --num-envs 2 --horizon 200 --actor 1:16 --cri
 # shellcheck disable=SC2086
 "$FT" $PFLAGS --out "$TMP/p2" >/dev/null || fail "ppo run with normalized advantages"
 cmp -s "$TMP/p/policy.fpo" "$TMP/p2/policy.fpo" && fail "--no-adv-norm did not change training"
+# --adam-eps: written, repeated from config.ini, changes training, checked by the library.
+grep -q '^adam-eps = 1e-08$' "$TMP/a/config.ini" || fail "config.ini lacks the library's adam-eps"
+# shellcheck disable=SC2086
+"$FT" $PFLAGS --adam-eps 0.01 --out "$TMP/e" >/dev/null || fail "ppo run with --adam-eps"
+grep -q '^adam-eps = 0.01$' "$TMP/e/config.ini" || fail "config.ini lacks adam-eps = 0.01"
+cmp -s "$TMP/e/policy.fpo" "$TMP/p2/policy.fpo" && fail "--adam-eps did not change training"
+"$FT" --config "$TMP/e/config.ini" --out "$TMP/e2" --quiet >/dev/null || fail "rerun with adam-eps"
+cmp "$TMP/e/policy.fpo" "$TMP/e2/policy.fpo" || fail "the adam-eps rerun's policy differs"
+"$FT" $PFLAGS --adam-eps 0 --out "$TMP/e3" 2>"$TMP/err" >/dev/null && fail "--adam-eps 0 accepted"
+grep -q "adam_eps" "$TMP/err" || fail "message for --adam-eps 0: $(cat "$TMP/err")"
 for l in 'squash = clip' 'activation = silu' 'init-std = 0.7' 'no-obs-norm = true' \
     'no-adv-norm = true'; do
     grep -q "^$l\$" "$TMP/p/config.ini" || fail "config.ini lacks '$l'"
