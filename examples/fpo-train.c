@@ -114,7 +114,8 @@ static const char log_header[] =
     "iteration,env_steps,elapsed_s,rollout_s,update_s,episodes,episode_return,"
     "mean_return,policy_loss,value_loss,ratio_mean,ratio_max,clip_fraction,"
     "approx_kl,cfm_loss,entropy,explained_variance,steps_per_s,rollbacks,lr,"
-    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm,successes,anchor,cfm_above_clamp\n";
+    "cfm_loss_old,bound_fraction,spike_steps,cfm_loss_max,grad_norm,successes,anchor,cfm_above_clamp,"
+    "actor_grad_norm,critic_grad_norm\n";
 
 /* The share of its best by which a run's training return may end below it
  * before fpo-train warns (the stability benchmark's target: final >= 0.8 of
@@ -399,7 +400,7 @@ static void progress_report(run_log *L, const fpo_progress *p)
     if (L->csv) {
         fprintf(L->csv,
                 "%lld,%lld,%.3f,%.4f,%.4f,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.1f,"
-                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g,%lld,%.6g,%.6g\n",
+                "%lld,%.6g,%.6g,%.6g,%lld,%.6g,%.6g,%lld,%.6g,%.6g,%.6g,%.6g\n",
                 (long long)p->iteration, (long long)p->env_steps, p->elapsed_seconds,
                 p->rollout_seconds, p->update_seconds, (long long)p->episodes->episodes,
                 p->episodes->episodes ? p->episodes->mean_return : NAN, p->mean_return,
@@ -410,7 +411,8 @@ static void progress_report(run_log *L, const fpo_progress *p)
                 p->update->bound_fraction, (long long)p->update->spike_steps,
                 p->update->cfm_loss_max, p->update->grad_norm,
                 (long long)p->episodes->successes, p->update->anchor_coef,
-                p->update->cfm_above_clamp);
+                p->update->cfm_above_clamp, p->update->actor_grad_norm,
+                p->update->critic_grad_norm);
     }
     curve_add(L, (double)p->env_steps, p->mean_return);
     if (L->quiet)

@@ -138,7 +138,8 @@ typedef struct slices {
     fpo_optimizer *o;
     int op;
     int sums;               /* SL_REDUCE: also SL_SUMS, on the summed blocks */
-    size_t off;             /* SL_ADAM: the first parameter stepped */
+    size_t off;             /* SL_ADAM: the first parameter stepped; SL_SUMS: the
+                             * critic's first parameter */
     float *params;          /* SL_ADAM */
     const fpo_adam_cfg *ac; /* SL_ADAM */
 } slices;
@@ -186,7 +187,20 @@ static void run_slices(void *ctx, int task, int n_tasks)
     case SL_SUMS:
         for (size_t b = b0; b < b1; b++) {
             size_t bs = b * FPO_SLICE, be = bs + FPO_SLICE < np ? bs + FPO_SLICE : np;
-            block_sums(o->grad + bs, o->v + bs, be - bs, o->part + 2 * b);
+            double *out = o->part + 3 * b;
+            block_sums(o->grad + bs, o->v + bs, be - bs, out);
+            /* the critic's share of sum g^2: the whole block, none of it, or
+             * (the block the critic starts in) its tail */
+            size_t co = sl->off;
+            if (co <= bs) {
+                out[2] = out[0];
+            } else if (co >= be) {
+                out[2] = 0.0;
+            } else {
+                double tail[2];
+                block_sums(o->grad + co, o->v + co, be - co, tail);
+                out[2] = tail[0];
+            }
         }
         break;
     case SL_ADAM:
@@ -199,20 +213,24 @@ static void run_slices(void *ctx, int task, int n_tasks)
     }
 }
 
-/* The gradient's norm and sum v (Adam's second moment before this step);
- * the blocks' sums are taken here unless the reduction took them (done). */
-static double grad_sums(fpo_optimizer *o, int done, double *sum_v)
+/* The gradient's norm, sum v (Adam's second moment before this step) and
+ * the critic's share of sum g^2 (its parameters start at critic_off); the
+ * blocks' sums are taken here unless the reduction took them (done). */
+static double grad_sums(fpo_optimizer *o, int done, size_t critic_off, double *sum_v,
+                        double *g2_critic)
 {
-    slices sl = {o, SL_SUMS, 0, 0, NULL, NULL};
+    slices sl = {o, SL_SUMS, 0, critic_off, NULL, NULL};
     if (!done)
         fpo_pool_run(o->pool, run_slices, &sl, o->threads);
     size_t nb = (o->n_params + FPO_SLICE - 1) / FPO_SLICE;
-    double g2 = 0.0, v = 0.0;
+    double g2 = 0.0, v = 0.0, gc = 0.0;
     for (size_t b = 0; b < nb; b++) {
-        g2 += o->part[2 * b];
-        v += o->part[2 * b + 1];
+        g2 += o->part[3 * b];
+        v += o->part[3 * b + 1];
+        gc += o->part[3 * b + 2];
     }
     *sum_v = v;
+    *g2_critic = gc;
     return sqrt(g2);
 }
 
@@ -251,7 +269,7 @@ static void minibatch(fpo_optimizer *o, const fpo_obj_batch *bt, const int *idx,
         ps.zero_grad = 0;
         done += ps.n;
     } while (done < n);
-    slices sl = {o, SL_REDUCE, sums_too(o), 0, NULL, NULL};
+    slices sl = {o, SL_REDUCE, sums_too(o), bt->pv.critic_off, NULL, NULL};
     fpo_pool_run(o->pool, run_slices, &sl, o->threads);
     acc_reset(out);
     for (int t = 0; t < o->threads; t++) {
@@ -655,7 +673,7 @@ static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_sta
     /* Sums of this rank's rows over the steps taken; reduced at the end. */
     double tot[T_COUNT] = {0};
     double ratio_max = -DBL_MAX, ratio_min = DBL_MAX;
-    double gn_sum = 0.0, last_cfm_n = 0.0, cfm_max = 0.0;
+    double gn_sum = 0.0, gna_sum = 0.0, gnc_sum = 0.0, last_cfm_n = 0.0, cfm_max = 0.0;
     if (o->obj.ops->drift) {
         o->obj.ops->drift(&o->obj, &bt, o->B, &tot[T_CFM_OLD], &cfm_max, &tot[T_BOUND],
                           &tot[T_ABOVE]);
@@ -686,8 +704,8 @@ static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_sta
             size_t off = o->critic_only ? bt.pv.critic_off : 0;
             if (off)
                 memset(o->grad, 0, off * sizeof(float));
-            double sv;
-            double gn = grad_sums(o, sums_too(o), &sv);
+            double sv, g2c;
+            double gn = grad_sums(o, sums_too(o), bt.pv.critic_off, &sv, &g2c);
             /* Divergence guard: never apply a NaN step, nor one whose square
              * overflows float32 in Adam's second moment: v would become Inf
              * and freeze those parameters for the rest of training (and no
@@ -697,6 +715,10 @@ static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_sta
                 st.skipped_steps++;
                 continue;
             }
+            /* the two networks' norms before the spike guard: which one
+             * a spike came from */
+            gna_sum += sqrt(fmax(gn * gn - g2c, 0.0));
+            gnc_sum += sqrt(g2c);
             gn = spike_guard(o, gn, sv, &st);
             if (c->max_grad_norm > 0.0f && gn > c->max_grad_norm)
                 fpo_scale(o->grad, np, (float)(c->max_grad_norm / gn));
@@ -744,6 +766,8 @@ static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_sta
         st.value_loss = tot[T_VALUE] / ns;
         st.entropy = tot[T_ENTROPY] / ns;
         st.grad_norm = gn_sum / ns;
+        st.actor_grad_norm = gna_sum / ns;
+        st.critic_grad_norm = gnc_sum / ns;
     }
     if (tot[T_NRATIO] > 0) {
         st.ratio_mean = tot[T_RATIO] / tot[T_NRATIO];

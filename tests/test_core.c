@@ -852,7 +852,7 @@ END_TEST
 START_TEST(update_same_for_every_thread_count)
 {
     float *ref = NULL;
-    double ref_gn = 0.0;
+    double ref_gn = 0.0, ref_ga = 0.0, ref_gc = 0.0;
     size_t np = 0;
     const int counts[] = {1, 2, 3, 7};
     for (int k = 0; k < 4; k++) {
@@ -870,7 +870,9 @@ START_TEST(update_same_for_every_thread_count)
         if (k == 0) {
             ref = theta;
             ref_gn = st.grad_norm;
-            ck_assert(ref_gn > 0.0);
+            ref_ga = st.actor_grad_norm;
+            ref_gc = st.critic_grad_norm;
+            ck_assert(ref_gn > 0.0 && ref_ga > 0.0 && ref_gc > 0.0);
         } else {
             /* Adam's first step moves every parameter by about lr: a
              * parameter missed by its block would be off by that much. */
@@ -879,11 +881,65 @@ START_TEST(update_same_for_every_thread_count)
                               "%d threads: parameter %zu is %.9g, 1 thread %.9g", counts[k], i,
                               (double)theta[i], (double)ref[i]);
             ck_assert_double_eq_tol(st.grad_norm, ref_gn, 1e-6 * ref_gn);
+            ck_assert_double_eq_tol(st.actor_grad_norm, ref_ga, 1e-6 * ref_ga);
+            ck_assert_double_eq_tol(st.critic_grad_norm, ref_gc, 1e-6 * ref_gc);
             free(theta);
         }
         free_setup(&s);
     }
     free(ref);
+}
+END_TEST
+
+/* actor_grad_norm and critic_grad_norm of the one step of an update (one
+ * minibatch, one epoch) are the norms of the two parts of the gradient
+ * fpo_optimizer_loss_grad gives at the same parameters, split at the
+ * critic's first parameter, which lies inside a block of 1024 (the block
+ * whose sums are split); and a larger value_coef scales the critic's alone. */
+START_TEST(grad_norm_split_by_network)
+{
+    setup a = make_setup_w(variants[_i].algo, variants[_i].mode, variants[_i].std, 1, 48);
+    fpo_policy_info info = {sizeof info};
+    fpo_policy_get_info(a.p, &info);
+    size_t na = info.actor_params, np = na + info.critic_params;
+    ck_assert_uint_ne(na % 1024, 0);
+    ck_assert_uint_gt(np / 1024, na / 1024);
+    fpo_update_stats st = {sizeof st};
+    ck_assert_int_eq(fpo_optimizer_prepare(a.o, a.p, a.b, &st), FPO_OK);
+    int idx[32];
+    for (int i = 0; i < 32; i++)
+        idx[i] = i;
+    float *g = malloc(np * sizeof(float));
+    double loss, r[3];
+    ck_assert_int_eq(fpo_optimizer_loss_grad(a.o, a.p, a.b, idx, 32, &loss, g, r), FPO_OK);
+    double ga = 0.0, gc = 0.0;
+    for (size_t i = 0; i < np; i++)
+        *(i < na ? &ga : &gc) += (double)g[i] * (double)g[i];
+    ga = sqrt(ga);
+    gc = sqrt(gc);
+    free(g);
+    free_setup(&a);
+
+    double want_gc = gc;
+    for (int k = 0; k < 2; k++) {
+        setup b = make_setup_w(variants[_i].algo, variants[_i].mode, variants[_i].std, 1, 48);
+        if (k == 1) /* twice the value coefficient: twice the critic's gradient */
+            ck_assert_int_eq(fpo_optimizer_set(b.o, FPO_OPT_VALUE_COEF, 0.5), FPO_OK);
+        fpo_update_stats u = {sizeof u};
+        ck_assert_int_eq(fpo_optimizer_update(b.o, b.p, b.b, &u), FPO_OK);
+        ck_assert_int_eq(u.steps, 1);
+        ck_assert_msg(fabs(u.actor_grad_norm - ga) <= 1e-5 * ga, "actor %.9g, loss_grad %.9g",
+                      u.actor_grad_norm, ga);
+        ck_assert_msg(fabs(u.critic_grad_norm - want_gc) <= 1e-5 * want_gc,
+                      "critic %.9g, want %.9g", u.critic_grad_norm, want_gc);
+        /* the first step is never scaled: the parts make up the whole */
+        ck_assert_int_eq(u.spike_steps, 0);
+        double whole = sqrt(u.actor_grad_norm * u.actor_grad_norm +
+                            u.critic_grad_norm * u.critic_grad_norm);
+        ck_assert_double_eq_tol(u.grad_norm, whole, 1e-9 * whole);
+        want_gc = 2.0 * gc;
+        free_setup(&b);
+    }
 }
 END_TEST
 
@@ -1759,6 +1815,7 @@ Suite *fpo_test_suite(void)
     tcase_add_loop_test(upd, ratio_is_one_at_theta_old, 0, 6);
     tcase_add_loop_test(upd, update_same_for_every_thread_count, 0, 6);
     tcase_add_loop_test(upd, loss_gradient_matches_finite_differences, 0, 6);
+    tcase_add_loop_test(upd, grad_norm_split_by_network, 0, 6);
     tcase_add_loop_test(upd, same_seed_same_parameters, 0, 6);
     tcase_add_test(upd, dppo_chain_logp_hand_computed);
     tcase_add_test(upd, dppo_buffer_needs_every_chain);

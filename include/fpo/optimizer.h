@@ -154,7 +154,8 @@ typedef struct fpo_update_stats {
     double ratio_min;
     double clip_fraction;    /* fraction of ratios outside [1-e, 1+e] */
     double approx_kl;        /* PPO: mean (r - 1) - log r; FPO, DPPO: the same on rho */
-    double grad_norm;        /* mean global gradient norm before clipping */
+    double grad_norm;        /* mean global gradient norm after the spike guard, before
+                              * clipping (max_grad_norm) */
     double explained_variance; /* of the value function before the update */
     double adv_mean, adv_std;  /* raw advantages before normalization */
     int64_t steps;           /* Adam steps taken */
@@ -186,6 +187,16 @@ typedef struct fpo_update_stats {
                               * actions the flow's own field does not explain. It
                               * rose first, 100x, before finger-spin's collapses
                               * (docs/stability.md, "The loss clamp") */
+    /* Since 0.2.0: grad_norm's two parts, the mean over steps of the norm of
+     * the actor's gradient (its network and, for Gaussian policies, the std
+     * parameters) and of the critic's, both before the spike guard and
+     * clipping (so on steps the spike guard scales, grad_norm is below
+     * sqrt(actor^2 + critic^2)). The actor's is 0 in critic warm-up
+     * iterations (fpo_trainer_config.critic_warmup). Which network a spike
+     * came from: in the traced collapses of docs/stability.md
+     * ("Which network goes first") the critic's rose first. */
+    double actor_grad_norm;
+    double critic_grad_norm;
 } fpo_update_stats;
 
 /* Fill *cfg with the defaults of algo, for a struct of size bytes (pass sizeof *cfg),

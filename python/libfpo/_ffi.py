@@ -209,7 +209,9 @@ class fpo_update_stats(Structure):
                 ("cfm_loss_old", c_double),
                 ("cfm_loss_max", c_double),
                 ("anchor_coef", c_double),
-                ("cfm_above_clamp", c_double)]
+                ("cfm_above_clamp", c_double),
+                ("actor_grad_norm", c_double),
+                ("critic_grad_norm", c_double)]
 
 
 class fpo_key_info(Structure):
