@@ -385,11 +385,13 @@ static void progress_report(run_log *L, const fpo_progress *p)
         L->rollbacks = p->update->rollbacks;
         fprintf(stderr,
                 "%sfpo-train: collapse guard: training collapsed at iteration %lld (step %lld, "
-                "cfm_loss %.3g, approx_kl %.3g, ratio_max %.3g); rolled back to the last good "
-                "state, lr now %g (rollback %lld)\n",
+                "cfm_loss %.3g, approx_kl %.3g, ratio_max %.3g, value_loss %.3g, gradient "
+                "norm actor %.3g / critic %.3g); rolled back to the last good state, lr now %g "
+                "(rollback %lld)\n",
                 L->tty && !L->quiet ? "\n" : "", (long long)p->iteration,
                 (long long)p->env_steps, p->update->cfm_loss, p->update->approx_kl,
-                p->update->ratio_max, p->update->lr, (long long)L->rollbacks);
+                p->update->ratio_max, p->update->value_loss, p->update->actor_grad_norm,
+                p->update->critic_grad_norm, p->update->lr, (long long)L->rollbacks);
     }
     if (L->keep_best && p->env_steps >= L->next_eval) {
         keep_best_check(L, (long long)p->env_steps);
