@@ -15,8 +15,9 @@ sampler draws K actions as in training rollouts and the script prints, over all
   - std: the mean over cells of the per-state standard deviation of the squashed
     action in [-1, 1] (before the affine map onto the environment's bounds);
   - raw std: the same of the unbounded action x_0 (after the sampler's clamp).
---integrator and --steps pick the sampler (default: what the policy was trained
-with); comparing a run with --steps 200 against the default measures how far
+--integrator and --steps pick the sampler (default: the library's sampler
+defaults, midpoint with 10 steps), --sde-noise its per-step noise (default 0:
+the flow's own ODE samples; fpo-train --sde-noise X rolls out with X); comparing a run with --steps 200 against the default measures how far
 the rollout integrator's samples are from the flow's own distribution.
 Flow and Gaussian policies alike. Needs numpy and the Python binding
 (FPO_LIBRARY=path/to/libfpo.so if the library is not installed).
@@ -40,10 +41,12 @@ def main():
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--integrator", choices=("euler", "heun", "midpoint"))
     ap.add_argument("--steps", type=int)
+    ap.add_argument("--sde-noise", type=float)
     a = ap.parse_args()
     pol = libfpo.Policy.load(a.policy)
     obs = np.load(os.path.join(a.record_dir, "obs.npy")).astype(np.float32)[:: a.every]
-    opts = {k: v for k, v in (("integrator", a.integrator), ("steps", a.steps)) if v is not None}
+    opts = {k: v for k, v in (("integrator", a.integrator), ("steps", a.steps),
+                              ("sde_noise", a.sde_noise)) if v is not None}
     s = libfpo.Sampler(pol, seed=a.seed, max_batch=len(obs), **opts)
     # The unbounded actions x_0: their sign is the bounded action's side of the
     # middle of its bounds, and the squash says where x_0 saturates.
