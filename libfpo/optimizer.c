@@ -424,7 +424,7 @@ static int optimizer_create(fpo_optimizer **out, const fpo_policy *p, const fpo_
         o->v = fpo_mem_calloc(&mem, np, sizeof(float));
         /* one more float: the loss guard's flag travels with the gradient */
         o->grad = fpo_mem_calloc(&mem, np + 1, sizeof(float));
-        o->part = fpo_mem_calloc(&mem, 3 * (np / FPO_SLICE + 1), sizeof(double));
+        o->part = fpo_mem_calloc(&mem, 4 * (np / FPO_SLICE + 1), sizeof(double));
         o->bak_params = fpo_mem_calloc(&mem, np, sizeof(float));
         o->bak_m = fpo_mem_calloc(&mem, np, sizeof(float));
         o->bak_v = fpo_mem_calloc(&mem, np, sizeof(float));

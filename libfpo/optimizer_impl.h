@@ -68,7 +68,7 @@ struct fpo_optimizer {
     int critic_only; /* the trainer's critic warm-up: Adam steps the critic only */
     float *m, *v, *grad;
     double *part;   /* per block of FPO_SLICE parameters: sum g^2, sum v, and sum g^2
-                     * over its critic parameters (update.c) */
+                     * over its actor and over its critic parameters (update.c) */
     float *bak_params, *bak_m, *bak_v;
     fpo_obsstats_snap bak_stats; /* observation statistics before the update */
     /* Per-update arrays over the whole batch. */

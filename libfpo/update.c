@@ -187,19 +187,24 @@ static void run_slices(void *ctx, int task, int n_tasks)
     case SL_SUMS:
         for (size_t b = b0; b < b1; b++) {
             size_t bs = b * FPO_SLICE, be = bs + FPO_SLICE < np ? bs + FPO_SLICE : np;
-            double *out = o->part + 3 * b;
+            double *out = o->part + 4 * b;
             block_sums(o->grad + bs, o->v + bs, be - bs, out);
-            /* the critic's share of sum g^2: the whole block, none of it, or
-             * (the block the critic starts in) its tail */
+            /* the actor's and the critic's shares of sum g^2: the block is
+             * one network's, or (where the critic starts) summed in two
+             * parts, so that neither share is a difference */
             size_t co = sl->off;
             if (co <= bs) {
-                out[2] = out[0];
-            } else if (co >= be) {
                 out[2] = 0.0;
+                out[3] = out[0];
+            } else if (co >= be) {
+                out[2] = out[0];
+                out[3] = 0.0;
             } else {
-                double tail[2];
+                double head[2], tail[2];
+                block_sums(o->grad + bs, o->v + bs, co - bs, head);
                 block_sums(o->grad + co, o->v + co, be - co, tail);
-                out[2] = tail[0];
+                out[2] = head[0];
+                out[3] = tail[0];
             }
         }
         break;
@@ -214,22 +219,26 @@ static void run_slices(void *ctx, int task, int n_tasks)
 }
 
 /* The gradient's norm, sum v (Adam's second moment before this step) and
- * the critic's share of sum g^2 (its parameters start at critic_off); the
- * blocks' sums are taken here unless the reduction took them (done). */
+ * the actor's and the critic's shares of sum g^2 (the critic's parameters
+ * start at critic_off); the blocks' sums are taken here unless the
+ * reduction took them (done). */
 static double grad_sums(fpo_optimizer *o, int done, size_t critic_off, double *sum_v,
-                        double *g2_critic)
+                        double *g2_actor, double *g2_critic)
 {
     slices sl = {o, SL_SUMS, 0, critic_off, NULL, NULL};
     if (!done)
         fpo_pool_run(o->pool, run_slices, &sl, o->threads);
     size_t nb = (o->n_params + FPO_SLICE - 1) / FPO_SLICE;
-    double g2 = 0.0, v = 0.0, gc = 0.0;
+    double g2 = 0.0, v = 0.0, ga = 0.0, gc = 0.0;
     for (size_t b = 0; b < nb; b++) {
-        g2 += o->part[3 * b];
-        v += o->part[3 * b + 1];
-        gc += o->part[3 * b + 2];
+        const double *q = o->part + 4 * b;
+        g2 += q[0];
+        v += q[1];
+        ga += q[2];
+        gc += q[3];
     }
     *sum_v = v;
+    *g2_actor = ga;
     *g2_critic = gc;
     return sqrt(g2);
 }
@@ -704,8 +713,8 @@ static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_sta
             size_t off = o->critic_only ? bt.pv.critic_off : 0;
             if (off)
                 memset(o->grad, 0, off * sizeof(float));
-            double sv, g2c;
-            double gn = grad_sums(o, sums_too(o), bt.pv.critic_off, &sv, &g2c);
+            double sv, g2a, g2c;
+            double gn = grad_sums(o, sums_too(o), bt.pv.critic_off, &sv, &g2a, &g2c);
             /* Divergence guard: never apply a NaN step, nor one whose square
              * overflows float32 in Adam's second moment: v would become Inf
              * and freeze those parameters for the rest of training (and no
@@ -717,7 +726,7 @@ static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_sta
             }
             /* the two networks' norms before the spike guard: which one
              * a spike came from */
-            gna_sum += sqrt(fmax(gn * gn - g2c, 0.0));
+            gna_sum += sqrt(g2a);
             gnc_sum += sqrt(g2c);
             gn = spike_guard(o, gn, sv, &st);
             if (c->max_grad_norm > 0.0f && gn > c->max_grad_norm)
