@@ -138,8 +138,8 @@ typedef struct slices {
     fpo_optimizer *o;
     int op;
     int sums;               /* SL_REDUCE: also SL_SUMS, on the summed blocks */
-    size_t off;             /* SL_ADAM: the first parameter stepped; SL_SUMS: the
-                             * critic's first parameter */
+    size_t off;             /* SL_ADAM: the first parameter stepped */
+    size_t critic_off;      /* SL_SUMS: the critic's first parameter */
     float *params;          /* SL_ADAM */
     const fpo_adam_cfg *ac; /* SL_ADAM */
 } slices;
@@ -192,7 +192,7 @@ static void run_slices(void *ctx, int task, int n_tasks)
             /* the actor's and the critic's shares of sum g^2: the block is
              * one network's, or (where the critic starts) summed in two
              * parts, so that neither share is a difference */
-            size_t co = sl->off;
+            size_t co = sl->critic_off;
             if (co <= bs) {
                 out[2] = 0.0;
                 out[3] = out[0];
@@ -225,7 +225,7 @@ static void run_slices(void *ctx, int task, int n_tasks)
 static double grad_sums(fpo_optimizer *o, int done, size_t critic_off, double *sum_v,
                         double *g2_actor, double *g2_critic)
 {
-    slices sl = {o, SL_SUMS, 0, critic_off, NULL, NULL};
+    slices sl = {.o = o, .op = SL_SUMS, .critic_off = critic_off};
     if (!done)
         fpo_pool_run(o->pool, run_slices, &sl, o->threads);
     size_t nb = (o->n_params + FPO_SLICE - 1) / FPO_SLICE;
@@ -278,7 +278,7 @@ static void minibatch(fpo_optimizer *o, const fpo_obj_batch *bt, const int *idx,
         ps.zero_grad = 0;
         done += ps.n;
     } while (done < n);
-    slices sl = {o, SL_REDUCE, sums_too(o), bt->pv.critic_off, NULL, NULL};
+    slices sl = {.o = o, .op = SL_REDUCE, .sums = sums_too(o), .critic_off = bt->pv.critic_off};
     fpo_pool_run(o->pool, run_slices, &sl, o->threads);
     acc_reset(out);
     for (int t = 0; t < o->threads; t++) {
@@ -732,7 +732,7 @@ static int update(fpo_optimizer *o, fpo_policy *p, fpo_buffer *b, fpo_update_sta
             if (c->max_grad_norm > 0.0f && gn > c->max_grad_norm)
                 fpo_scale(o->grad, np, (float)(c->max_grad_norm / gn));
             o->step++;
-            slices sl = {o, SL_ADAM, 0, off, bt.pv.params, &ac};
+            slices sl = {.o = o, .op = SL_ADAM, .off = off, .params = bt.pv.params, .ac = &ac};
             fpo_pool_run(o->pool, run_slices, &sl, o->threads);
             st.steps++;
             gn_sum += gn;
