@@ -19,6 +19,10 @@ sampler draws K actions as in training rollouts and the script prints, over all
 defaults, midpoint with 10 steps), --sde-noise its per-step noise (default 0:
 the flow's own ODE samples; fpo-train --sde-noise X rolls out with X); comparing a run with --steps 200 against the default measures how far
 the rollout integrator's samples are from the flow's own distribution.
+--from START (a saved policy of the same shapes, e.g. a run's pretrained.fpo)
+adds how far the policy moved from START: the root mean square, over the same
+states and dimensions, of the change of the deterministic action (zero initial
+noise for a flow, the mean for a Gaussian) in [-1, 1], and START's std.
 Flow and Gaussian policies alike. Needs numpy and the Python binding
 (FPO_LIBRARY=path/to/libfpo.so if the library is not installed).
 """
@@ -42,6 +46,7 @@ def main():
     ap.add_argument("--integrator", choices=("euler", "heun", "midpoint"))
     ap.add_argument("--steps", type=int)
     ap.add_argument("--sde-noise", type=float)
+    ap.add_argument("--from", dest="start", metavar="START")
     a = ap.parse_args()
     pol = libfpo.Policy.load(a.policy)
     obs = np.load(os.path.join(a.record_dir, "obs.npy")).astype(np.float32)[:: a.every]
@@ -59,6 +64,17 @@ def main():
           f"saturated {(np.abs(squashed) > 0.99).mean():.3f}  "
           f"std {squashed.std(axis=0).mean():.3f} (of the squashed action in [-1, 1])  "
           f"raw std {raw.std(axis=0).mean():.3f}")
+    if a.start:
+        start = libfpo.Policy.load(a.start)
+        s0 = libfpo.Sampler(start, seed=a.seed, max_batch=len(obs), **opts)
+        raw0 = np.stack([np.asarray(s0.act(obs, raw=True)[1]) for _ in range(a.samples)])
+        sq0 = np.tanh(raw0) if start.config["squash"] == "tanh" else np.clip(raw0, -1.0, 1.0)
+        d = libfpo.Sampler(pol, max_batch=len(obs), deterministic=True, **opts)
+        d0 = libfpo.Sampler(start, max_batch=len(obs), deterministic=True, **opts)
+        sq = (lambda x: np.tanh(x)) if pol.config["squash"] == "tanh" else (lambda x: np.clip(x, -1.0, 1.0))
+        move = sq(np.asarray(d.act(obs, raw=True)[1])) - sq(np.asarray(d0.act(obs, raw=True)[1]))
+        print(f"  moved from {a.start}: deterministic action rms {np.sqrt(np.mean(move ** 2)):.3f} "
+              f"(in [-1, 1]); its std there {sq0.std(axis=0).mean():.3f}")
 
 
 if __name__ == "__main__":

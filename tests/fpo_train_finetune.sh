@@ -33,11 +33,14 @@ grep -q "eval POLICY" "$TMP/err" || fail "unclear message: $(cat "$TMP/err")"
 grep -q '^finetune = true$' "$TMP/ft/config.ini" || fail "config.ini lacks finetune"
 grep -q '^critic-warmup = 5$' "$TMP/ft/config.ini" || fail "config.ini lacks critic-warmup = 5"
 grep -q '^pretrain-epochs = 3$' "$TMP/ft/config.ini" || fail "the flag did not override"
-# the task's lr (1e-3): --finetune keeps it; the flag wins over --finetune.
-grep -q '^lr = 0.00100000005$\|^lr = 0.001$' "$TMP/ft/config.ini" || fail "lr: $(grep '^lr' "$TMP/ft/config.ini")"
+# the task's lr (1e-3) x 10/3 under --finetune; the flag wins over --finetune.
+grep -q '^lr = 0.0033333334$' "$TMP/ft/config.ini" || fail "lr: $(grep '^lr' "$TMP/ft/config.ini")"
 "$FT" "${small[@]}" --steps 400 --finetune --lr 0.002 --init "$TMP/ft/pretrained.fpo" \
     --out "$TMP/ft2" >/dev/null || fail "--init"
 grep -q '^lr = 0.002$' "$TMP/ft2/config.ini" || fail "--lr did not override --finetune"
+# A run repeated from its config.ini keeps that lr (not x 10/3 again).
+"$FT" --config "$TMP/ft/config.ini" --steps 400 --out "$TMP/ft3" >/dev/null || fail "--config"
+grep -q '^lr = 0.0033333334$' "$TMP/ft3/config.ini" || fail "lr again: $(grep '^lr' "$TMP/ft3/config.ini")"
 grep -q '^init = ' "$TMP/ft2/config.ini" || fail "config.ini lacks init"
 # Critic warm-up: the first iterations report ratio exactly 1 (column 11).
 [ "$(sed -n 2p "$TMP/ft/log.csv" | cut -d, -f11)" = 1 ] || fail "warm-up iteration moved the actor"
