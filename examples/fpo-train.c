@@ -78,7 +78,9 @@ typedef struct opts {
  * more pretraining epochs than the library's default, critic warm-up
  * iterations before the first policy update (the critic starts untrained,
  * and its first advantages are noise), and a learning rate 10/3 of the
- * task's (3e-4 -> 1e-3). On a pretrained policy the clip hardly binds (a
+ * task's lr (3e-4 -> 1e-3 on the DM Control tasks, for FPO and PPO alike:
+ * FPO's own preset rate there, lr_fpo, is already 1e-3 and is not scaled
+ * again). On a pretrained policy the clip hardly binds (a
  * median 0.4-3.5% of FPO's ratios reach it), so the rate alone sets how far
  * the policy moves; at the task's rate a fitted flow moved about half as far
  * as PPO's Gaussian. x 10/3 ended above x 1 on cheetah-run (3 of 3 seeds),
@@ -1579,8 +1581,8 @@ static int train_main(int argc, char **argv)
         oc.aspo = o.aspo;
     /* --finetune's defaults (finetune_defaults), where no flag set them. */
     if (o.finetune) {
-        if (isnan(o.lr))
-            oc.lr *= finetune_defaults.lr_factor;
+        if (isnan(o.lr)) /* of the task's lr, not FPO's own (lr_fpo is already ~x 10/3) */
+            oc.lr = d->lr * finetune_defaults.lr_factor;
         if (isnan(o.clip))
             oc.clip_eps *= finetune_defaults.clip_factor;
         if (o.pretrain_epochs <= 0)

@@ -12,6 +12,7 @@ task_defaults task_preset_defaults(const task_info *task, task_preset preset)
         d.steps = 60000000;
         d.reward_scale = 10.0f;
         d.lr = 3e-4f;
+        d.lr_fpo = 0.0f; /* the reference's 3e-4 for FPO too */
         d.gamma = 0.995f;
         d.gae_lambda = 0.95f;
         d.clip_fpo = 0.05f;
@@ -53,7 +54,7 @@ void task_default_configs(const task_info *task, task_preset preset, fpo_algo al
     }
     if (oc) {
         fpo_optimizer_config_init(oc, algo);
-        oc->lr = d->lr;
+        oc->lr = algo == FPO_ALGO_FPO && d->lr_fpo > 0.0f ? d->lr_fpo : d->lr;
         oc->clip_eps = algo == FPO_ALGO_PPO ? d->clip_ppo : d->clip_fpo; /* DPPO: FPO's */
         oc->gamma = d->gamma;
         oc->gae_lambda = d->gae_lambda;

@@ -10,6 +10,7 @@
 #include "mujoco/mjenv.h"
 #include "mujoco/tolerance.h"
 #include "task.h"
+#include "task_config.h"
 #include "testutil.h"
 
 #define MAXD 32
@@ -165,6 +166,14 @@ START_TEST(registry_lists_the_ten)
         /* 2 epochs for FPO, 4 for the others (docs/stability.md, "Two epochs") */
         ck_assert_int_eq(t->defaults.epochs, 4);
         ck_assert_int_eq(t->defaults.epochs_fpo, 2);
+        /* FPO at 1e-3, the others at the task's lr (docs/results.md, "FPO's
+         * learning rate"); point-mass keeps its own 1e-4 for every algorithm */
+        fpo_optimizer_config oc;
+        task_default_configs(t, TASK_PRESET_CPU, FPO_ALGO_FPO, NULL, &oc, NULL);
+        int pm = !strcmp(facts[i].name, "point-mass");
+        ck_assert_float_eq(oc.lr, pm ? 1e-4f : 1e-3f);
+        task_default_configs(t, TASK_PRESET_CPU, FPO_ALGO_PPO, NULL, &oc, NULL);
+        ck_assert_float_eq(oc.lr, pm ? 1e-4f : 3e-4f);
     }
 }
 END_TEST

@@ -788,6 +788,17 @@ START_TEST(presets_cpu_and_paper)
         ck_assert_int_eq(oc.epochs, t0->epochs);
         task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_DPPO, NULL, &oc, NULL);
         ck_assert_int_eq(oc.epochs, t0->epochs);
+        /* FPO takes the task's lr_fpo where set, the others (and the paper
+         * preset, the reference's 3e-4) its lr */
+        ck_assert_float_eq(oc.lr, t0->lr);
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_PPO, NULL, &oc, NULL);
+        ck_assert_float_eq(oc.lr, t0->lr);
+        task_default_configs(list[i], TASK_PRESET_CPU, FPO_ALGO_FPO, NULL, &oc, NULL);
+        ck_assert_float_eq(oc.lr, t0->lr_fpo > 0.0f ? t0->lr_fpo : t0->lr);
+        ck_assert_float_eq(c.lr_fpo, t0->lr_fpo);
+        ck_assert_float_eq(d.lr_fpo, 0.0f);
+        task_default_configs(list[i], TASK_PRESET_PAPER, FPO_ALGO_FPO, NULL, &oc, NULL);
+        ck_assert_float_eq(oc.lr, 3e-4f);
     }
 }
 END_TEST

@@ -3,7 +3,9 @@
  * Training defaults (MJENV_DEFAULTS), chosen for a CPU budget:
  *  - 16 envs x 64 steps = 1024 transitions per iteration, 8 minibatches,
  *    4 epochs (2 for FPO: docs/stability.md, "Two epochs"), 2M env steps;
- *    gamma 0.995, lambda 0.95, lr 3e-4 (the reference's values);
+ *    gamma 0.995, lambda 0.95, lr 3e-4 (the reference's values), FPO's
+ *    lr 1e-3 (at 3e-4 its ratios hardly reached the clip: docs/results.md,
+ *    "FPO's learning rate"; point-mass keeps its own 1e-4);
  *  - reward_scale 1: per-step rewards are in [0, 1] and returns up to 1000.
  *    The reference (Playground/Brax) scales by 10; with per-minibatch
  *    advantage normalization the scale only changes the critic's targets,

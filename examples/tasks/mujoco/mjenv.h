@@ -138,8 +138,9 @@ extern const int task_mujoco_count;
 /* Training defaults shared by the ten tasks (see mjenv.c). */
 #define MJENV_DEFAULT_FIELDS                                                        \
     .num_envs = 16, .horizon = 64, .steps = 2000000, .gamma = 0.995f,               \
-    .gae_lambda = 0.95f, .lr = 3e-4f, .reward_scale = 1.0f, .clip_fpo = 0.05f,     \
-    .clip_ppo = 0.1f, .epochs = 4, .epochs_fpo = 2, .minibatches = 8, .n_mc = 8,    \
+    .gae_lambda = 0.95f, .lr = 3e-4f, .lr_fpo = 1e-3f, .reward_scale = 1.0f,        \
+    .clip_fpo = 0.05f, .clip_ppo = 0.1f, .epochs = 4, .epochs_fpo = 2,              \
+    .minibatches = 8, .n_mc = 8,                                                    \
     .actor_layers = 4, .actor_hidden = 32, .actor_act = FPO_ACT_SILU,               \
     .critic_layers = 3, .critic_hidden = 128, .critic_act = FPO_ACT_SILU,           \
     .cfm = FPO_CFM_EPS, .ratio = FPO_RATIO_PER_SAMPLE, .aspo = 1,                   \
