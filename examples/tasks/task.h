@@ -14,9 +14,10 @@ typedef struct task_defaults {
     long long steps;       /* default total env steps */
     float gamma, gae_lambda, lr, reward_scale;
     /* FPO's learning rate; 0 = lr (Gaussian PPO and DPPO always take lr).
-     * The DM Control tasks take 1e-3 where lr is 3e-4: at 3e-4 their FPO
-     * updates hardly reached the clip (0.1-0.7% of the ratios) and learned
-     * more slowly (docs/results.md, "FPO's learning rate"). */
+     * The DM Control tasks but point-mass take 1e-3 where lr is 3e-4: at
+     * 3e-4 their FPO updates hardly reached the clip (0.1-0.7% of the
+     * ratios) and learned more slowly (docs/results.md, "FPO's learning
+     * rate"). */
     float lr_fpo;
     float clip_fpo, clip_ppo;
     int epochs, minibatches, n_mc; /* epochs: Gaussian PPO's and DPPO's */
